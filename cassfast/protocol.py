@@ -1,0 +1,887 @@
+"""Native protocol messages with cassandra-driver's ``cassandra.protocol`` API.
+
+The request classes (``StartupMessage``, ``QueryMessage``, ``ExecuteMessage``, ``BatchMessage``,
+...) keep the reference driver's constructor signatures; the response classes (``ResultMessage``,
+``ErrorMessage`` and one subclass per error code of spec section 9, ``EventMessage``, ...) carry
+the reference's attributes plus ``stream_id``, ``trace_id``, ``warnings`` and ``custom_payload``
+from the frame.  ``ProtocolHandler.encode_message`` / ``decode_message`` have the reference's
+signatures, so both drivers can be run over the same bytes.  The bytes themselves are produced
+and read by the compiled core (``cassfast._core`` for frames and segments,
+``cassfast._core_messages`` for bodies); this module only maps them to objects.
+
+Row factory (the contract the connection layer follows): ``decode_message`` takes an optional
+keyword argument ``row_factory``.  For a Rows result the rows are decoded by
+``cassfast._types.decode_rows`` and passed through that factory in the same pass, and
+``ResultMessage.parsed_rows`` holds the factory's output.  Without ``row_factory`` it is
+``tuple_factory``, so ``parsed_rows`` is a list of tuples exactly as in the reference driver and a
+caller may still apply ``row_factory(column_names, parsed_rows)`` itself.  A caller that knows its
+factory up front (``ResponseFuture``) should pass it and skip that second pass.
+
+Hot-path entry points that need no message object: ``cassfast._core_messages.encode_execute_frame``,
+``encode_query_frame`` and ``encode_batch_frame`` build a complete frame from plain arguments
+(``ProtocolHandler.encode_message`` delegates to them), and ``decode_result`` below decodes a
+RESULT body without going through the opcode table.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any, Callable, Optional
+from uuid import UUID
+
+from cassfast import (AlreadyExists, DriverException, FunctionFailure, InvalidRequest,
+                      ProtocolVersion, ReadFailure, ReadTimeout, SchemaTargetType, Unauthorized,
+                      Unavailable, UnsupportedOperation, UserAggregateDescriptor,
+                      UserFunctionDescriptor, WriteFailure, WriteTimeout, WriteType)
+from cassfast import _core_messages as _m
+from cassfast._core import (CompressionError, FrameDecoder, ProtocolError, SegmentEncoder,
+                            TruncatedMessage, MAX_FRAME_BODY)
+from cassfast._core_messages import BodyReader, read_response_prelude
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ProtocolHandler", "ProtocolError", "FrameDecoder", "SegmentEncoder",
+    "locally_supported_compressions", "ErrorMessage", "ResultMessage", "EventMessage",
+    "StartupMessage", "ReadyMessage", "AuthenticateMessage", "OptionsMessage",
+    "SupportedMessage", "QueryMessage", "PrepareMessage", "ExecuteMessage", "BatchMessage",
+    "RegisterMessage", "AuthChallengeMessage", "AuthResponseMessage", "AuthSuccessMessage",
+    "RESULT_KIND_VOID", "RESULT_KIND_ROWS", "RESULT_KIND_SET_KEYSPACE", "RESULT_KIND_PREPARED",
+    "RESULT_KIND_SCHEMA_CHANGE", "decode_result",
+]
+
+
+class NotSupportedError(Exception):
+    """A response uses a feature (event type, result kind) this driver does not know."""
+
+
+class InternalError(Exception):
+    pass
+
+
+HEADER_DIRECTION_TO_CLIENT = 0x80
+HEADER_DIRECTION_MASK = 0x80
+
+# Frame flags, spec section 2.2.
+COMPRESSED_FLAG = 0x01
+TRACING_FLAG = 0x02
+CUSTOM_PAYLOAD_FLAG = 0x04
+WARNING_FLAG = 0x08
+USE_BETA_FLAG = 0x10
+USE_BETA_MASK = ~USE_BETA_FLAG
+
+# RESULT kinds, spec 4.2.5.
+RESULT_KIND_VOID = 0x0001
+RESULT_KIND_ROWS = 0x0002
+RESULT_KIND_SET_KEYSPACE = 0x0003
+RESULT_KIND_PREPARED = 0x0004
+RESULT_KIND_SCHEMA_CHANGE = 0x0005
+
+_message_types_by_opcode: dict[int, type] = {}
+
+
+def register_class(cls) -> None:
+    _message_types_by_opcode[cls.opcode] = cls
+
+
+def get_registered_classes() -> dict[int, type]:
+    return _message_types_by_opcode.copy()
+
+
+class _RegisterMessageType(type):
+    def __init__(cls, name, bases, dct):
+        super().__init__(name, bases, dct)
+        if not name.startswith("_") and dct.get("opcode") is not None:
+            register_class(cls)
+
+
+class _MessageType(metaclass=_RegisterMessageType):
+    opcode: Optional[int] = None
+    name = "UNKNOWN"
+    tracing = False
+    custom_payload: Optional[dict] = None
+    warnings: Optional[list] = None
+    trace_id: Optional[UUID] = None
+    stream_id: Optional[int] = None
+
+    def update_custom_payload(self, other: Optional[dict]) -> None:
+        if other:
+            if not self.custom_payload:
+                self.custom_payload = {}
+            self.custom_payload.update(other)
+            if len(self.custom_payload) > 65535:
+                raise ValueError("Custom payload map exceeds max count allowed by protocol (65535)")
+
+    def __repr__(self):
+        params = ", ".join("%s=%r" % (k, v) for k, v in self.__dict__.items()
+                           if not k.startswith("_") and not callable(v))
+        return "<%s(%s)>" % (self.__class__.__name__, params)
+
+    def _check_payload(self, protocol_version: int) -> None:
+        if self.custom_payload and protocol_version < 4:
+            raise UnsupportedOperation(
+                "Custom key/value payloads can only be used with protocol version 4 or higher")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors (spec 4.2.1 and section 9).  As in the reference, each error message is itself an
+# exception; ``to_exception()`` maps the common ones to the exceptions of ``cassfast``.
+
+error_classes: dict[int, type] = {}
+
+
+class ErrorMessage(_MessageType, Exception):
+    opcode = 0x00
+    name = "ERROR"
+    summary = "Unknown"
+    error_code: Optional[int] = None
+
+    def __init__(self, code: int, message: str, info: Any):
+        self.code = code
+        self.message = message
+        self.info = info
+
+    @classmethod
+    def recv_body(cls, reader: BodyReader, protocol_version: int, *args):
+        code = reader.read_int()
+        message = reader.read_string()
+        subcls = error_classes.get(code, cls)
+        return subcls(code=code, message=message,
+                      info=subcls.recv_error_info(reader, protocol_version))
+
+    def summary_msg(self) -> str:
+        return 'Error from server: code=%04x [%s] message="%s"' % (self.code, self.summary,
+                                                                    self.message)
+
+    def __str__(self):
+        return "<%s>" % self.summary_msg()
+
+    __repr__ = __str__
+
+    @staticmethod
+    def recv_error_info(reader: BodyReader, protocol_version: int):
+        return None
+
+    def to_exception(self) -> Exception:
+        return self
+
+
+class ErrorMessageSubclass(_RegisterMessageType):
+    def __init__(cls, name, bases, dct):
+        super().__init__(name, bases, dct)
+        if dct.get("error_code") is not None:
+            error_classes[cls.error_code] = cls
+
+
+class ErrorMessageSub(ErrorMessage, metaclass=ErrorMessageSubclass):
+    error_code = None
+
+
+class RequestExecutionException(ErrorMessageSub):
+    pass
+
+
+class RequestValidationException(ErrorMessageSub):
+    pass
+
+
+class ServerError(ErrorMessageSub):
+    summary = "Server error"
+    error_code = 0x0000
+
+
+class ProtocolException(ErrorMessageSub):
+    summary = "Protocol error"
+    error_code = 0x000A
+
+    @property
+    def is_beta_protocol_error(self) -> bool:
+        return "USE_BETA flag is unset" in str(self)
+
+
+class BadCredentials(ErrorMessageSub):
+    summary = "Bad credentials"
+    error_code = 0x0100
+
+
+def _write_type(name: str):
+    # Unknown names (a newer server) are kept as text rather than failing the whole decode.
+    try:
+        return WriteType.from_name(name)
+    except ValueError:
+        return name
+
+
+def _failures(reader: BodyReader, protocol_version: int):
+    # v5 section 9: <reasonmap> is an [int] n then n (<endpoint> [inetaddr], <failurecode>
+    # [short]); v4 section 9: a single [int] <numfailures>.
+    if ProtocolVersion.uses_error_code_map(protocol_version):
+        count = reader.read_int()
+        if count < 0:
+            raise ProtocolError("negative failure count %d" % count)
+        code_map = {}
+        for _ in range(count):
+            address = reader.read_inetaddr()
+            code_map[address] = reader.read_short()
+        return len(code_map), code_map
+    return reader.read_int(), None
+
+
+class UnavailableErrorMessage(RequestExecutionException):
+    summary = "Unavailable exception"
+    error_code = 0x1000
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        return {"consistency": reader.read_short(), "required_replicas": reader.read_int(),
+                "alive_replicas": reader.read_int()}
+
+    def to_exception(self):
+        return Unavailable(self.summary_msg(), **self.info)
+
+
+class OverloadedErrorMessage(RequestExecutionException):
+    summary = "Coordinator node overloaded"
+    error_code = 0x1001
+
+
+class IsBootstrappingErrorMessage(RequestExecutionException):
+    summary = "Coordinator node is bootstrapping"
+    error_code = 0x1002
+
+
+class TruncateError(RequestExecutionException):
+    summary = "Error during truncate"
+    error_code = 0x1003
+
+
+class WriteTimeoutErrorMessage(RequestExecutionException):
+    summary = "Coordinator node timed out waiting for replica nodes' responses"
+    error_code = 0x1100
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        # v5 appends <contentions> for CAS writes; like any trailing field it is ignored.
+        return {"consistency": reader.read_short(), "received_responses": reader.read_int(),
+                "required_responses": reader.read_int(),
+                "write_type": _write_type(reader.read_string())}
+
+    def to_exception(self):
+        return WriteTimeout(self.summary_msg(), **self.info)
+
+
+class ReadTimeoutErrorMessage(RequestExecutionException):
+    summary = "Coordinator node timed out waiting for replica nodes' responses"
+    error_code = 0x1200
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        return {"consistency": reader.read_short(), "received_responses": reader.read_int(),
+                "required_responses": reader.read_int(),
+                "data_retrieved": bool(reader.read_byte())}
+
+    def to_exception(self):
+        return ReadTimeout(self.summary_msg(), **self.info)
+
+
+class ReadFailureMessage(RequestExecutionException):
+    summary = "Replica(s) failed to execute read"
+    error_code = 0x1300
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        consistency = reader.read_short()
+        received = reader.read_int()
+        required = reader.read_int()
+        failures, code_map = _failures(reader, protocol_version)
+        return {"consistency": consistency, "received_responses": received,
+                "required_responses": required, "failures": failures,
+                "error_code_map": code_map, "data_retrieved": bool(reader.read_byte())}
+
+    def to_exception(self):
+        return ReadFailure(self.summary_msg(), **self.info)
+
+
+class FunctionFailureMessage(RequestExecutionException):
+    summary = "User Defined Function failure"
+    error_code = 0x1400
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        return {"keyspace": reader.read_string(), "function": reader.read_string(),
+                "arg_types": reader.read_string_list()}
+
+    def to_exception(self):
+        return FunctionFailure(self.summary_msg(), **self.info)
+
+
+class WriteFailureMessage(RequestExecutionException):
+    summary = "Replica(s) failed to execute write"
+    error_code = 0x1500
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        consistency = reader.read_short()
+        received = reader.read_int()
+        required = reader.read_int()
+        failures, code_map = _failures(reader, protocol_version)
+        return {"consistency": consistency, "received_responses": received,
+                "required_responses": required, "failures": failures,
+                "error_code_map": code_map, "write_type": _write_type(reader.read_string())}
+
+    def to_exception(self):
+        return WriteFailure(self.summary_msg(), **self.info)
+
+
+class CDCWriteException(RequestExecutionException):
+    summary = "Failed to execute write due to CDC space exhaustion."
+    error_code = 0x1600
+
+
+class CASWriteUnknownErrorMessage(RequestExecutionException):
+    """CAS_WRITE_UNKNOWN (v5 section 9): the outcome of a conditional write is unknown."""
+    summary = "Unknown outcome of a conditional (CAS) write"
+    error_code = 0x1700
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        return {"consistency": reader.read_short(), "received_responses": reader.read_int(),
+                "required_responses": reader.read_int()}
+
+
+class SyntaxException(RequestValidationException):
+    summary = "Syntax error in CQL query"
+    error_code = 0x2000
+
+
+class UnauthorizedErrorMessage(RequestValidationException):
+    summary = "Unauthorized"
+    error_code = 0x2100
+
+    def to_exception(self):
+        return Unauthorized(self.summary_msg())
+
+
+class InvalidRequestException(RequestValidationException):
+    summary = "Invalid query"
+    error_code = 0x2200
+
+    def to_exception(self):
+        return InvalidRequest(self.summary_msg())
+
+
+class ConfigurationException(RequestValidationException):
+    summary = "Query invalid because of configuration issue"
+    error_code = 0x2300
+
+
+class AlreadyExistsException(ConfigurationException):
+    summary = "Item already exists"
+    error_code = 0x2400
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        return {"keyspace": reader.read_string(), "table": reader.read_string()}
+
+    def to_exception(self):
+        return AlreadyExists(**self.info)
+
+
+class PreparedQueryNotFound(RequestValidationException):
+    summary = "Matching prepared statement not found on this node"
+    error_code = 0x2500
+
+    @staticmethod
+    def recv_error_info(reader, protocol_version):
+        return reader.read_short_bytes()  # the unknown query id
+
+
+class ClientWriteError(RequestExecutionException):
+    summary = "Client write failure."
+    error_code = 0x8000
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests (spec 4.1).  Each encodes itself into a complete frame through the compiled core.
+
+class StartupMessage(_MessageType):
+    opcode = 0x01
+    name = "STARTUP"
+    KNOWN_OPTION_KEYS = {"CQL_VERSION", "COMPRESSION", "NO_COMPACT"}
+
+    def __init__(self, cqlversion: str, options: dict):
+        self.cqlversion = cqlversion
+        self.options = options
+
+    def encode_frame(self, stream_id: int, protocol_version: int, beta: bool) -> bytes:
+        options = dict(self.options)
+        options["CQL_VERSION"] = self.cqlversion
+        return _m.encode_startup_frame(stream_id, protocol_version, options, beta)
+
+
+class ReadyMessage(_MessageType):
+    opcode = 0x02
+    name = "READY"
+
+    @classmethod
+    def recv_body(cls, *args):
+        return cls()
+
+
+class AuthenticateMessage(_MessageType):
+    opcode = 0x03
+    name = "AUTHENTICATE"
+
+    def __init__(self, authenticator: str):
+        self.authenticator = authenticator
+
+    @classmethod
+    def recv_body(cls, reader, *args):
+        return cls(authenticator=reader.read_string())
+
+
+class OptionsMessage(_MessageType):
+    opcode = 0x05
+    name = "OPTIONS"
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        return _m.encode_options_frame(stream_id, protocol_version, beta)
+
+
+class SupportedMessage(_MessageType):
+    opcode = 0x06
+    name = "SUPPORTED"
+
+    def __init__(self, cql_versions: list, options: dict):
+        self.cql_versions = cql_versions
+        self.options = options
+
+    @classmethod
+    def recv_body(cls, reader, *args):
+        options = reader.read_string_multimap()
+        return cls(cql_versions=options.pop("CQL_VERSION", []), options=options)
+
+
+class AuthChallengeMessage(_MessageType):
+    opcode = 0x0E
+    name = "AUTH_CHALLENGE"
+
+    def __init__(self, challenge: Optional[bytes]):
+        self.challenge = challenge
+
+    @classmethod
+    def recv_body(cls, reader, *args):
+        return cls(reader.read_bytes())
+
+
+class AuthResponseMessage(_MessageType):
+    opcode = 0x0F
+    name = "AUTH_RESPONSE"
+
+    def __init__(self, response: Optional[bytes]):
+        self.response = response
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        return _m.encode_auth_response_frame(stream_id, protocol_version, self.response, beta)
+
+
+class AuthSuccessMessage(_MessageType):
+    opcode = 0x10
+    name = "AUTH_SUCCESS"
+
+    def __init__(self, token: Optional[bytes]):
+        self.token = token
+
+    @classmethod
+    def recv_body(cls, reader, *args):
+        # spec 4.2.8: a [bytes] token, possibly null.
+        return cls(reader.read_bytes())
+
+
+class _QueryMessage(_MessageType):
+    def __init__(self, query_params, consistency_level, serial_consistency_level=None,
+                 fetch_size=None, paging_state=None, timestamp=None, skip_meta=False,
+                 continuous_paging_options=None, keyspace=None):
+        self.query_params = query_params
+        self.consistency_level = consistency_level
+        self.serial_consistency_level = serial_consistency_level
+        self.fetch_size = fetch_size
+        self.paging_state = paging_state
+        self.timestamp = timestamp
+        self.skip_meta = skip_meta
+        self.continuous_paging_options = continuous_paging_options
+        self.keyspace = keyspace
+
+    def _check(self, protocol_version):
+        self._check_payload(protocol_version)
+        if self.continuous_paging_options:
+            raise UnsupportedOperation("Continuous paging is a DSE feature; Apache Cassandra "
+                                       "does not support it")
+        if self.keyspace is not None and not ProtocolVersion.uses_keyspace_flag(protocol_version):
+            raise UnsupportedOperation(
+                "Keyspaces may only be set on queries with protocol version 5 or higher. "
+                "Consider setting Cluster.protocol_version.")
+
+
+class QueryMessage(_QueryMessage):
+    opcode = 0x07
+    name = "QUERY"
+
+    def __init__(self, query, consistency_level, serial_consistency_level=None, fetch_size=None,
+                 paging_state=None, timestamp=None, continuous_paging_options=None,
+                 keyspace=None):
+        self.query = query
+        super().__init__(None, consistency_level, serial_consistency_level, fetch_size,
+                         paging_state, timestamp, False, continuous_paging_options, keyspace)
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        self._check(protocol_version)
+        return _m.encode_query_frame(
+            stream_id, protocol_version, self.query, self.consistency_level, self.query_params,
+            self.serial_consistency_level, self.fetch_size, self.paging_state, self.timestamp,
+            False, self.keyspace, None, self.tracing, self.custom_payload, beta)
+
+
+class ExecuteMessage(_QueryMessage):
+    opcode = 0x0A
+    name = "EXECUTE"
+
+    def __init__(self, query_id, query_params, consistency_level, serial_consistency_level=None,
+                 fetch_size=None, paging_state=None, timestamp=None, skip_meta=False,
+                 continuous_paging_options=None, result_metadata_id=None):
+        self.query_id = query_id
+        self.result_metadata_id = result_metadata_id
+        super().__init__(query_params, consistency_level, serial_consistency_level, fetch_size,
+                         paging_state, timestamp, skip_meta, continuous_paging_options)
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        self._check(protocol_version)
+        return _m.encode_execute_frame(
+            stream_id, protocol_version, self.query_id, self.query_params,
+            self.consistency_level, self.serial_consistency_level, self.fetch_size,
+            self.paging_state, self.timestamp, self.skip_meta, self.result_metadata_id, None,
+            self.tracing, self.custom_payload, beta)
+
+
+class PrepareMessage(_MessageType):
+    opcode = 0x09
+    name = "PREPARE"
+
+    def __init__(self, query, keyspace=None):
+        self.query = query
+        self.keyspace = keyspace
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        self._check_payload(protocol_version)
+        if self.keyspace is not None and not ProtocolVersion.uses_keyspace_flag(protocol_version):
+            raise UnsupportedOperation(
+                "Keyspaces may only be set on queries with protocol version 5 or higher. "
+                "Consider setting Cluster.protocol_version.")
+        return _m.encode_prepare_frame(stream_id, protocol_version, self.query, self.keyspace,
+                                       self.tracing, self.custom_payload, beta)
+
+
+class BatchMessage(_MessageType):
+    opcode = 0x0D
+    name = "BATCH"
+
+    def __init__(self, batch_type, queries, consistency_level, serial_consistency_level=None,
+                 timestamp=None, keyspace=None):
+        self.batch_type = batch_type
+        self.queries = queries
+        self.consistency_level = consistency_level
+        self.serial_consistency_level = serial_consistency_level
+        self.timestamp = timestamp
+        self.keyspace = keyspace
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        self._check_payload(protocol_version)
+        if self.keyspace and not ProtocolVersion.uses_keyspace_flag(protocol_version):
+            raise UnsupportedOperation(
+                "Keyspaces may only be set on queries with protocol version 5 or higher. "
+                "Consider setting Cluster.protocol_version to 5.")
+        return _m.encode_batch_frame(
+            stream_id, protocol_version, self.batch_type, self.queries, self.consistency_level,
+            self.serial_consistency_level, self.timestamp, self.keyspace, None, self.tracing,
+            self.custom_payload, beta)
+
+
+known_event_types = frozenset(("TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"))
+
+
+class RegisterMessage(_MessageType):
+    opcode = 0x0B
+    name = "REGISTER"
+
+    def __init__(self, event_list):
+        self.event_list = event_list
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        return _m.encode_register_frame(stream_id, protocol_version, self.event_list, beta)
+
+
+def _read_schema_change(reader: BodyReader) -> dict:
+    # spec 4.2.6: <change_type><target><options>; <options> is <keyspace> for KEYSPACE,
+    # <keyspace><name> for TABLE and TYPE, <keyspace><name><argument types> for FUNCTION and
+    # AGGREGATE.
+    change_type = reader.read_string()
+    target = reader.read_string()
+    event = {"target_type": target, "change_type": change_type,
+             "keyspace": reader.read_string()}
+    if target != SchemaTargetType.KEYSPACE:
+        target_name = reader.read_string()
+        if target == SchemaTargetType.FUNCTION:
+            event["function"] = UserFunctionDescriptor(target_name, reader.read_string_list())
+        elif target == SchemaTargetType.AGGREGATE:
+            event["aggregate"] = UserAggregateDescriptor(target_name, reader.read_string_list())
+        else:
+            event[target.lower()] = target_name
+    return event
+
+
+class EventMessage(_MessageType):
+    opcode = 0x0C
+    name = "EVENT"
+
+    def __init__(self, event_type: str, event_args: dict):
+        self.event_type = event_type
+        self.event_args = event_args
+
+    @classmethod
+    def recv_body(cls, reader, protocol_version, *args):
+        event_type = reader.read_string().upper()
+        if event_type == "SCHEMA_CHANGE":
+            return cls(event_type, _read_schema_change(reader))
+        if event_type in ("TOPOLOGY_CHANGE", "STATUS_CHANGE"):
+            change_type = reader.read_string()
+            return cls(event_type, {"change_type": change_type, "address": reader.read_inet()})
+        raise NotSupportedError("Unknown event type %r" % event_type)
+
+    @classmethod
+    def recv_schema_change(cls, reader, protocol_version):
+        return _read_schema_change(reader)
+
+
+# ---------------------------------------------------------------------------------------------
+# RESULT (spec 4.2.5)
+
+_types_module = None
+_tuple_factory = None
+
+
+def _types():
+    global _types_module, _tuple_factory
+    if _types_module is None:
+        from cassfast import _types as module
+        from cassfast.rows import tuple_factory
+        _tuple_factory = tuple_factory
+        _types_module = module
+    return _types_module
+
+
+class ResultMessage(_MessageType):
+    opcode = 0x08
+    name = "RESULT"
+
+    kind = None
+    column_names = None
+    column_types = None
+    parsed_rows = None
+    paging_state = None
+    continuous_paging_seq = None
+    continuous_paging_last = None
+    new_keyspace = None
+    column_metadata = None
+    result_metadata = None
+    result_metadata_id = None
+    query_id = None
+    bind_metadata = None
+    pk_indexes = None
+    schema_change_event = None
+
+    def __init__(self, kind: int):
+        self.kind = kind
+
+    @classmethod
+    def recv_body(cls, reader, protocol_version, user_type_map, result_metadata, *args,
+                  row_factory=None):
+        return decode_result(reader.body, reader.pos, protocol_version, user_type_map,
+                             result_metadata, row_factory)
+
+
+def decode_result(body: bytes, pos: int, protocol_version: int, user_type_map: Optional[dict],
+                  result_metadata=None, row_factory: Optional[Callable] = None) -> ResultMessage:
+    """Decode the RESULT body that starts at ``pos`` (after the frame prelude)."""
+    reader = BodyReader(body, pos)
+    kind = reader.read_int()
+    msg = ResultMessage(kind)
+    if kind == RESULT_KIND_VOID:
+        return msg
+    if kind == RESULT_KIND_ROWS:
+        types = _types()
+        metadata, paging_state, new_id, _count, pos = types.parse_result_metadata(
+            body, reader.pos, protocol_version, user_type_map)
+        msg.paging_state = paging_state
+        msg.column_metadata = metadata
+        if new_id is not None:
+            msg.result_metadata_id = new_id
+        if metadata is None:
+            if result_metadata is None:
+                raise DriverException("the server skipped the result metadata (NO_METADATA) but "
+                                      "no prepared result metadata was given to decode the rows")
+            metadata = result_metadata
+        msg.result_metadata = metadata
+        msg.column_names = list(metadata.column_names)
+        msg.column_types = list(metadata.column_types)
+        msg.parsed_rows = types.decode_rows(body, pos, metadata, row_factory or _tuple_factory,
+                                            protocol_version)
+        return msg
+    if kind == RESULT_KIND_SET_KEYSPACE:
+        msg.new_keyspace = reader.read_string()
+        return msg
+    if kind == RESULT_KIND_PREPARED:
+        # spec 4.2.5.4: <id>[<result_metadata_id> (v5)]<metadata><result_metadata>
+        types = _types()
+        msg.query_id = reader.read_short_bytes()
+        if ProtocolVersion.uses_prepared_metadata(protocol_version):
+            msg.result_metadata_id = reader.read_short_bytes()
+        msg.bind_metadata, msg.pk_indexes, pos = types.parse_prepared_metadata(
+            body, reader.pos, protocol_version, user_type_map)
+        metadata, _paging, _new_id, _count, pos = types.parse_result_metadata(
+            body, pos, protocol_version, user_type_map)
+        msg.column_metadata = msg.result_metadata = metadata
+        return msg
+    if kind == RESULT_KIND_SCHEMA_CHANGE:
+        msg.schema_change_event = _read_schema_change(reader)
+        return msg
+    raise NotSupportedError("Unknown RESULT kind: %d" % kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compression for v3/v4 frame bodies (spec section 5).  v5 compresses segments instead (LZ4
+# only), see cassfast._core.SegmentEncoder / FrameDecoder.start_segments.
+
+locally_supported_compressions: "OrderedDict[str, tuple]" = OrderedDict()
+
+try:
+    import lz4.block as _lz4_block
+except ImportError:  # pragma: no cover - lz4 is optional
+    _lz4_block = None
+
+if _lz4_block is not None:
+    def lz4_compress(data: bytes) -> bytes:
+        """Cassandra's LZ4 body: a big-endian [int] uncompressed length, then a raw LZ4 block."""
+        return len(data).to_bytes(4, "big") + _lz4_block.compress(data, store_size=False)
+
+    def lz4_decompress(data: bytes) -> bytes:
+        if len(data) < 4:
+            raise CompressionError("LZ4 frame body of %d bytes has no length prefix" % len(data))
+        size = int.from_bytes(data[:4], "big")
+        if size > MAX_FRAME_BODY:
+            raise CompressionError("LZ4 frame body claims %d uncompressed bytes (limit %d)"
+                                   % (size, MAX_FRAME_BODY))
+        try:
+            out = _lz4_block.decompress(data[4:], uncompressed_size=size)
+        except Exception as exc:
+            raise CompressionError("LZ4 frame body failed to decompress: %s" % exc) from exc
+        if len(out) != size:
+            raise CompressionError("LZ4 frame body decompressed to %d bytes, prefix says %d"
+                                   % (len(out), size))
+        return out
+
+    locally_supported_compressions["lz4"] = (lz4_compress, lz4_decompress)
+
+try:
+    import snappy as _snappy
+except ImportError:  # pragma: no cover - snappy is optional
+    _snappy = None
+
+if _snappy is not None and hasattr(_snappy, "compress"):
+    def _snappy_length(data: bytes) -> int:
+        # A Snappy block starts with its uncompressed length as a little-endian base-128 varint.
+        size = shift = 0
+        for i in range(min(len(data), 5)):
+            size |= (data[i] & 0x7F) << shift
+            if not data[i] & 0x80:
+                return size
+            shift += 7
+        raise CompressionError("Snappy frame body has no valid length prefix")
+
+    def snappy_decompress(data: bytes) -> bytes:
+        if isinstance(data, memoryview):
+            data = data.tobytes()
+        size = _snappy_length(data)
+        if size > MAX_FRAME_BODY:
+            raise CompressionError("Snappy frame body claims %d uncompressed bytes (limit %d)"
+                                   % (size, MAX_FRAME_BODY))
+        try:
+            return _snappy.decompress(data)
+        except Exception as exc:
+            raise CompressionError("Snappy frame body failed to decompress: %s" % exc) from exc
+
+    locally_supported_compressions["snappy"] = (_snappy.compress, snappy_decompress)
+
+
+# ---------------------------------------------------------------------------------------------
+
+class _ProtocolHandler:
+    """Encodes request messages to frames and decodes response frames to messages.
+
+    ``message_types_by_opcode`` maps response opcodes to classes with a ``recv_body(reader,
+    protocol_version, user_type_map, result_metadata, column_encryption_policy)`` classmethod,
+    as in the reference, so a subclass can swap one in.
+    """
+
+    message_types_by_opcode = _message_types_by_opcode.copy()
+    column_encryption_policy = None
+
+    @classmethod
+    def encode_message(cls, msg, stream_id: int, protocol_version: int,
+                       compressor: Optional[Callable], allow_beta_protocol_version: bool) -> bytes:
+        """The complete frame for ``msg``; the body is compressed with ``compressor`` on v3/v4
+        (on v5 compression happens per segment, so ``compressor`` is ignored)."""
+        frame = msg.encode_frame(stream_id, protocol_version, allow_beta_protocol_version)
+        if compressor is not None and not ProtocolVersion.has_checksumming_support(protocol_version):
+            frame = _m.compress_frame(frame, compressor)
+        return frame
+
+    @classmethod
+    def decode_message(cls, protocol_version: int, user_type_map: Optional[dict],
+                       stream_id: int, flags: int, opcode: int, body: bytes,
+                       decompressor: Optional[Callable], result_metadata,
+                       row_factory: Optional[Callable] = None):
+        """The message for one response frame (see the module docstring for ``row_factory``)."""
+        if flags & COMPRESSED_FLAG and not ProtocolVersion.has_checksumming_support(protocol_version):
+            if decompressor is None:
+                raise ProtocolError("received a compressed frame but no compression was "
+                                    "negotiated")
+            body = decompressor(body)
+            flags ^= COMPRESSED_FLAG
+        if type(body) is not bytes:
+            body = bytes(body)
+        trace, warnings, custom_payload, pos = read_response_prelude(flags, body)
+        try:
+            msg_class = cls.message_types_by_opcode[opcode]
+        except KeyError:
+            raise ProtocolError("unknown response opcode 0x%02x" % opcode) from None
+        if msg_class is ResultMessage:
+            msg = decode_result(body, pos, protocol_version, user_type_map, result_metadata,
+                                row_factory)
+        else:
+            reader = BodyReader(body, pos)
+            if not hasattr(msg_class, "recv_body"):
+                raise ProtocolError("opcode 0x%02x (%s) is a request, not a response"
+                                    % (opcode, msg_class.name))
+            msg = msg_class.recv_body(reader, protocol_version, user_type_map, result_metadata,
+                                      cls.column_encryption_policy)
+        msg.stream_id = stream_id
+        msg.trace_id = UUID(bytes=trace) if trace is not None else None
+        msg.custom_payload = custom_payload
+        msg.warnings = warnings
+        if warnings:
+            for w in warnings:
+                log.warning("Server warning: %s", w)
+        return msg
+
+
+ProtocolHandler = _ProtocolHandler
