@@ -1,0 +1,339 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Compiled routing: Cassandra's Murmur3, token -> replica lookup, built-in query plans.
+
+Everything here is pure computation over values handed in by ``cassfast.metadata`` and
+``cassfast.policies``; it does no I/O and imports nothing above the value layer.  Three parts:
+
+* ``murmur3(key)`` / ``murmur3_token(key)``: the partitioner hash exactly as Cassandra's
+  ``org.apache.cassandra.utils.MurmurHash.hash3_x64_128`` computes it (first 64 bits), including
+  its sign-extended tail bytes, and the token rule of ``Murmur3Partitioner.getToken`` (the minimum
+  long is not a valid token and becomes the maximum).
+* ``TokenRing`` / ``ReplicaTable``: the ring's sorted tokens in a C array, bisected without
+  creating Python objects, and per-replication replica tuples aligned with the ring.
+* ``RotatingPlan`` / ``TokenAwarePlan`` / ``local_replicas``: the query plans of the built-in
+  load-balancing policies as C iterators.  The policies in ``cassfast.policies`` use them only when
+  they are exactly the built-in type; their pure-Python definition is the specification and the
+  tests check that both agree.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.tuple cimport PyTuple_GET_ITEM
+from libc.stdint cimport int64_t, uint64_t, INT64_MIN, INT64_MAX
+
+import os as _os
+
+# ---------------------------------------------------------------------------------------------
+# Murmur3
+# ---------------------------------------------------------------------------------------------
+
+cdef uint64_t _C1 = 0x87c37b91114253d5ULL
+cdef uint64_t _C2 = 0x4cf5ad432745937fULL
+
+
+cdef inline uint64_t _rotl64(uint64_t x, int r) noexcept nogil:
+    return (x << r) | (x >> (64 - r))
+
+
+cdef inline uint64_t _fmix64(uint64_t k) noexcept nogil:
+    k ^= k >> 33
+    k *= 0xff51afd7ed558ccdULL
+    k ^= k >> 33
+    k *= 0xc4ceb9fe1a85ec53ULL
+    k ^= k >> 33
+    return k
+
+
+cdef inline uint64_t _block(const unsigned char* p) noexcept nogil:
+    # Cassandra's getBlock assembles each 8-byte block little-endian from unsigned bytes, so the
+    # body (unlike the tail) has no sign quirk; shifts keep this right on big-endian hosts too.
+    return (<uint64_t>p[0] | (<uint64_t>p[1] << 8) | (<uint64_t>p[2] << 16)
+            | (<uint64_t>p[3] << 24) | (<uint64_t>p[4] << 32) | (<uint64_t>p[5] << 40)
+            | (<uint64_t>p[6] << 48) | (<uint64_t>p[7] << 56))
+
+
+cdef inline uint64_t _signed_byte(unsigned char b) noexcept nogil:
+    # The tail of hash3_x64_128 reads ``(long) key.get(i)``: a Java byte is signed, so a byte
+    # >= 0x80 is sign-extended to 64 bits before the shift.  This is the one place Cassandra's
+    # Murmur3 differs from the reference MurmurHash3, and the token depends on it.
+    return <uint64_t><int64_t><signed char>b
+
+
+cdef int64_t murmur3_hash(const unsigned char* data, Py_ssize_t length) noexcept nogil:
+    cdef Py_ssize_t nblocks = length // 16
+    cdef Py_ssize_t i
+    cdef uint64_t h1 = 0, h2 = 0, k1, k2
+    cdef const unsigned char* tail
+    cdef int rem
+    for i in range(nblocks):
+        k1 = _block(data + i * 16)
+        k2 = _block(data + i * 16 + 8)
+        k1 *= _C1
+        k1 = _rotl64(k1, 31)
+        k1 *= _C2
+        h1 ^= k1
+        h1 = _rotl64(h1, 27)
+        h1 += h2
+        h1 = h1 * 5 + 0x52dce729
+        k2 *= _C2
+        k2 = _rotl64(k2, 33)
+        k2 *= _C1
+        h2 ^= k2
+        h2 = _rotl64(h2, 31)
+        h2 += h1
+        h2 = h2 * 5 + 0x38495ab5
+    tail = data + nblocks * 16
+    rem = <int>(length & 15)
+    k1 = 0
+    k2 = 0
+    # The reference's switch falls through from the highest tail byte down; XOR commutes, so a
+    # loop over the present bytes is the same function.
+    if rem > 8:
+        for i in range(8, rem):
+            k2 ^= _signed_byte(tail[i]) << ((i - 8) * 8)
+        k2 *= _C2
+        k2 = _rotl64(k2, 33)
+        k2 *= _C1
+        h2 ^= k2
+    if rem > 0:
+        for i in range(0, rem if rem < 8 else 8):
+            k1 ^= _signed_byte(tail[i]) << (i * 8)
+        k1 *= _C1
+        k1 = _rotl64(k1, 31)
+        k1 *= _C2
+        h1 ^= k1
+    h1 ^= <uint64_t>length
+    h2 ^= <uint64_t>length
+    h1 += h2
+    h2 += h1
+    h1 = _fmix64(h1)
+    h2 = _fmix64(h2)
+    h1 += h2
+    return <int64_t>h1
+
+
+cdef int64_t murmur3_token_of(const unsigned char* data, Py_ssize_t length) noexcept nogil:
+    # Murmur3Partitioner.getToken: Long.MIN_VALUE is the ring's minimum (never owned by a key),
+    # so a key hashing to it is given Long.MAX_VALUE instead.
+    cdef int64_t h = murmur3_hash(data, length)
+    return INT64_MAX if h == INT64_MIN else h
+
+
+cdef int64_t token_of_key(object key) except? -1:
+    cdef bytes b
+    if type(key) is bytes:
+        b = <bytes>key
+    elif isinstance(key, str):
+        b = (<str>key).encode("utf-8")
+    elif isinstance(key, (bytearray, memoryview)):
+        b = bytes(key)
+    elif isinstance(key, bytes):
+        b = bytes(key)
+    else:
+        raise TypeError("a partition key must be bytes (the serialized routing key), not %s"
+                        % (type(key).__name__,))
+    return murmur3_token_of(<const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+
+
+def murmur3(data) -> int:
+    """The first 64 bits of Cassandra's Murmur3 of ``data`` (bytes, or str as UTF-8), signed."""
+    cdef bytes b
+    if type(data) is bytes:
+        b = <bytes>data
+    elif isinstance(data, str):
+        b = (<str>data).encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        b = bytes(data)
+    else:
+        raise TypeError("murmur3() takes bytes or str, not %s" % (type(data).__name__,))
+    return murmur3_hash(<const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+
+
+def murmur3_token(key) -> int:
+    """The Murmur3Partitioner token of a serialized partition key (``-2**63`` maps to ``2**63-1``)."""
+    return token_of_key(key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ring and replicas
+# ---------------------------------------------------------------------------------------------
+
+cdef class TokenRing:
+    """The ring: ``tokens`` sorted ascending (int64), ``owners`` the host of each token.
+
+    A token range ends at (and includes) its ring token, so the owner of a token ``t`` is the first
+    ring token ``>= t``, wrapping to the first one past the end.
+    """
+
+    def __cinit__(self, tokens, owners):
+        cdef Py_ssize_t n = len(tokens)
+        cdef Py_ssize_t i
+        cdef int64_t prev = 0
+        cdef int64_t t
+        if len(owners) != n:
+            raise ValueError("TokenRing: %d tokens but %d owners" % (n, len(owners)))
+        self._n = 0
+        self._tokens = <int64_t*>PyMem_Malloc(max(n, 1) * sizeof(int64_t))
+        if self._tokens == NULL:
+            raise MemoryError()
+        for i in range(n):
+            t = tokens[i]
+            if i and t <= prev:
+                raise ValueError("TokenRing: tokens must be strictly ascending (%d after %d)"
+                                 % (t, prev))
+            self._tokens[i] = t
+            prev = t
+        self._n = n
+        self.owners = tuple(owners)
+
+    def __dealloc__(self):
+        PyMem_Free(self._tokens)
+
+    def __len__(self):
+        return self._n
+
+    @property
+    def tokens(self) -> tuple:
+        return tuple([self._tokens[i] for i in range(self._n)])
+
+    cdef Py_ssize_t index_of(self, int64_t token) noexcept nogil:
+        cdef Py_ssize_t lo = 0, hi = self._n, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self._tokens[mid] < token:
+                lo = mid + 1
+            else:
+                hi = mid
+        return 0 if lo == self._n else lo
+
+    def index(self, int64_t token) -> int:
+        """Index of the ring token owning ``token``; 0 for an empty ring."""
+        return self.index_of(token)
+
+
+cdef class ReplicaTable:
+    """``replicas[i]`` is the replica tuple for the range ending at ring token ``i``."""
+
+    def __cinit__(self, TokenRing ring not None, replicas):
+        replicas = tuple([tuple(r) for r in replicas])
+        if len(replicas) != ring._n:
+            raise ValueError("ReplicaTable: %d replica sets for a ring of %d tokens"
+                             % (len(replicas), ring._n))
+        self.ring = ring
+        self.replicas = replicas
+
+    cdef tuple replicas_for_token(self, int64_t token):
+        if self.ring._n == 0:
+            return ()
+        return <tuple>PyTuple_GET_ITEM(self.replicas, self.ring.index_of(token))
+
+    def for_token(self, int64_t token) -> tuple:
+        return self.replicas_for_token(token)
+
+    def for_key(self, key) -> tuple:
+        """Replicas of a serialized partition key under Murmur3Partitioner."""
+        return self.replicas_for_token(token_of_key(key))
+
+
+# ---------------------------------------------------------------------------------------------
+# Query plans
+# ---------------------------------------------------------------------------------------------
+
+cdef class RotatingPlan:
+    """Iterator: ``hosts[start], hosts[start+1], ...`` once round, then ``tail`` in order.
+
+    RoundRobinPolicy is ``RotatingPlan(live, pos, ())``; DCAwareRoundRobinPolicy is
+    ``RotatingPlan(local_live, pos, remote_hosts_in_use)``.
+    """
+
+    def __cinit__(self, tuple hosts not None, Py_ssize_t start, tuple tail not None):
+        self._hosts = hosts
+        self._tail = tail
+        self._n = len(hosts)
+        self._start = (start % self._n) if self._n else 0
+        if self._start < 0:
+            self._start += self._n
+        self._i = 0
+        self._j = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Py_ssize_t k
+        if self._i < self._n:
+            k = self._start + self._i
+            if k >= self._n:
+                k -= self._n
+            self._i += 1
+            return <object>PyTuple_GET_ITEM(self._hosts, k)
+        if self._j < len(self._tail):
+            self._j += 1
+            return <object>PyTuple_GET_ITEM(self._tail, self._j - 1)
+        raise StopIteration
+
+
+cdef class TokenAwarePlan:
+    """Iterator: the hosts of ``first``, then ``child`` skipping any host already in ``first``."""
+
+    def __cinit__(self, list first not None, child):
+        self._first = first
+        self._i = 0
+        self._child = iter(child)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Py_ssize_t k, n
+        cdef object host
+        if self._i < len(self._first):
+            self._i += 1
+            return self._first[self._i - 1]
+        n = len(self._first)
+        while True:
+            host = next(self._child)
+            for k in range(n):
+                if self._first[k] is host or self._first[k] == host:
+                    break
+            else:
+                return host
+
+
+# A small non-cryptographic generator for shuffling replicas: the order only spreads load, and
+# Python's random.shuffle would cost more than the rest of the plan.  Seeded once per process.
+cdef uint64_t _rng_state = <uint64_t>int.from_bytes(_os.urandom(8), "little") | 1
+
+
+cdef inline uint64_t _next_random() noexcept nogil:
+    global _rng_state
+    _rng_state += 0x9e3779b97f4a7c15ULL
+    cdef uint64_t z = _rng_state
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL
+    return z ^ (z >> 31)
+
+
+def local_replicas(tuple replicas not None, local_dc, bint dc_filter, bint shuffle) -> list:
+    """The replicas to try first: up (``is_up`` true), and, when ``dc_filter``, in ``local_dc``.
+
+    ``dc_filter`` mirrors DCAwareRoundRobinPolicy.distance: a host without a datacenter counts
+    as local.  With ``shuffle`` the result is a uniform random permutation (Fisher-Yates).
+    """
+    cdef list out = []
+    cdef object host, dc
+    cdef Py_ssize_t i, j
+    for host in replicas:
+        if not host.is_up:
+            continue
+        if dc_filter:
+            dc = host.datacenter
+            if dc and dc != local_dc:
+                continue
+        out.append(host)
+    if shuffle:
+        i = len(out) - 1
+        while i > 0:
+            j = <Py_ssize_t>(_next_random() % <uint64_t>(i + 1))
+            out[i], out[j] = out[j], out[i]
+            i -= 1
+    return out

@@ -1,0 +1,642 @@
+"""Cluster metadata: hosts, the token ring, replica placement and the schema.
+
+``Metadata`` is what ``Cluster.metadata`` exposes (the reference's ``cassandra.metadata`` API);
+the schema classes live in ``cassfast._schema`` and are re-exported here.  Topology and schema
+are immutable snapshots: a refresh builds a new ``TokenMap`` (ring plus precomputed replica
+tables, one per distinct replication) and swaps it in whole, so ``get_replicas`` on the request
+path reads one attribute and never takes a lock.
+
+The control connection (cassfast._control) keeps it current by calling exactly these methods,
+with rows as lists of dicts keyed by column name:
+
+* hosts: ``add_or_return_host(host) -> (host, is_new)``, ``remove_host(host) -> bool``,
+  ``update_host(host, old_endpoint)`` when a node's address changes;
+* ``cluster_name`` and ``partitioner`` are plain attributes set from ``system.local``;
+* ring: ``rebuild_token_map(partitioner, token_map)`` with ``token_map`` a dict
+  ``{Host: [token strings from system.local/system.peers(_v2).tokens]}``, after discovery and on
+  every topology event (NEW_NODE, REMOVED_NODE, MOVED_NODE); hosts need ``datacenter``/``rack``
+  set first (NetworkTopologyStrategy places replicas by them);
+* schema, at connect and after any schema agreement: ``refresh_schema(keyspaces=rows,
+  tables=rows, columns=rows, types=rows, functions=rows, aggregates=rows, indexes=rows,
+  views=rows, triggers=rows, virtual_keyspaces=rows, virtual_tables=rows,
+  virtual_columns=rows)`` with the rows of ``SELECT * FROM system_schema.<table>`` (and
+  ``system_virtual_schema.<table>``); missing tables may be omitted;
+* a SCHEMA_CHANGE event for one keyspace (any target: KEYSPACE, TABLE, TYPE, FUNCTION,
+  AGGREGATE): re-select that keyspace's rows (``WHERE keyspace_name = ?``) and call
+  ``refresh_keyspace(name, keyspaces=rows, tables=rows, ...)``; the keyspace is dropped when its
+  keyspace row is absent, or call ``remove_keyspace(name)`` on a DROPPED KEYSPACE event.
+
+Both schema methods rebuild the replica tables of the keyspaces they touch.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from binascii import unhexlify
+from bisect import bisect_left
+from collections import OrderedDict, defaultdict
+from functools import total_ordering
+from hashlib import md5
+from typing import Any, Iterable, Mapping, Optional
+
+from cassfast._routing import ReplicaTable, TokenRing, murmur3_token
+from cassfast._schema import (  # noqa: F401  (re-exported: the reference's module layout)
+    Aggregate, ColumnMetadata, Function, IndexMetadata, KeyspaceMetadata,
+    MaterializedViewMetadata, TableMetadata, TableMetadataV3, TriggerMetadata, UserType,
+    build_keyspaces, cql_keywords_reserved, escape_name, is_valid_name, maybe_escape_name,
+    protect_name, protect_names, protect_value, strip_frozen,
+)
+from cassfast.host import EndPoint
+
+log = logging.getLogger(__name__)
+
+MIN_LONG = -(2 ** 63)
+MAX_LONG = (2 ** 63) - 1
+
+REPLICATION_STRATEGY_CLASS_PREFIX = "org.apache.cassandra.locator."
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------
+
+@total_ordering
+class Token:
+    """A position on the ring; ordered and hashed by ``value``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, token) -> None:
+        self.value = token
+
+    @classmethod
+    def hash_fn(cls, key):
+        return key
+
+    @classmethod
+    def from_key(cls, key) -> "Token":
+        return cls(cls.hash_fn(key))
+
+    @classmethod
+    def from_string(cls, token_string: str) -> "Token":
+        raise NotImplementedError()
+
+    def __eq__(self, other):
+        if not isinstance(other, Token):
+            return NotImplemented
+        return self.value == other.value
+
+    def __lt__(self, other):
+        if not isinstance(other, Token):
+            return NotImplemented
+        return self.value < other.value
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __repr__(self):
+        return "<%s: %s>" % (type(self).__name__, self.value)
+
+    __str__ = __repr__
+
+
+class NoMurmur3(Exception):
+    """Kept for API compatibility: cassfast's Murmur3 is always compiled in."""
+
+
+class HashToken(Token):
+    __slots__ = ()
+
+    @classmethod
+    def from_string(cls, token_string: str) -> "HashToken":
+        return cls(int(token_string))
+
+
+class Murmur3Token(HashToken):
+    """A ``Murmur3Partitioner`` token: a signed 64-bit int in ``(-2**63, 2**63-1]``."""
+
+    __slots__ = ()
+
+    @classmethod
+    def hash_fn(cls, key) -> int:
+        return murmur3_token(key)
+
+    @classmethod
+    def from_key(cls, key) -> "Murmur3Token":
+        return cls(murmur3_token(key))
+
+    def __init__(self, token) -> None:
+        self.value = int(token)
+
+
+class MD5Token(HashToken):
+    """A ``RandomPartitioner`` token: ``abs`` of the MD5 digest read as a signed big integer."""
+
+    __slots__ = ()
+
+    @classmethod
+    def hash_fn(cls, key) -> int:
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        return abs(int.from_bytes(md5(key, usedforsecurity=False).digest(), "big", signed=True))
+
+
+class BytesToken(Token):
+    """A ``ByteOrderedPartitioner`` token: the key bytes themselves (hex in system tables)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_string(cls, token_string) -> "BytesToken":
+        if isinstance(token_string, str):
+            token_string = token_string.encode("ascii")
+        return cls(unhexlify(token_string))
+
+
+# ---------------------------------------------------------------------------------------------
+# Replication strategies
+# ---------------------------------------------------------------------------------------------
+
+class ReplicationFactor:
+    """A replication factor, ``"3"`` or, with transient replication, ``"3/1"``."""
+
+    def __init__(self, all_replicas: int, transient_replicas: Optional[int] = None) -> None:
+        self.all_replicas = all_replicas
+        self.transient_replicas = transient_replicas
+        self.full_replicas = all_replicas - transient_replicas if transient_replicas else all_replicas
+
+    @staticmethod
+    def create(rf) -> "ReplicationFactor":
+        text = str(rf).strip()
+        try:
+            if "/" in text:
+                full, transient = text.split("/", 1)
+                return ReplicationFactor(int(full), int(transient))
+            return ReplicationFactor(int(text))
+        except ValueError:
+            raise ValueError("Unable to determine replication factor from: %r" % (rf,)) from None
+
+    def __str__(self) -> str:
+        if self.transient_replicas:
+            return "%d/%d" % (self.all_replicas, self.transient_replicas)
+        return "%d" % (self.all_replicas,)
+
+    def __eq__(self, other):
+        return (isinstance(other, ReplicationFactor) and self.all_replicas == other.all_replicas
+                and self.full_replicas == other.full_replicas)
+
+    def __hash__(self):
+        return hash((self.all_replicas, self.full_replicas))
+
+
+_replication_strategies: dict = {}
+
+
+class ReplicationStrategy:
+    """How a keyspace places replicas.  ``create`` picks the class from the (possibly
+    fully-qualified) strategy class name of ``system_schema.keyspaces.replication``."""
+
+    name: str = "ReplicationStrategy"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            cls.name = cls.__name__
+            _replication_strategies[cls.__name__] = cls
+
+    @classmethod
+    def create(cls, strategy_class: Optional[str], options_map: Mapping):
+        if not strategy_class:
+            return None
+        name = strategy_class
+        if name.startswith(REPLICATION_STRATEGY_CLASS_PREFIX):
+            name = name[len(REPLICATION_STRATEGY_CLASS_PREFIX):]
+        rs_class = _replication_strategies.get(name)
+        try:
+            if rs_class is None:
+                return _UnknownStrategy(name, options_map)
+            return rs_class(options_map)
+        except Exception as exc:
+            log.warning("Failed creating %s with options %s: %s", name, options_map, exc)
+            return None
+
+    def replicas_by_ring_index(self, owners: tuple) -> list:
+        """``owners[i]`` owns ring token ``i``; return the replica tuple of each token range."""
+        raise NotImplementedError()
+
+    def make_token_replica_map(self, token_to_host_owner: Mapping, ring) -> dict:
+        """The reference's form: ``{token: [replica hosts]}``."""
+        owners = tuple(token_to_host_owner[t] for t in ring)
+        return {t: list(r) for t, r in zip(ring, self.replicas_by_ring_index(owners))}
+
+    def _cache_key(self):
+        return (type(self).__name__, self.export_for_schema())
+
+    def export_for_schema(self) -> str:
+        raise NotImplementedError()
+
+
+class _UnknownStrategy(ReplicationStrategy):
+    def __init__(self, name: str, options_map: Mapping) -> None:
+        self.name = name
+        self.options_map = dict(options_map or {})
+        self.options_map["class"] = name
+
+    def __eq__(self, other):
+        return (isinstance(other, _UnknownStrategy) and self.name == other.name
+                and self.options_map == other.options_map)
+
+    __hash__ = None
+
+    def replicas_by_ring_index(self, owners: tuple) -> list:
+        return [() for _ in owners]
+
+    def export_for_schema(self) -> str:
+        return "{%s}" % ", ".join("'%s': '%s'" % (k, v) for k, v in self.options_map.items())
+
+
+class SimpleStrategy(ReplicationStrategy):
+    """The next ``replication_factor`` distinct hosts clockwise from the token."""
+
+    def __init__(self, options_map: Mapping) -> None:
+        self.replication_factor_info = ReplicationFactor.create(options_map["replication_factor"])
+
+    @property
+    def replication_factor(self) -> int:
+        return self.replication_factor_info.full_replicas
+
+    def replicas_by_ring_index(self, owners: tuple) -> list:
+        n = len(owners)
+        rf = min(self.replication_factor, len(set(owners)))
+        out = []
+        for i in range(n):
+            replicas: list = []
+            j = 0
+            while len(replicas) < rf and j < n:
+                h = owners[(i + j) % n]
+                if h not in replicas:
+                    replicas.append(h)
+                j += 1
+            out.append(tuple(replicas))
+        return out
+
+    def export_for_schema(self) -> str:
+        return "{'class': 'SimpleStrategy', 'replication_factor': '%s'}" % (
+            self.replication_factor_info,)
+
+    def __eq__(self, other):
+        return (isinstance(other, SimpleStrategy)
+                and str(self.replication_factor_info) == str(other.replication_factor_info))
+
+    __hash__ = None
+
+
+class NetworkTopologyStrategy(ReplicationStrategy):
+    """Per-datacenter replication factors, placed the way Cassandra's
+    ``NetworkTopologyStrategy.calculateNaturalReplicas`` does: walk the ring clockwise from the
+    token; in each datacenter take a host from a rack not used yet, and accept a host from an
+    already used rack only while ``rf - racks_in_dc`` such repeats remain (so every rack gets
+    a replica before any rack gets two).  Replicas are listed in the order the walk finds them.
+    """
+
+    def __init__(self, dc_replication_factors: Mapping) -> None:
+        self.dc_replication_factors_info = {
+            str(k): ReplicationFactor.create(v) for k, v in dc_replication_factors.items()}
+        self.dc_replication_factors = {
+            dc: rf.full_replicas for dc, rf in self.dc_replication_factors_info.items()}
+
+    def replicas_by_ring_index(self, owners: tuple) -> list:
+        n = len(owners)
+        nodes_in_dc = defaultdict(set)
+        racks_in_dc = defaultdict(set)
+        for h in owners:
+            nodes_in_dc[h.datacenter].add(h)
+            racks_in_dc[h.datacenter].add(h.rack)
+        wanted = {dc: rf for dc, rf in self.dc_replication_factors.items()
+                  if rf > 0 and dc in nodes_in_dc}
+        out = []
+        for i in range(n):
+            # per DC: [replicas still to place, rack repeats still allowed, racks used]
+            state = {dc: [min(rf, len(nodes_in_dc[dc])), rf - len(racks_in_dc[dc]), set()]
+                     for dc, rf in wanted.items()}
+            dcs_left = len(state)
+            replicas: list = []
+            j = 0
+            while dcs_left and j < n:
+                h = owners[(i + j) % n]
+                j += 1
+                st = state.get(h.datacenter)
+                if st is None or st[0] == 0 or h in replicas:
+                    continue
+                if h.rack not in st[2]:
+                    st[2].add(h.rack)
+                elif st[1] > 0:
+                    st[1] -= 1
+                else:
+                    continue
+                replicas.append(h)
+                st[0] -= 1
+                if st[0] == 0:
+                    dcs_left -= 1
+            out.append(tuple(replicas))
+        return out
+
+    def export_for_schema(self) -> str:
+        parts = ["'class': 'NetworkTopologyStrategy'"]
+        parts.extend("'%s': '%s'" % (dc, rf)
+                     for dc, rf in sorted(self.dc_replication_factors_info.items()))
+        return "{%s}" % ", ".join(parts)
+
+    def __eq__(self, other):
+        return (isinstance(other, NetworkTopologyStrategy)
+                and self.dc_replication_factors_info == other.dc_replication_factors_info)
+
+    __hash__ = None
+
+
+class LocalStrategy(ReplicationStrategy):
+    """System keyspaces kept on each node only: no replica to route to."""
+
+    def __init__(self, options_map: Mapping = None) -> None:
+        pass
+
+    def replicas_by_ring_index(self, owners: tuple) -> list:
+        return [() for _ in owners]
+
+    def export_for_schema(self) -> str:
+        return "{'class': 'LocalStrategy'}"
+
+    def __eq__(self, other):
+        return isinstance(other, LocalStrategy)
+
+    __hash__ = None
+
+
+class EverywhereStrategy(ReplicationStrategy):
+    """Every node holds every range (DSE system keyspaces): all hosts, clockwise."""
+
+    def __init__(self, options_map: Mapping = None) -> None:
+        pass
+
+    def replicas_by_ring_index(self, owners: tuple) -> list:
+        n = len(owners)
+        out = []
+        for i in range(n):
+            replicas: list = []
+            for j in range(n):
+                h = owners[(i + j) % n]
+                if h not in replicas:
+                    replicas.append(h)
+            out.append(tuple(replicas))
+        return out
+
+    def export_for_schema(self) -> str:
+        return "{'class': 'EverywhereStrategy'}"
+
+    def __eq__(self, other):
+        return isinstance(other, EverywhereStrategy)
+
+    __hash__ = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Token map
+# ---------------------------------------------------------------------------------------------
+
+class TokenMap:
+    """An immutable view of the ring: ``ring`` (sorted Tokens), ``token_to_host_owner`` and the
+    replica table of every keyspace, computed once per distinct replication strategy."""
+
+    def __init__(self, token_class, token_to_host_owner: Mapping, all_tokens, metadata,
+                 keyspaces: Optional[Mapping] = None, _strategy_cache: Optional[dict] = None) -> None:
+        self.token_class = token_class
+        self.ring = list(all_tokens)
+        self.token_to_host_owner = dict(token_to_host_owner)
+        self._metadata = metadata
+        self._owners = tuple(self.token_to_host_owner[t] for t in self.ring)
+        self._values = [t.value for t in self.ring]
+        self._murmur_ring = (TokenRing(self._values, self._owners)
+                             if token_class is Murmur3Token else None)
+        self._strategy_cache = {} if _strategy_cache is None else _strategy_cache
+        self._tables: dict = {}
+        if keyspaces is None:
+            keyspaces = metadata.keyspaces if metadata is not None else {}
+        for name, ks in list(keyspaces.items()):
+            self._tables[name] = self._table_for(ks.replication_strategy)
+
+    def _table_for(self, strategy):
+        if strategy is None:
+            return None
+        try:
+            key = strategy._cache_key()
+        except Exception:
+            key = None
+        if key is not None and key in self._strategy_cache:
+            return self._strategy_cache[key]
+        try:
+            replicas = strategy.replicas_by_ring_index(self._owners)
+        except Exception:
+            log.exception("Failed computing replicas with %s; routing without replicas", strategy)
+            return None
+        table = ReplicaTable(self._murmur_ring, replicas) if self._murmur_ring is not None else \
+            tuple(tuple(r) for r in replicas)
+        if key is not None:
+            self._strategy_cache[key] = table
+        return table
+
+    def with_keyspaces(self, keyspaces: Mapping) -> "TokenMap":
+        """A new TokenMap over the same ring for a new schema (replica tables shared when the
+        replication did not change)."""
+        return TokenMap(self.token_class, self.token_to_host_owner, self.ring, self._metadata,
+                        keyspaces, self._strategy_cache)
+
+    def _replicas_for_token_value(self, keyspace: str, value) -> tuple:
+        table = self._tables.get(keyspace)
+        if not table or not self._values:
+            return ()
+        if self._murmur_ring is not None:
+            return table.for_token(value)
+        i = bisect_left(self._values, value)
+        return table[0 if i == len(self._values) else i]
+
+    def get_replicas(self, keyspace: str, token: Token) -> list:
+        """The replica hosts of ``token`` in ``keyspace`` (empty for an unknown keyspace)."""
+        return list(self._replicas_for_token_value(keyspace, token.value))
+
+    def replicas_for_key(self, keyspace: str, key) -> tuple:
+        table = self._tables.get(keyspace)
+        if not table or not self._values:
+            return ()
+        if self._murmur_ring is not None:
+            return table.for_key(key)
+        return self._replicas_for_token_value(keyspace, self.token_class.from_key(key).value)
+
+    @property
+    def tokens_to_hosts_by_ks(self) -> dict:
+        """The reference's ``{keyspace: {Token: [hosts]}}`` (built on access; not a hot path)."""
+        out = {}
+        for ks, table in self._tables.items():
+            if table is None:
+                continue
+            rows = table.replicas if self._murmur_ring is not None else table
+            out[ks] = {t: list(r) for t, r in zip(self.ring, rows)}
+        return out
+
+    def rebuild_keyspace(self, keyspace: str, build_if_absent: bool = False) -> None:
+        ks = self._metadata.keyspaces.get(keyspace) if self._metadata is not None else None
+        if ks is not None and (build_if_absent or keyspace in self._tables):
+            self._tables[keyspace] = self._table_for(ks.replication_strategy)
+
+    def replica_map_for_keyspace(self, ks_metadata) -> Optional[dict]:
+        strategy = ks_metadata.replication_strategy
+        if strategy is None:
+            return None
+        return strategy.make_token_replica_map(self.token_to_host_owner, self.ring)
+
+    def remove_keyspace(self, keyspace: str) -> None:
+        self._tables.pop(keyspace, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata
+# ---------------------------------------------------------------------------------------------
+
+_TOKEN_CLASSES = (
+    ("Murmur3Partitioner", Murmur3Token),
+    ("RandomPartitioner", MD5Token),
+    ("ByteOrderedPartitioner", BytesToken),
+)
+
+
+class Metadata:
+    """The cluster's topology and schema: ``cluster_name``, ``partitioner``, ``keyspaces``
+    (name -> KeyspaceMetadata), ``token_map`` (a TokenMap or None) and the hosts."""
+
+    cluster_name: Optional[str] = None
+    partitioner: Optional[str] = None
+    token_map: Optional[TokenMap] = None
+    dbaas = False
+
+    def __init__(self) -> None:
+        self.keyspaces: dict = {}
+        self._hosts: dict = {}
+        self._hosts_lock = threading.RLock()
+        self._schema_lock = threading.RLock()
+
+    # -- hosts ---------------------------------------------------------------------------------
+
+    def add_or_return_host(self, host):
+        """``(host, True)`` when added, ``(the known host, False)`` when its endpoint is known."""
+        with self._hosts_lock:
+            known = self._hosts.get(host.endpoint)
+            if known is not None:
+                return known, False
+            self._hosts[host.endpoint] = host
+            return host, True
+
+    def remove_host(self, host) -> bool:
+        with self._hosts_lock:
+            return self._hosts.pop(host.endpoint, None) is not None
+
+    def update_host(self, host, old_endpoint) -> None:
+        """Re-key ``host`` after its endpoint changed from ``old_endpoint``."""
+        with self._hosts_lock:
+            self._hosts.pop(old_endpoint, None)
+            self._hosts[host.endpoint] = host
+
+    def get_host(self, endpoint_or_address, port: Optional[int] = None):
+        """The host with this EndPoint, or the host whose RPC address (and port, when given)
+        matches the address string; None when unknown."""
+        if isinstance(endpoint_or_address, EndPoint):
+            return self._hosts.get(endpoint_or_address)
+        address = endpoint_or_address
+        for host in list(self._hosts.values()):
+            rpc_address = host.broadcast_rpc_address or host.endpoint.address
+            rpc_port = host.broadcast_rpc_port or getattr(host.endpoint, "port", None)
+            if rpc_address == address and (port is None or rpc_port is None or rpc_port == port):
+                return host
+        return None
+
+    def get_host_by_host_id(self, host_id):
+        for host in list(self._hosts.values()):
+            if host.host_id == host_id:
+                return host
+        return None
+
+    def all_hosts(self) -> list:
+        with self._hosts_lock:
+            return list(self._hosts.values())
+
+    # -- ring ----------------------------------------------------------------------------------
+
+    def rebuild_token_map(self, partitioner: str, token_map: Mapping) -> None:
+        """Replace the ring from ``{Host: [token strings]}`` (see the module docstring)."""
+        self.partitioner = partitioner
+        token_class = None
+        for suffix, cls in _TOKEN_CLASSES:
+            if partitioner and partitioner.endswith(suffix):
+                token_class = cls
+                break
+        if token_class is None:
+            self.token_map = None
+            return
+        owner = {}
+        for host, token_strings in token_map.items():
+            for s in token_strings:
+                owner[token_class.from_string(s)] = host
+        with self._schema_lock:
+            self.token_map = TokenMap(token_class, owner, sorted(owner), self, self.keyspaces)
+
+    def get_replicas(self, keyspace: str, key) -> list:
+        """Replica hosts of the serialized partition key ``key`` in ``keyspace`` (a new list;
+        empty when the ring or the keyspace is unknown)."""
+        tm = self.token_map
+        if tm is None:
+            return []
+        return list(tm.replicas_for_key(keyspace, key))
+
+    def can_support_partitioner(self) -> bool:
+        return True
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def refresh_schema(self, keyspaces=(), tables=(), columns=(), types=(), functions=(),
+                       aggregates=(), indexes=(), views=(), triggers=(), virtual_keyspaces=(),
+                       virtual_tables=(), virtual_columns=()) -> None:
+        """Replace the whole schema from ``system_schema`` rows (see the module docstring)."""
+        new = build_keyspaces(keyspaces, tables, columns, types, functions, aggregates, indexes,
+                              views, triggers, virtual_keyspaces, virtual_tables, virtual_columns)
+        with self._schema_lock:
+            self.keyspaces = dict(new)
+            self._swap_token_map()
+
+    def refresh_keyspace(self, keyspace: str, keyspaces=(), tables=(), columns=(), types=(),
+                         functions=(), aggregates=(), indexes=(), views=(), triggers=()) -> None:
+        """Replace one keyspace from its rows; without a keyspace row it is removed."""
+        new = build_keyspaces([r for r in keyspaces if r["keyspace_name"] == keyspace],
+                              tables, columns, types, functions, aggregates, indexes, views,
+                              triggers)
+        with self._schema_lock:
+            updated = dict(self.keyspaces)
+            if keyspace in new:
+                updated[keyspace] = new[keyspace]
+            else:
+                updated.pop(keyspace, None)
+            self.keyspaces = updated
+            self._swap_token_map()
+
+    def remove_keyspace(self, keyspace: str) -> None:
+        with self._schema_lock:
+            if keyspace in self.keyspaces:
+                updated = dict(self.keyspaces)
+                del updated[keyspace]
+                self.keyspaces = updated
+                self._swap_token_map()
+
+    def _swap_token_map(self) -> None:
+        tm = self.token_map
+        if tm is not None:
+            self.token_map = tm.with_keyspaces(self.keyspaces)
+
+    def export_schema_as_string(self) -> str:
+        return "\n\n".join(ks.export_as_string() for ks in self.keyspaces.values())

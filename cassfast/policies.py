@@ -1,0 +1,943 @@
+"""Pluggable policies: load balancing, retry, reconnection, conviction, speculative execution.
+
+The classes and hooks are those of ``cassandra.policies`` and of the project's seed
+specification; where the two differ the seed wins and the reference's form is kept beside it
+when both can live together:
+
+* ``RetryDecision`` has the seed's values (RETHROW=0, RETRY=1, IGNORE=2).  ``RetryPolicy.RETRY``,
+  ``RETHROW`` and ``IGNORE`` are aliases of those values (the reference numbered RETRY=0 and
+  RETHROW=1; code that compares against the names keeps working), and ``RETRY_NEXT_HOST`` (3)
+  is kept as an extension.  Retry hooks take the seed's parameter names (``consistency_level``)
+  and are called positionally.
+* The default retry policy is :class:`FallthroughRetryPolicy` (never retry), as the seed states;
+  the reference driver defaulted to :class:`RetryPolicy`, which stays available with its exact
+  rules when configured explicitly.
+* ``ConstantReconnectionPolicy`` and ``ExponentialReconnectionPolicy`` default to
+  ``max_attempts=None`` (unbounded) as the seed states; the reference stopped after 64.
+* ``ConvictionPolicy`` works both ways: one instance passed as ``Cluster(conviction_policy=...)``
+  with ``add_failure(host, connection_exc)`` / ``reset(host)`` (seed), or a class/factory called
+  with a host returning an object with ``add_failure(connection_exc)`` / ``reset()``
+  (reference's ``conviction_policy_factory``).  See :class:`ConvictionPolicy`.
+* ``TokenAwarePolicy`` shuffles replicas by default (``shuffle_replicas=True``, seed).
+* ``LoadBalancingPolicy`` keeps ``self.hosts`` (the live hosts, a tuple) current through
+  ``populate``/``on_add``/``on_up``/``on_down``/``on_remove``, so a subclass that only defines
+  ``distance`` and ``make_query_plan`` over ``self.hosts`` works as the seed's example does.
+
+Built-in load-balancing policies of exactly their built-in type build their plans with the
+compiled iterators of ``cassfast._routing``; each keeps a pure-Python ``_py_make_query_plan``
+that defines the behaviour (the tests check the two agree), and a user's subclass always gets
+the Python definition or its own override.  How the cluster calls these hooks is written down in
+``docs/architecture.md`` ("Policy wiring").
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections import namedtuple
+from itertools import repeat
+from random import randint, shuffle
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+from cassfast import ConsistencyLevel, OperationTimedOut
+from cassfast import WriteType as WriteType  # re-exported, as the reference does
+from cassfast._routing import RotatingPlan, TokenAwarePlan, local_replicas
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "HostDistance", "HostStateListener", "LoadBalancingPolicy", "RoundRobinPolicy",
+    "DCAwareRoundRobinPolicy", "TokenAwarePolicy", "WhiteListRoundRobinPolicy",
+    "HostFilterPolicy", "WrapperPolicy", "DefaultLoadBalancingPolicy", "ConvictionPolicy",
+    "SimpleConvictionPolicy", "ReconnectionPolicy", "ConstantReconnectionPolicy",
+    "ExponentialReconnectionPolicy", "RetryDecision", "RetryPolicy", "FallthroughRetryPolicy",
+    "DowngradingConsistencyRetryPolicy", "NeverRetryPolicy", "AddressTranslator",
+    "IdentityTranslator", "EC2MultiRegionTranslator", "SpeculativeExecutionPolicy",
+    "SpeculativeExecutionPlan", "NoSpeculativeExecutionPlan", "NoSpeculativeExecutionPolicy",
+    "ConstantSpeculativeExecutionPolicy", "ColDesc", "ColumnEncryptionPolicy", "WriteType",
+]
+
+
+class HostDistance:
+    """How far a host is from the client; decides pool sizes and plan order.
+
+    Values are the seed's (and the reference's): IGNORED hosts get no connections and never
+    appear in a plan.
+    """
+
+    IGNORED = -1
+    LOCAL = 0
+    REMOTE = 1
+
+
+class HostStateListener:
+    """Receives host membership and status changes (register with ``Cluster.register_listener``).
+
+    The hooks are no-ops here, so a listener overrides only what it needs.
+    """
+
+    def on_add(self, host) -> None:
+        """A node joined the cluster (it should be considered up)."""
+
+    def on_up(self, host) -> None:
+        """A node was marked up."""
+
+    def on_down(self, host) -> None:
+        """A node was marked down."""
+
+    def on_remove(self, host) -> None:
+        """A node left the cluster."""
+
+
+# Serialises the copy-on-write updates of ``LoadBalancingPolicy.hosts``; module-level because a
+# subclass may never call ``LoadBalancingPolicy.__init__``.
+_hosts_update_lock = threading.Lock()
+
+
+class LoadBalancingPolicy(HostStateListener):
+    """Decides which coordinators a request tries, in order, and how far each host is.
+
+    Lifecycle: ``populate(cluster, hosts)`` once at connect, then ``on_add``/``on_up``/
+    ``on_down``/``on_remove`` as the cluster changes, ``distance(host)`` to size pools, and
+    ``make_query_plan(working_keyspace, query)`` per request (``query`` may be None, e.g. when
+    preparing).  A plan is any iterable of hosts; it is consumed lazily.
+
+    ``hosts`` is the tuple of live hosts this policy knows, kept current by the base hooks below
+    (replaced, never mutated, so reading it needs no lock).
+    """
+
+    hosts: tuple = ()
+    _hosts_lock = _hosts_update_lock  # reference attribute name
+
+    def __init__(self) -> None:
+        self.hosts = ()
+
+    def distance(self, host) -> int:
+        raise NotImplementedError()
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        seen = []
+        for h in hosts:
+            if h not in seen:
+                seen.append(h)
+        self.hosts = tuple(seen)
+
+    def make_query_plan(self, working_keyspace: Optional[str] = None, query=None) -> Iterable:
+        raise NotImplementedError()
+
+    def check_supported(self) -> None:
+        """Called once metadata is known; raise if this policy cannot work with the cluster."""
+
+    def on_up(self, host) -> None:
+        LoadBalancingPolicy._add_live(self, host)
+
+    def on_add(self, host) -> None:
+        LoadBalancingPolicy._add_live(self, host)
+
+    def on_down(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+
+    def on_remove(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+
+    def _add_live(self, host) -> None:
+        with _hosts_update_lock:
+            if host not in self.hosts:
+                self.hosts = self.hosts + (host,)
+
+    def _remove_live(self, host) -> None:
+        with _hosts_update_lock:
+            if host in self.hosts:
+                self.hosts = tuple(h for h in self.hosts if h != host)
+
+
+class RoundRobinPolicy(LoadBalancingPolicy):
+    """Every live host, all LOCAL, each plan starting one further round the ring of hosts."""
+
+    _position = 0
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        LoadBalancingPolicy.populate(self, cluster, hosts)
+        n = len(self.hosts)
+        self._position = randint(0, n - 1) if n > 1 else 0
+
+    def distance(self, host) -> int:
+        return HostDistance.LOCAL
+
+    @property
+    def _live_hosts(self) -> frozenset:
+        return frozenset(self.hosts)
+
+    def make_query_plan(self, working_keyspace=None, query=None) -> Iterable:
+        # Lost increments under threads only skew the rotation slightly; no lock on the hot path.
+        pos = self._position
+        self._position = pos + 1
+        if type(self) in _COMPILED_ROUND_ROBIN:
+            return RotatingPlan(self.hosts, pos, ())
+        return self._py_make_query_plan(pos)
+
+    def _py_make_query_plan(self, pos: int) -> Iterator:
+        hosts = self.hosts
+        n = len(hosts)
+        for i in range(n):
+            yield hosts[(pos + i) % n]
+
+
+class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
+    """Round robin over the local datacenter, then up to ``used_hosts_per_remote_dc`` hosts of
+    each remote datacenter (REMOTE; every other remote host is IGNORED).
+
+    When ``local_dc`` is not given it is taken from the first contact point whose datacenter is
+    known, at ``populate`` or when that host is added/comes up; give it explicitly when contact
+    points span datacenters.
+    """
+
+    local_dc: Optional[str] = None
+    used_hosts_per_remote_dc = 0
+
+    def __init__(self, local_dc: Optional[str] = None, used_hosts_per_remote_dc: int = 0) -> None:
+        LoadBalancingPolicy.__init__(self)
+        if used_hosts_per_remote_dc is None or used_hosts_per_remote_dc < 0:
+            raise ValueError("used_hosts_per_remote_dc must be a non-negative integer")
+        self.local_dc = local_dc
+        self.used_hosts_per_remote_dc = used_hosts_per_remote_dc
+        self._dc_live_hosts: dict = {}
+        self._position = 0
+        self._endpoints: list = []
+        self._tail_key = None
+        self._remote_tail: tuple = ()
+
+    def _dc(self, host):
+        return host.datacenter or self.local_dc
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        LoadBalancingPolicy.populate(self, cluster, hosts)
+        if not self.local_dc:
+            self._endpoints = _contact_endpoints(cluster)
+            for endpoint in self._endpoints:
+                for h in self.hosts:
+                    if h.endpoint == endpoint and h.datacenter:
+                        self._set_inferred_local_dc(h)
+                        break
+                if self.local_dc:
+                    break
+        by_dc: dict = {}
+        for h in self.hosts:
+            by_dc.setdefault(self._dc(h), []).append(h)
+        self._dc_live_hosts = {dc: tuple(hs) for dc, hs in by_dc.items()}
+        n = len(self.hosts)
+        self._position = randint(0, n - 1) if n > 1 else 0
+        self._tail_key = None
+
+    def _set_inferred_local_dc(self, host) -> None:
+        self.local_dc = host.datacenter
+        self._endpoints = []
+        log.info("Using datacenter '%s' for DCAwareRoundRobinPolicy (via host '%s'); if incorrect, "
+                 "pass local_dc to the constructor or limit contact points to local nodes",
+                 self.local_dc, host.endpoint)
+
+    def distance(self, host) -> int:
+        dc = self._dc(host)
+        if dc == self.local_dc:
+            return HostDistance.LOCAL
+        if not self.used_hosts_per_remote_dc:
+            return HostDistance.IGNORED
+        dc_hosts = self._dc_live_hosts.get(dc)
+        if dc_hosts and host in dc_hosts[:self.used_hosts_per_remote_dc]:
+            return HostDistance.REMOTE
+        return HostDistance.IGNORED
+
+    def _remote_hosts(self) -> tuple:
+        key = (self.local_dc, self.used_hosts_per_remote_dc)
+        if key != self._tail_key:
+            used = self.used_hosts_per_remote_dc
+            tail = []
+            if used:
+                for dc, hosts in list(self._dc_live_hosts.items()):
+                    if dc != self.local_dc:
+                        tail.extend(hosts[:used])
+            self._remote_tail = tuple(tail)
+            self._tail_key = key
+        return self._remote_tail
+
+    def make_query_plan(self, working_keyspace=None, query=None) -> Iterable:
+        pos = self._position
+        self._position = pos + 1
+        if type(self) is DCAwareRoundRobinPolicy:
+            return RotatingPlan(self._dc_live_hosts.get(self.local_dc, ()), pos,
+                                self._remote_hosts())
+        return self._py_make_query_plan(pos)
+
+    def _py_make_query_plan(self, pos: int) -> Iterator:
+        local_live = self._dc_live_hosts.get(self.local_dc, ())
+        n = len(local_live)
+        for i in range(n):
+            yield local_live[(pos + i) % n]
+        for dc, remote_live in list(self._dc_live_hosts.items()):
+            if dc != self.local_dc:
+                yield from remote_live[:self.used_hosts_per_remote_dc]
+
+    def on_up(self, host) -> None:
+        if not self.local_dc and host.datacenter and host.endpoint in self._endpoints:
+            self._set_inferred_local_dc(host)
+        LoadBalancingPolicy._add_live(self, host)
+        dc = self._dc(host)
+        with _hosts_update_lock:
+            current = self._dc_live_hosts.get(dc, ())
+            if host not in current:
+                # A new dict each time: plans in flight keep iterating their own snapshot.
+                updated = dict(self._dc_live_hosts)
+                updated[dc] = current + (host,)
+                self._dc_live_hosts = updated
+                self._tail_key = None
+
+    def on_down(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+        dc = self._dc(host)
+        with _hosts_update_lock:
+            current = self._dc_live_hosts.get(dc, ())
+            if host in current:
+                updated = dict(self._dc_live_hosts)
+                remaining = tuple(h for h in current if h != host)
+                if remaining:
+                    updated[dc] = remaining
+                else:
+                    del updated[dc]
+                self._dc_live_hosts = updated
+                self._tail_key = None
+
+    def on_add(self, host) -> None:
+        self.on_up(host)
+
+    def on_remove(self, host) -> None:
+        self.on_down(host)
+
+
+def _contact_endpoints(cluster) -> list:
+    endpoints = getattr(cluster, "endpoints_resolved", None)
+    if endpoints is None:
+        endpoints = getattr(cluster, "contact_points", None) or []
+    return list(endpoints)
+
+
+class TokenAwarePolicy(LoadBalancingPolicy):
+    """Wraps a child policy: the statement's replicas the child calls LOCAL come first (up ones
+    only, shuffled unless ``shuffle_replicas`` is false), then the child's plan without them.
+
+    The routing key is ``query.routing_key``; the keyspace is ``query.keyspace`` or else the
+    session's working keyspace.  Without either (or without a query) the child's plan is used
+    unchanged.  Unlike the reference, a replica is skipped in the child's part only when it was
+    already tried, so a replica whose state is unknown (``is_up`` None) still gets a turn.
+    """
+
+    _child_policy = None
+    _cluster_metadata = None
+    shuffle_replicas = True
+
+    def __init__(self, child_policy: LoadBalancingPolicy, shuffle_replicas: bool = True) -> None:
+        LoadBalancingPolicy.__init__(self)
+        self._child_policy = child_policy
+        self.shuffle_replicas = shuffle_replicas
+
+    @property
+    def child_policy(self) -> LoadBalancingPolicy:
+        return self._child_policy
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        hosts = list(hosts)
+        LoadBalancingPolicy.populate(self, cluster, hosts)
+        self._cluster_metadata = cluster.metadata
+        self._child_policy.populate(cluster, hosts)
+
+    def check_supported(self) -> None:
+        self._child_policy.check_supported()
+
+    def distance(self, host) -> int:
+        return self._child_policy.distance(host)
+
+    def make_query_plan(self, working_keyspace=None, query=None) -> Iterable:
+        child = self._child_policy
+        if query is None:
+            return child.make_query_plan(working_keyspace, None)
+        keyspace = query.keyspace or working_keyspace
+        routing_key = query.routing_key
+        if routing_key is None or keyspace is None:
+            return child.make_query_plan(keyspace, query)
+        replicas = self._cluster_metadata.get_replicas(keyspace, routing_key)
+        if type(self) is TokenAwarePolicy:
+            child_type = type(child)
+            if child_type is DCAwareRoundRobinPolicy:
+                first = local_replicas(tuple(replicas), child.local_dc, True, self.shuffle_replicas)
+                return TokenAwarePlan(first, child.make_query_plan(keyspace, query))
+            if child_type is RoundRobinPolicy:
+                first = local_replicas(tuple(replicas), None, False, self.shuffle_replicas)
+                return TokenAwarePlan(first, child.make_query_plan(keyspace, query))
+        return self._py_make_query_plan(keyspace, query, replicas)
+
+    def _py_make_query_plan(self, keyspace, query, replicas) -> Iterator:
+        child = self._child_policy
+        first = [r for r in replicas if r.is_up and child.distance(r) == HostDistance.LOCAL]
+        if self.shuffle_replicas:
+            shuffle(first)
+        yield from first
+        for host in child.make_query_plan(keyspace, query):
+            if host not in first:
+                yield host
+
+    def on_up(self, host) -> None:
+        LoadBalancingPolicy._add_live(self, host)
+        self._child_policy.on_up(host)
+
+    def on_down(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+        self._child_policy.on_down(host)
+
+    def on_add(self, host) -> None:
+        LoadBalancingPolicy._add_live(self, host)
+        self._child_policy.on_add(host)
+
+    def on_remove(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+        self._child_policy.on_remove(host)
+
+
+class WhiteListRoundRobinPolicy(RoundRobinPolicy):
+    """Round robin over the allowed hosts only; every other host is IGNORED.
+
+    ``hosts`` are addresses or names; names are resolved once, here, to every address they map to.
+    """
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        RoundRobinPolicy.__init__(self)
+        self._allowed_hosts = tuple(hosts)
+        resolved = []
+        for a in self._allowed_hosts:
+            for info in socket.getaddrinfo(a, None, socket.AF_UNSPEC, socket.SOCK_STREAM):
+                if info[4][0] not in resolved:
+                    resolved.append(info[4][0])
+        self._allowed_hosts_resolved = resolved
+
+    def _allowed(self, host) -> bool:
+        return host.address in self._allowed_hosts_resolved
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        RoundRobinPolicy.populate(self, cluster, [h for h in hosts if self._allowed(h)])
+
+    def distance(self, host) -> int:
+        return HostDistance.LOCAL if self._allowed(host) else HostDistance.IGNORED
+
+    def on_up(self, host) -> None:
+        if self._allowed(host):
+            RoundRobinPolicy.on_up(self, host)
+
+    def on_add(self, host) -> None:
+        if self._allowed(host):
+            RoundRobinPolicy.on_add(self, host)
+
+
+# The exact types whose plan is RoundRobinPolicy's rotation over ``self.hosts``.
+_COMPILED_ROUND_ROBIN = frozenset((RoundRobinPolicy, WhiteListRoundRobinPolicy))
+
+
+class HostFilterPolicy(LoadBalancingPolicy):
+    """Defers to a child policy for hosts where ``predicate(host)`` is true; the others are
+    IGNORED and filtered out of the child's plans (which can skew a rotating child's balance).
+    """
+
+    def __init__(self, child_policy: LoadBalancingPolicy, predicate: Callable[[Any], Any]) -> None:
+        LoadBalancingPolicy.__init__(self)
+        self._child_policy = child_policy
+        self._predicate = predicate
+
+    @property
+    def predicate(self) -> Callable[[Any], Any]:
+        return self._predicate
+
+    def distance(self, host) -> int:
+        if self._predicate(host):
+            return self._child_policy.distance(host)
+        return HostDistance.IGNORED
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        hosts = list(hosts)
+        LoadBalancingPolicy.populate(self, cluster, hosts)
+        self._child_policy.populate(cluster=cluster, hosts=hosts)
+
+    def make_query_plan(self, working_keyspace=None, query=None) -> Iterator:
+        predicate = self._predicate
+        for host in self._child_policy.make_query_plan(working_keyspace=working_keyspace,
+                                                       query=query):
+            if predicate(host):
+                yield host
+
+    def check_supported(self) -> None:
+        self._child_policy.check_supported()
+
+    def on_up(self, host, *args, **kwargs):
+        LoadBalancingPolicy._add_live(self, host)
+        return self._child_policy.on_up(host, *args, **kwargs)
+
+    def on_down(self, host, *args, **kwargs):
+        LoadBalancingPolicy._remove_live(self, host)
+        return self._child_policy.on_down(host, *args, **kwargs)
+
+    def on_add(self, host, *args, **kwargs):
+        LoadBalancingPolicy._add_live(self, host)
+        return self._child_policy.on_add(host, *args, **kwargs)
+
+    def on_remove(self, host, *args, **kwargs):
+        LoadBalancingPolicy._remove_live(self, host)
+        return self._child_policy.on_remove(host, *args, **kwargs)
+
+
+class WrapperPolicy(LoadBalancingPolicy):
+    """Base for policies that delegate everything but the plan to a child policy."""
+
+    def __init__(self, child_policy: LoadBalancingPolicy) -> None:
+        LoadBalancingPolicy.__init__(self)
+        self._child_policy = child_policy
+
+    def distance(self, *args, **kwargs):
+        return self._child_policy.distance(*args, **kwargs)
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        hosts = list(hosts)
+        LoadBalancingPolicy.populate(self, cluster, hosts)
+        self._child_policy.populate(cluster, hosts)
+
+    def check_supported(self) -> None:
+        self._child_policy.check_supported()
+
+    def on_up(self, host, *args, **kwargs):
+        LoadBalancingPolicy._add_live(self, host)
+        return self._child_policy.on_up(host, *args, **kwargs)
+
+    def on_down(self, host, *args, **kwargs):
+        LoadBalancingPolicy._remove_live(self, host)
+        return self._child_policy.on_down(host, *args, **kwargs)
+
+    def on_add(self, host, *args, **kwargs):
+        LoadBalancingPolicy._add_live(self, host)
+        return self._child_policy.on_add(host, *args, **kwargs)
+
+    def on_remove(self, host, *args, **kwargs):
+        LoadBalancingPolicy._remove_live(self, host)
+        return self._child_policy.on_remove(host, *args, **kwargs)
+
+
+class DefaultLoadBalancingPolicy(WrapperPolicy):
+    """Tries ``query.target_host`` first when it is set and up, then the child's plan."""
+
+    _cluster_metadata = None
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        self._cluster_metadata = cluster.metadata
+        WrapperPolicy.populate(self, cluster, hosts)
+
+    def make_query_plan(self, working_keyspace=None, query=None) -> Iterator:
+        keyspace = query.keyspace if query is not None and query.keyspace else working_keyspace
+        addr = getattr(query, "target_host", None) if query is not None else None
+        target = self._cluster_metadata.get_host(addr) if addr is not None else None
+        child_plan = self._child_policy.make_query_plan(keyspace, query)
+        if target is not None and target.is_up:
+            yield target
+            for h in child_plan:
+                if h != target:
+                    yield h
+        else:
+            yield from child_plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Conviction
+# ---------------------------------------------------------------------------------------------
+
+_NOT_GIVEN = object()
+
+
+class _HostConviction:
+    """A cluster-wide (seed-style) conviction policy bound to one host, reference-style."""
+
+    __slots__ = ("policy", "host")
+
+    def __init__(self, policy: "ConvictionPolicy", host) -> None:
+        self.policy = policy
+        self.host = host
+
+    def add_failure(self, connection_exc) -> bool:
+        return self.policy.add_failure(self.host, connection_exc)
+
+    def reset(self) -> None:
+        self.policy.reset(self.host)
+
+
+class ConvictionPolicy:
+    """Decides when connection failures mean a host should be marked down.
+
+    Two ways to use it, both supported:
+
+    * Seed: one instance for the cluster (``Cluster(conviction_policy=SimpleConvictionPolicy())``)
+      whose ``add_failure(host, connection_exc)`` returns True to convict and ``reset(host)``
+      forgets the host's failures when it comes back up.
+    * Reference: a factory (usually the class) passed as ``conviction_policy_factory``, called
+      with each ``Host`` to get an object with ``add_failure(connection_exc)`` and ``reset()``.
+
+    ``Host(endpoint, conviction_policy_factory=x)`` calls ``x(host)``; calling a seed-style
+    instance returns an adapter bound to that host, so the Host always talks to an object with
+    the reference's one-argument methods and the cluster passes either form along unchanged.
+    """
+
+    def __init__(self, host=None) -> None:
+        self.host = host
+
+    def __call__(self, host) -> _HostConviction:
+        return _HostConviction(self, host)
+
+    def add_failure(self, host, connection_exc=_NOT_GIVEN) -> bool:
+        raise NotImplementedError()
+
+    def reset(self, host=None) -> None:
+        raise NotImplementedError()
+
+
+class SimpleConvictionPolicy(ConvictionPolicy):
+    """Convicts a host on its first connection failure.
+
+    An ``OperationTimedOut`` (a request or heartbeat that took too long on a live connection) is
+    not a connection failure and does not convict, as in the reference driver.
+    """
+
+    def add_failure(self, host, connection_exc=_NOT_GIVEN) -> bool:
+        if connection_exc is _NOT_GIVEN:  # reference style: add_failure(connection_exc)
+            connection_exc = host
+        return not isinstance(connection_exc, OperationTimedOut)
+
+    def reset(self, host=None) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Reconnection
+# ---------------------------------------------------------------------------------------------
+
+def _check_delay(name: str, value) -> None:
+    if not (value >= 0):  # also rejects NaN
+        raise ValueError("%s must be a non-negative number of seconds, not %r" % (name, value))
+
+
+def _check_max_attempts(max_attempts) -> None:
+    if max_attempts is not None and not (max_attempts >= 0):
+        raise ValueError("max_attempts must be None (unbounded) or >= 0, not %r" % (max_attempts,))
+
+
+class ReconnectionPolicy:
+    """How long to wait between attempts to reconnect to a host marked down.
+
+    ``new_schedule()`` returns a fresh iterable of delays in seconds for one outage; when a
+    finite schedule is exhausted, reconnection to that host stops.
+    """
+
+    def new_schedule(self) -> Iterable[float]:
+        raise NotImplementedError()
+
+
+class ConstantReconnectionPolicy(ReconnectionPolicy):
+    """The same ``delay`` before every attempt; ``max_attempts=None`` never gives up."""
+
+    def __init__(self, delay: float, max_attempts: Optional[int] = None) -> None:
+        _check_delay("delay", delay)
+        _check_max_attempts(max_attempts)
+        self.delay = delay
+        self.max_attempts = max_attempts
+
+    def new_schedule(self) -> Iterator[float]:
+        if self.max_attempts is None:
+            return repeat(self.delay)
+        return repeat(self.delay, self.max_attempts)
+
+
+class ExponentialReconnectionPolicy(ReconnectionPolicy):
+    """Delays ``base_delay * 2**n`` capped at ``max_delay``, each with +/-15% jitter (kept
+    within ``[base_delay, max_delay]``) so that many clients do not reconnect in lockstep, as in
+    the reference 3.30.  ``max_attempts=None`` never gives up.
+    """
+
+    def __init__(self, base_delay: float, max_delay: float,
+                 max_attempts: Optional[int] = None) -> None:
+        _check_delay("base_delay", base_delay)
+        _check_delay("max_delay", max_delay)
+        if max_delay < base_delay:
+            raise ValueError("max_delay (%r) must not be less than base_delay (%r)"
+                             % (max_delay, base_delay))
+        _check_max_attempts(max_attempts)
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.max_attempts = max_attempts
+
+    def new_schedule(self) -> Iterator[float]:
+        attempts = 0
+        delay = self.base_delay
+        while self.max_attempts is None or attempts < self.max_attempts:
+            # Doubling a running value (instead of computing 2**n) cannot overflow.
+            yield self._add_jitter(min(delay, self.max_delay))
+            if delay < self.max_delay:
+                delay *= 2
+            attempts += 1
+
+    def _add_jitter(self, value: float) -> float:
+        delay = value * randint(85, 115) / 100
+        return min(max(self.base_delay, delay), self.max_delay)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retry
+# ---------------------------------------------------------------------------------------------
+
+class RetryDecision:
+    """What a retry policy decided (seed values)."""
+
+    RETHROW = 0
+    RETRY = 1
+    IGNORE = 2
+    RETRY_NEXT_HOST = 3
+    """Extension kept from the reference: retry on the next host of the query plan."""
+
+
+class RetryPolicy:
+    """Decides, per server-reported failure, whether to retry, rethrow or ignore it.
+
+    Every hook returns ``(decision, consistency_level_or_None)``; None keeps the statement's
+    consistency.  ``retry_num`` is 0 the first time.  The driver calls the hooks positionally.
+    This class's own rules are the reference driver's default policy:
+
+    * read timeout: retry once at the same consistency if enough replicas answered but none
+      sent data (the coordinator only got digests);
+    * write timeout: retry once at the same consistency only for ``WriteType.BATCH_LOG``;
+    * unavailable: retry once on the next host;
+    * request error (connection error, overloaded, bootstrapping, server error...): the next host.
+
+    The driver only re-sends a statement after a request error when it is idempotent.
+    """
+
+    RETRY = RetryDecision.RETRY
+    RETHROW = RetryDecision.RETHROW
+    IGNORE = RetryDecision.IGNORE
+    RETRY_NEXT_HOST = RetryDecision.RETRY_NEXT_HOST
+
+    def on_read_timeout(self, query, consistency_level, required_responses, received_responses,
+                        data_retrieved, retry_num):
+        if retry_num != 0:
+            return self.RETHROW, None
+        if received_responses >= required_responses and not data_retrieved:
+            return self.RETRY, consistency_level
+        return self.RETHROW, None
+
+    def on_write_timeout(self, query, consistency_level, write_type, required_responses,
+                         received_responses, retry_num):
+        if retry_num != 0:
+            return self.RETHROW, None
+        if write_type == WriteType.BATCH_LOG:
+            return self.RETRY, consistency_level
+        return self.RETHROW, None
+
+    def on_unavailable(self, query, consistency_level, required_replicas, alive_replicas,
+                       retry_num):
+        return (self.RETRY_NEXT_HOST, None) if retry_num == 0 else (self.RETHROW, None)
+
+    def on_request_error(self, query, consistency_level, error, retry_num):
+        return self.RETRY_NEXT_HOST, None
+
+
+class FallthroughRetryPolicy(RetryPolicy):
+    """Never retries: every failure goes to the application.  The default retry policy (seed)."""
+
+    def on_read_timeout(self, *args, **kwargs):
+        return self.RETHROW, None
+
+    def on_write_timeout(self, *args, **kwargs):
+        return self.RETHROW, None
+
+    def on_unavailable(self, *args, **kwargs):
+        return self.RETHROW, None
+
+    def on_request_error(self, *args, **kwargs):
+        return self.RETHROW, None
+
+
+class NeverRetryPolicy(RetryPolicy):
+    """Rethrows timeouts and unavailable errors; request errors go to the next host (reference)."""
+
+    def _rethrow(self, *args, **kwargs):
+        return self.RETHROW, None
+
+    on_read_timeout = _rethrow
+    on_write_timeout = _rethrow
+    on_unavailable = _rethrow
+
+
+class DowngradingConsistencyRetryPolicy(RetryPolicy):
+    """Retries like :class:`RetryPolicy`, and sometimes at a lower consistency level.
+
+    BEWARE: a downgraded retry breaks the consistency the application asked for (a QUORUM read
+    may not see a QUORUM write).  The rules (first attempt only; any retry_num > 0 rethrows), with
+    ``pick(n)`` = RETRY at THREE if n >= 3, TWO if n == 2, ONE if n == 1, else RETHROW:
+
+    ==================  =====================================================  ==================
+    failure             condition                                              decision
+    ==================  =====================================================  ==================
+    read timeout        consistency is SERIAL or LOCAL_SERIAL                  RETHROW
+    read timeout        received < required                                    pick(received)
+    read timeout        received >= required, no data retrieved                RETRY, same CL
+    read timeout        received >= required, data retrieved                   RETHROW
+    write timeout       SIMPLE, BATCH or COUNTER, received > 0                 IGNORE
+    write timeout       SIMPLE, BATCH or COUNTER, received == 0                RETHROW
+    write timeout       UNLOGGED_BATCH                                         pick(received)
+    write timeout       BATCH_LOG                                              RETRY, same CL
+    write timeout       any other write type (CAS, VIEW, CDC)                  RETHROW
+    unavailable         consistency is SERIAL or LOCAL_SERIAL                  RETRY_NEXT_HOST
+    unavailable         otherwise                                              pick(alive)
+    request error       always (inherited)                                     RETRY_NEXT_HOST
+    ==================  =====================================================  ==================
+    """
+
+    def _pick_consistency(self, num_responses):
+        if num_responses >= 3:
+            return self.RETRY, ConsistencyLevel.THREE
+        if num_responses >= 2:
+            return self.RETRY, ConsistencyLevel.TWO
+        if num_responses >= 1:
+            return self.RETRY, ConsistencyLevel.ONE
+        return self.RETHROW, None
+
+    def on_read_timeout(self, query, consistency_level, required_responses, received_responses,
+                        data_retrieved, retry_num):
+        if retry_num != 0:
+            return self.RETHROW, None
+        if ConsistencyLevel.is_serial(consistency_level):
+            return self.RETHROW, None
+        if received_responses < required_responses:
+            return self._pick_consistency(received_responses)
+        if not data_retrieved:
+            return self.RETRY, consistency_level
+        return self.RETHROW, None
+
+    def on_write_timeout(self, query, consistency_level, write_type, required_responses,
+                         received_responses, retry_num):
+        if retry_num != 0:
+            return self.RETHROW, None
+        if write_type in (WriteType.SIMPLE, WriteType.BATCH, WriteType.COUNTER):
+            return (self.IGNORE, None) if received_responses > 0 else (self.RETHROW, None)
+        if write_type == WriteType.UNLOGGED_BATCH:
+            return self._pick_consistency(received_responses)
+        if write_type == WriteType.BATCH_LOG:
+            return self.RETRY, consistency_level
+        return self.RETHROW, None
+
+    def on_unavailable(self, query, consistency_level, required_replicas, alive_replicas,
+                       retry_num):
+        if retry_num != 0:
+            return self.RETHROW, None
+        if ConsistencyLevel.is_serial(consistency_level):
+            # Failed in the Paxos phase of a lightweight transaction: another coordinator may do.
+            return self.RETRY_NEXT_HOST, None
+        return self._pick_consistency(alive_replicas)
+
+
+# ---------------------------------------------------------------------------------------------
+# Address translation, speculative execution, column encryption (interfaces)
+# ---------------------------------------------------------------------------------------------
+
+class AddressTranslator:
+    """Maps an address the cluster reports (peers) to the one the client should connect to."""
+
+    def translate(self, addr: str) -> str:
+        raise NotImplementedError()
+
+
+class IdentityTranslator(AddressTranslator):
+    def translate(self, addr: str) -> str:
+        return addr
+
+
+class EC2MultiRegionTranslator(AddressTranslator):
+    """Resolves a public address back to the private one when the client is in the same region."""
+
+    def translate(self, addr: str) -> str:
+        try:
+            family = socket.getaddrinfo(addr, 0, socket.AF_UNSPEC, socket.SOCK_STREAM)[0][0]
+            name = socket.getfqdn(addr)
+            for info in socket.getaddrinfo(name, 0, family, socket.SOCK_STREAM):
+                return info[4][0]
+        except OSError:
+            log.debug("EC2MultiRegionTranslator could not translate %s", addr, exc_info=True)
+        return addr
+
+
+class SpeculativeExecutionPlan:
+    def next_execution(self, host) -> float:
+        """Seconds to wait before sending the request to another host; negative for never."""
+        raise NotImplementedError()
+
+
+class NoSpeculativeExecutionPlan(SpeculativeExecutionPlan):
+    def next_execution(self, host) -> float:
+        return -1
+
+
+class SpeculativeExecutionPolicy:
+    """Decides whether and when an idempotent request is also sent to further hosts."""
+
+    def new_plan(self, keyspace, statement) -> SpeculativeExecutionPlan:
+        raise NotImplementedError()
+
+
+class NoSpeculativeExecutionPolicy(SpeculativeExecutionPolicy):
+    def new_plan(self, keyspace, statement) -> SpeculativeExecutionPlan:
+        return NoSpeculativeExecutionPlan()
+
+
+class ConstantSpeculativeExecutionPolicy(SpeculativeExecutionPolicy):
+    """A further execution every ``delay`` seconds, at most ``max_attempts`` of them."""
+
+    def __init__(self, delay: float, max_attempts: int) -> None:
+        _check_delay("delay", delay)
+        if not (max_attempts >= 0):
+            raise ValueError("max_attempts must be >= 0, not %r" % (max_attempts,))
+        self.delay = delay
+        self.max_attempts = max_attempts
+
+    class ConstantSpeculativeExecutionPlan(SpeculativeExecutionPlan):
+        def __init__(self, delay: float, max_attempts: int) -> None:
+            self.delay = delay
+            self.remaining = max_attempts
+
+        def next_execution(self, host) -> float:
+            if self.remaining > 0:
+                self.remaining -= 1
+                return self.delay
+            return -1
+
+    def new_plan(self, keyspace, statement) -> SpeculativeExecutionPlan:
+        return self.ConstantSpeculativeExecutionPlan(self.delay, self.max_attempts)
+
+
+ColDesc = namedtuple("ColDesc", ["ks", "table", "col"])
+
+
+class ColumnEncryptionPolicy:
+    """Interface for client-side column encryption (no implementation is bundled)."""
+
+    def encrypt(self, coldesc, obj_bytes):
+        raise NotImplementedError()
+
+    def decrypt(self, coldesc, encrypted_bytes):
+        raise NotImplementedError()
+
+    def add_column(self, coldesc, key):
+        raise NotImplementedError()
+
+    def contains_column(self, coldesc):
+        raise NotImplementedError()
+
+    def encode_and_encrypt(self, coldesc, obj):
+        raise NotImplementedError()
