@@ -1,0 +1,360 @@
+"""The control connection: discovery, server events, and schema and token refreshes.
+
+One connection per ``Cluster`` (not per session) reads ``system.local`` and ``system.peers_v2``
+(``system.peers`` on servers without it) to learn the nodes, their locations and tokens, REGISTERs
+for TOPOLOGY_CHANGE, STATUS_CHANGE and SCHEMA_CHANGE events (spec 4.1.8, 4.2.6), and feeds what it
+reads into ``cassfast.metadata.Metadata``.  Bursts of events are coalesced: each kind waits its
+refresh window (``topology_event_refresh_window`` etc.) and one refresh serves them all.  When
+its connection is lost it reconnects to the next host of the load-balancing plan, on the
+reconnection policy's schedule.  Everything here runs on the cluster's I/O loop (cold path, plain
+asyncio code).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from cassfast import ConsistencyLevel, InvalidRequest
+from cassfast.connection import ConnectionException
+
+log = logging.getLogger(__name__)
+
+SELECT_LOCAL = "SELECT * FROM system.local WHERE key='local'"
+SELECT_PEERS_V2 = "SELECT * FROM system.peers_v2"
+SELECT_PEERS = "SELECT * FROM system.peers"
+SELECT_SCHEMA_LOCAL = "SELECT schema_version FROM system.local WHERE key='local'"
+SELECT_SCHEMA_PEERS = "SELECT peer, rpc_address, schema_version FROM system.peers"
+SCHEMA_TABLES = ("keyspaces", "tables", "columns", "types", "functions", "aggregates",
+                 "indexes", "views", "triggers")
+
+
+def rows_as_dicts(response) -> list[dict]:
+    """The rows of a RESULT Rows message as dicts, whatever row shape the message layer produced."""
+    rows = getattr(response, "parsed_rows", None) or []
+    names = list(getattr(response, "column_names", None) or [])
+    out = []
+    for row in rows:
+        if isinstance(row, dict):
+            out.append(dict(row))
+        else:
+            out.append(dict(zip(names, row)))
+    return out
+
+
+class ControlConnection:
+    """Owns the cluster's control connection; created and driven by ``Cluster``."""
+
+    def __init__(self, cluster, timeout: float, schema_event_refresh_window: float,
+                 topology_event_refresh_window: float, status_event_refresh_window: float,
+                 schema_metadata_enabled: bool = True, token_metadata_enabled: bool = True) -> None:
+        self._cluster = cluster
+        self._timeout = timeout
+        self._schema_window = schema_event_refresh_window
+        self._topology_window = topology_event_refresh_window
+        self._status_window = status_event_refresh_window
+        self._schema_metadata_enabled = schema_metadata_enabled
+        self._token_metadata_enabled = token_metadata_enabled
+        self._connection = None
+        self._is_shutdown = False
+        self._uses_peers_v2 = True
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._reconnect_task: asyncio.Task | None = None
+        self._refresh_lock: asyncio.Lock | None = None
+
+    @property
+    def connection(self):
+        return self._connection
+
+    @property
+    def host(self):
+        connection = self._connection
+        return self._cluster.metadata.get_host(connection.endpoint) if connection is not None else None
+
+    # ------------------------------------------------------------------ connecting
+
+    async def connect(self, endpoints: list) -> None:
+        """Connect to the first reachable endpoint, then discover the cluster and its schema."""
+        self._refresh_lock = asyncio.Lock()
+        errors: dict = {}
+        for endpoint in endpoints:
+            try:
+                connection = await self._cluster._open_connection(
+                    endpoint, event_callback=self._on_event, timeout=self._timeout, negotiate=True)
+            except Exception as exc:
+                errors[endpoint] = exc
+                log.debug("Control connection to %s failed: %s", endpoint, exc)
+                if _is_fatal(exc):
+                    raise
+                continue
+            try:
+                await self._setup(connection)
+            except Exception as exc:
+                errors[endpoint] = exc
+                connection.close()
+                log.debug("Control connection setup on %s failed: %s", endpoint, exc)
+                continue
+            return
+        from cassfast.cluster import NoHostAvailable
+        raise NoHostAvailable("Unable to connect to any servers", errors)
+
+    async def _setup(self, connection) -> None:
+        from cassfast.protocol import RegisterMessage
+        response = await connection.request(
+            RegisterMessage(event_list=["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]),
+            self._timeout)
+        if hasattr(response, "to_exception"):
+            raise response.to_exception()
+        self._connection = connection
+        connection.add_close_callback(self._on_connection_closed)
+        await self.refresh_node_list_and_token_map(connection)
+        if self._schema_metadata_enabled:
+            await self.refresh_schema(connection)
+
+    def _on_connection_closed(self, connection) -> None:
+        if connection is not self._connection or self._is_shutdown:
+            return
+        self._connection = None
+        log.debug("Control connection to %s lost (%s); reconnecting", connection.endpoint,
+                  connection.last_error)
+        self._start_reconnecting()
+
+    def _start_reconnecting(self) -> None:
+        if self._is_shutdown or (self._reconnect_task is not None and not self._reconnect_task.done()):
+            return
+        self._reconnect_task = asyncio.ensure_future(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        schedule = iter(self._cluster.reconnection_policy.new_schedule())
+        delay = 0.0
+        while not self._is_shutdown:
+            await asyncio.sleep(delay)
+            endpoints = self._cluster._control_candidates()
+            try:
+                await self.connect(endpoints)
+                return
+            except Exception as exc:
+                delay = next(schedule, None)
+                if delay is None:
+                    log.error("Control connection could not reconnect and the reconnection "
+                              "schedule is exhausted: %s", exc)
+                    return
+                log.warning("Control connection reconnect failed, next attempt in %.1fs: %s", delay, exc)
+
+    def shutdown(self) -> None:
+        self._is_shutdown = True
+        for handle in self._pending.values():
+            handle.cancel()
+        self._pending.clear()
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # ------------------------------------------------------------------ queries
+
+    async def _query(self, connection, cql: str) -> list[dict]:
+        from cassfast.protocol import QueryMessage
+        response = await connection.request(
+            QueryMessage(query=cql, consistency_level=ConsistencyLevel.ONE), self._timeout)
+        if hasattr(response, "to_exception"):
+            raise response.to_exception()
+        return rows_as_dicts(response)
+
+    async def refresh_node_list_and_token_map(self, connection=None, force_token_rebuild: bool = False) -> None:
+        connection = connection or self._connection
+        if connection is None:
+            return
+        cluster = self._cluster
+        metadata = cluster.metadata
+        local_rows = await self._query(connection, SELECT_LOCAL)
+        peers_rows = await self._query_peers(connection)
+
+        found = set()
+        token_map: dict = {}
+        partitioner = None
+        if local_rows:
+            local = local_rows[0]
+            host = metadata.get_host(connection.endpoint)
+            if host is None:
+                host, _ = cluster._add_host(connection.endpoint, local.get("data_center"), local.get("rack"))
+            self._update_host(host, local, is_local=True)
+            metadata.cluster_name = local.get("cluster_name")
+            partitioner = local.get("partitioner")
+            found.add(host.endpoint)
+            if local.get("tokens"):
+                token_map[host] = sorted(local["tokens"])
+        endpoint_factory = cluster.endpoint_factory
+        for row in peers_rows:
+            if not _valid_peer(row):
+                log.warning("Found an invalid row for peer %s; ignoring it", row.get("peer"))
+                continue
+            endpoint = endpoint_factory.create(row)
+            if endpoint in found:
+                continue
+            found.add(endpoint)
+            host = metadata.get_host(endpoint)
+            if host is None:
+                host, _ = cluster._add_host(endpoint, row.get("data_center"), row.get("rack"))
+            self._update_host(host, row, is_local=False)
+            if row.get("tokens"):
+                token_map[host] = sorted(row["tokens"])
+        for host in list(metadata.all_hosts()):
+            if host.endpoint not in found:
+                log.debug("Removing host %s: no longer in system.peers", host)
+                cluster._remove_host(host)
+        if partitioner:
+            metadata.partitioner = partitioner
+        if self._token_metadata_enabled and partitioner and token_map:
+            metadata.rebuild_token_map(partitioner, token_map)
+
+    async def _query_peers(self, connection) -> list[dict]:
+        if self._uses_peers_v2:
+            try:
+                return await self._query(connection, SELECT_PEERS_V2)
+            except InvalidRequest:
+                # Servers before 4.0 have no system.peers_v2.
+                self._uses_peers_v2 = False
+        return await self._query(connection, SELECT_PEERS)
+
+    @staticmethod
+    def _update_host(host, row: dict, is_local: bool) -> None:
+        datacenter, rack = row.get("data_center"), row.get("rack")
+        if (datacenter, rack) != (host.datacenter, host.rack) and datacenter is not None:
+            host.set_location_info(datacenter, rack)
+        host.release_version = row.get("release_version")
+        host.host_id = row.get("host_id")
+        host.schema_version = row.get("schema_version")
+        host.tokens = row.get("tokens")
+        if is_local:
+            host.broadcast_address = _str(row.get("broadcast_address"))
+            host.broadcast_port = row.get("broadcast_port")
+            host.listen_address = _str(row.get("listen_address"))
+            host.listen_port = row.get("listen_port")
+            host.broadcast_rpc_address = _str(row.get("rpc_address"))
+            host.broadcast_rpc_port = row.get("rpc_port")
+        else:
+            host.broadcast_address = _str(row.get("peer"))
+            host.broadcast_port = row.get("peer_port")
+            host.broadcast_rpc_address = _str(row.get("native_address") or row.get("rpc_address"))
+            host.broadcast_rpc_port = row.get("native_port")
+
+    async def refresh_schema(self, connection=None, **_target) -> None:
+        """Re-read every ``system_schema`` table and hand the rows to ``Metadata.refresh_schema``.
+
+        Events refresh the whole schema too (after their debounce window): simple and always
+        correct; a per-keyspace refresh (``Metadata.refresh_keyspace``) is a possible optimisation.
+        """
+        connection = connection or self._connection
+        if connection is None or not self._schema_metadata_enabled:
+            return
+        rows_by_table: dict[str, list[dict]] = {}
+        for table in SCHEMA_TABLES:
+            try:
+                rows_by_table[table] = await self._query(connection, "SELECT * FROM system_schema.%s" % table)
+            except InvalidRequest:
+                rows_by_table[table] = []
+        self._cluster.metadata.refresh_schema(**rows_by_table)
+
+    async def wait_for_schema_agreement(self, connection=None, wait_time: float | None = None) -> bool:
+        """Poll schema versions of the live nodes until they agree or ``wait_time`` passes."""
+        connection = connection or self._connection
+        total = self._cluster.max_schema_agreement_wait if wait_time is None else wait_time
+        if connection is None or total <= 0:
+            return False
+        deadline = time.monotonic() + total
+        delay = 0.2
+        while time.monotonic() < deadline:
+            local = await self._query(connection, SELECT_SCHEMA_LOCAL)
+            peers = await self._query(connection, SELECT_SCHEMA_PEERS)
+            versions = {row.get("schema_version") for row in local}
+            metadata = self._cluster.metadata
+            for row in peers:
+                if row.get("schema_version") is None:
+                    continue
+                host = _host_for_peer(metadata, row)
+                if host is not None and host.is_up is False:
+                    continue
+                versions.add(row.get("schema_version"))
+            versions.discard(None)
+            if len(versions) <= 1:
+                return True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        log.warning("Node %s is reporting a schema disagreement: not all nodes agree after %ss",
+                    connection.endpoint, total)
+        return False
+
+    async def refresh_after_schema_change(self) -> bool:
+        agreed = await self.wait_for_schema_agreement()
+        await self.refresh_schema()
+        return agreed
+
+    # ------------------------------------------------------------------ events
+
+    def _on_event(self, event) -> None:
+        event_type = getattr(event, "event_type", None)
+        args = getattr(event, "event_args", None) or {}
+        if event_type == "TOPOLOGY_CHANGE":
+            self._debounce("topology", self._topology_window, self._refresh_topology)
+        elif event_type == "STATUS_CHANGE":
+            change, address = args.get("change_type"), args.get("address")
+            self._cluster._on_status_event(change, address, self._status_window)
+        elif event_type == "SCHEMA_CHANGE":
+            self._debounce("schema", self._schema_window, self._refresh_schema_event)
+
+    def _debounce(self, key: str, window: float, coroutine_fn) -> None:
+        """Run ``coroutine_fn`` once ``window`` seconds after the first event of a burst."""
+        if self._is_shutdown or key in self._pending:
+            return
+        loop = asyncio.get_running_loop() if _running() else self._cluster._loop_thread.loop
+
+        def run():
+            self._pending.pop(key, None)
+            asyncio.ensure_future(self._guard(coroutine_fn()))
+        self._pending[key] = loop.call_later(window, run)
+
+    async def _guard(self, coro) -> None:
+        try:
+            async with self._refresh_lock:
+                await coro
+        except Exception as exc:
+            log.warning("Metadata refresh after a server event failed: %s", exc)
+
+    async def _refresh_topology(self) -> None:
+        await self.refresh_node_list_and_token_map()
+
+    async def _refresh_schema_event(self) -> None:
+        await self.refresh_schema()
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    from cassfast import AuthenticationFailed
+    return isinstance(exc, AuthenticationFailed)
+
+
+def _valid_peer(row: dict) -> bool:
+    return bool(row.get("host_id")) and bool(row.get("data_center")) and bool(row.get("rack")) and (
+        row.get("native_address") or row.get("rpc_address")) is not None
+
+
+def _str(value: Any):
+    return None if value is None else str(value)
+
+
+def _host_for_peer(metadata, row: dict):
+    address = _str(row.get("rpc_address") or row.get("peer"))
+    for host in metadata.all_hosts():
+        if host.address == address or host.broadcast_address == address:
+            return host
+    return None
+
+
+def _running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False

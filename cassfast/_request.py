@@ -1,0 +1,605 @@
+"""Request execution: ResponseFuture and the per-request state machine.
+
+A request walks its load-balancing query plan on the I/O loop thread: it asks the next host's pool
+for a connection (waiting for a free stream id when every connection is saturated), sends, and on
+each answer either completes or consults the retry policy (the statement's, else the execution
+profile's, else the cluster's).  This module is THE one place where a retry is decided:
+RETRY resends at the returned consistency on the same host, RETRY_NEXT_HOST moves along the plan,
+IGNORE completes with an empty result, RETHROW fails the request.  Unprepared statements (error
+0x2500) are re-prepared on the same host and re-executed; SET_KEYSPACE results propagate to every
+pool of the session; SCHEMA_CHANGE results wait for schema agreement before completing.
+
+Threads: application threads create futures and wait on them; everything else here runs on the
+loop thread.  A waiting thread sleeps on a plain ``threading.Lock`` that the loop releases (the
+cheapest blocking primitive CPython has); callbacks run on the loop thread, as in the reference.
+``ResponseFuture`` is also awaitable, so asyncio code on any loop awaits it without a thread hop
+when that loop is the cluster's own (see ``cassfast.aio``).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
+                      RequestExecutionException)
+from cassfast.connection import ConnectionBusy, ConnectionException, ConnectionShutdown
+
+log = logging.getLogger(__name__)
+
+_NOT_SET = object()
+_NOT_DONE = object()
+
+# Error codes (spec 9) that the retry logic distinguishes.
+_SERVER_ERROR = 0x0000
+_UNAVAILABLE = 0x1000
+_OVERLOADED = 0x1001
+_IS_BOOTSTRAPPING = 0x1002
+_TRUNCATE_ERROR = 0x1003
+_WRITE_TIMEOUT = 0x1100
+_READ_TIMEOUT = 0x1200
+_UNPREPARED = 0x2500
+
+RESULT_KIND_VOID = 0x0001
+RESULT_KIND_ROWS = 0x0002
+RESULT_KIND_SET_KEYSPACE = 0x0003
+RESULT_KIND_PREPARED = 0x0004
+RESULT_KIND_SCHEMA_CHANGE = 0x0005
+
+# RetryDecision values (cassfast.policies.RetryDecision; the numbers are the reference's API).
+_RETHROW, _RETRY, _IGNORE, _RETRY_NEXT_HOST = 0, 1, 2, 3
+
+# One lock for every future's callback list: it is held for a few attribute writes only, and
+# sharing it avoids allocating a lock per request.
+_callback_lock = threading.Lock()
+
+
+class NoHostAvailable(Exception):
+    """No host in the query plan could run the request; ``errors`` maps each tried host to its error."""
+
+    errors = None
+
+    def __init__(self, message: str, errors: dict | None):
+        Exception.__init__(self, message, errors)
+        self.errors = errors
+
+
+class QueryExhausted(Exception):
+    """Raised by ``ResultSet.fetch_next_page`` style calls when there are no more pages."""
+
+
+class ResponseFuture:
+    """The eventual result of a request; the reference driver's ``ResponseFuture`` API.
+
+    ``result()`` blocks the calling thread; ``add_callback``/``add_errback`` register functions
+    run on the I/O thread; ``await future`` works on any asyncio loop.
+    """
+
+    query = None
+    session = None
+    row_factory = None
+    message = None
+    default_timeout = None
+    prepared_statement = None
+    coordinator_host = None
+    attempted_hosts = None
+    is_schema_agreed = True
+    timeout = None
+
+    def __init__(self, session, message, query, timeout, metrics=None, prepared_statement=None,
+                 retry_policy=None, row_factory=None, load_balancer=None, start_time=None,
+                 speculative_execution_plan=None, continuous_paging_state=None, host=None):
+        self.session = session
+        self.message = message
+        self.query = query
+        self.timeout = timeout
+        self.prepared_statement = prepared_statement
+        self._retry_policy = retry_policy
+        self.row_factory = row_factory
+        self._load_balancer = load_balancer
+        self._host = host
+        self._start_time = start_time or time.time()
+        self._loop_thread = session._loop_thread
+        self._result_metadata = prepared_statement.result_metadata if prepared_statement is not None else None
+
+        self._final_result = _NOT_DONE
+        self._final_exception = None
+        self._waiters: list | None = None
+        self._callbacks: list | None = []
+        self._errbacks: list | None = []
+        self._aio_waiters: list | None = None
+
+        self._plan = None
+        self._timer = None
+        self._errors: dict = {}
+        self._query_retries = 0
+        self._current_host = None
+        self._current_pool = None
+        self._current_connection = None
+        self._current_stream = None
+        self._paging_state = None
+        self._col_names = None
+        self._col_types = None
+        self._warnings = None
+        self._custom_payload = None
+        self._query_traces = None
+        self.attempted_hosts = []
+
+    # ------------------------------------------------------------------ sending (loop thread)
+
+    def _start(self) -> None:
+        """First attempt: build the query plan, arm the timeout, send.  Loop thread only."""
+        if self._final_result is not _NOT_DONE:
+            return
+        if self.timeout is not None:
+            self._timer = self._loop_thread.deadlines.add(self.timeout, self._on_timeout)
+        if self._host is not None:
+            self._plan = iter((self._host,))
+        else:
+            try:
+                self._plan = iter(self._load_balancer.make_query_plan(
+                    self.session.keyspace, self.query))
+            except Exception as exc:
+                self._set_final_exception(exc)
+                return
+        self._send_next()
+
+    def send_request(self, error_no_hosts: bool = True) -> bool:
+        """Start (or restart) the request; returns immediately.  Safe from any thread."""
+        self._submit(self._start)
+        return True
+
+    def _submit(self, fn: Callable) -> None:
+        if self._loop_thread.in_loop_thread():
+            fn()
+        else:
+            self._loop_thread.submit(fn)
+
+    def _send_next(self) -> None:
+        """Send to the next usable host of the plan, or fail with NoHostAvailable."""
+        pools = self.session._pools
+        for host in self._plan:
+            pool = pools.get(host)
+            if pool is None or pool.is_shutdown:
+                self._errors.setdefault(host, ConnectionException("No pool for host", getattr(host, "endpoint", None)))
+                continue
+            if self._send_to(host, pool):
+                return
+        self._set_final_exception(NoHostAvailable(
+            "Unable to complete the operation against any hosts", self._errors))
+
+    def _send_to(self, host, pool) -> bool:
+        """Try ``host``; False means move on to the next host.  May park on the pool (back-pressure)."""
+        try:
+            connection = pool.borrow_connection()
+        except ConnectionException as exc:
+            self._errors[host] = exc
+            return False
+        if connection is None:
+            # Every stream of every connection is taken: wait for one, bounded by the timeout.
+            pool.wait_for_stream(self._retry_same_host)
+            self._current_host = host
+            self._current_pool = pool
+            return True
+        try:
+            self._current_stream = connection.send_request(self.message, self._on_response,
+                                                           self._result_metadata, self.row_factory)
+        except (ConnectionShutdown, ConnectionBusy) as exc:
+            self._errors[host] = exc
+            return False
+        except Exception as exc:  # encoding failed: the request itself is bad
+            self._set_final_exception(exc)
+            return True
+        self._current_host = host
+        self._current_pool = pool
+        self._current_connection = connection
+        self.attempted_hosts.append(host)
+        return True
+
+    def _retry_same_host(self) -> None:
+        if self._final_result is not _NOT_DONE:
+            return
+        pool = self._current_pool
+        if pool is None or pool.is_shutdown or not self._send_to(self._current_host, pool):
+            self._send_next()
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        if self._final_result is not _NOT_DONE:
+            return
+        connection = self._current_connection
+        if connection is not None and self._current_stream is not None:
+            connection.orphan(self._current_stream)
+        host = self._current_host
+        errors = dict(self._errors)
+        if host is not None:
+            errors[host] = "Client request timeout. See Session.execute[_async](timeout)"
+        self._set_final_exception(OperationTimedOut(errors, host))
+
+    # ------------------------------------------------------------------ answers (loop thread)
+
+    def _on_response(self, response) -> None:
+        if self._final_result is not _NOT_DONE:
+            return
+        host = self._current_host
+        connection = self._current_connection
+        self._current_stream = None
+        try:
+            self.coordinator_host = host
+            if isinstance(response, BaseException) and not hasattr(response, "code"):
+                self._on_connection_error(host, connection, response)
+                return
+            trace_id = getattr(response, "trace_id", None)
+            if trace_id:
+                self._add_trace(trace_id)
+            warnings = getattr(response, "warnings", None)
+            if warnings:
+                self._warnings = warnings
+                for warning in warnings:
+                    log.warning("Server warning: %s", warning)
+            self._custom_payload = getattr(response, "custom_payload", None)
+            kind = getattr(response, "kind", None)
+            if kind is not None and not hasattr(response, "code"):
+                self._on_result(response, kind, connection)
+            elif hasattr(response, "code"):
+                self._on_error(host, connection, response)
+            else:
+                exc = ConnectionException("Unexpected response %r from %s" % (response, host),
+                                          getattr(host, "endpoint", None))
+                if connection is not None:
+                    connection.defunct(exc)
+                self._set_final_exception(exc)
+        except Exception as exc:
+            log.exception("Unexpected error while handling a response")
+            self._set_final_exception(exc)
+
+    def _on_result(self, response, kind, connection) -> None:
+        if kind == RESULT_KIND_ROWS:
+            self._paging_state = response.paging_state
+            self._col_names = response.column_names
+            self._col_types = response.column_types
+            new_id = getattr(response, "result_metadata_id", None)
+            prepared = self.prepared_statement
+            if new_id is not None and prepared is not None:
+                # v5 spec 4.2.5.2 (Metadata_changed): the statement's result columns changed.
+                prepared.result_metadata = response.result_metadata
+                prepared.result_metadata_id = new_id
+                self._result_metadata = response.result_metadata
+                self.message.result_metadata_id = new_id
+            # The message layer applied self.row_factory while decoding (protocol.py docstring).
+            self._set_final_result(response.parsed_rows)
+        elif kind == RESULT_KIND_VOID:
+            self._set_final_result(None)
+        elif kind == RESULT_KIND_SET_KEYSPACE:
+            self.session._set_keyspace_for_all_pools(response.new_keyspace, self._keyspace_set)
+        elif kind == RESULT_KIND_SCHEMA_CHANGE:
+            self.is_schema_agreed = False
+            self.session.cluster._on_schema_change_result(self, response, connection)
+        else:
+            self._set_final_result(response)
+
+    def _keyspace_set(self, errors) -> None:
+        if errors:
+            self._set_final_exception(ConnectionException(
+                "Failed to set keyspace on all hosts: %s" % (errors,)))
+        else:
+            self._set_final_result(None)
+
+    def _on_error(self, host, connection, response) -> None:
+        code = response.code
+        exc = response.to_exception() if hasattr(response, "to_exception") else response
+        policy = self._retry_policy
+        cl = getattr(self.message, "consistency_level", None)
+        if code == _READ_TIMEOUT:
+            decision = policy.on_read_timeout(
+                self.query, consistency_level=exc.consistency, required_responses=exc.required_responses,
+                received_responses=exc.received_responses, data_retrieved=exc.data_retrieved,
+                retry_num=self._query_retries)
+        elif code == _WRITE_TIMEOUT:
+            decision = policy.on_write_timeout(
+                self.query, consistency_level=exc.consistency, write_type=exc.write_type,
+                required_responses=exc.required_responses, received_responses=exc.received_responses,
+                retry_num=self._query_retries)
+        elif code == _UNAVAILABLE:
+            decision = policy.on_unavailable(
+                self.query, consistency_level=exc.consistency, required_replicas=exc.required_replicas,
+                alive_replicas=exc.alive_replicas, retry_num=self._query_retries)
+        elif code in (_OVERLOADED, _IS_BOOTSTRAPPING, _TRUNCATE_ERROR, _SERVER_ERROR):
+            log.warning("Host %s error: %s.", host, getattr(response, "summary", exc))
+            decision = policy.on_request_error(self.query, cl, error=exc, retry_num=self._query_retries)
+        elif code == _UNPREPARED:
+            self._reprepare(host, connection, response)
+            return
+        else:
+            self._set_final_exception(exc)
+            return
+        self._apply_retry_decision(decision, exc, host)
+
+    def _on_connection_error(self, host, connection, exc) -> None:
+        if isinstance(exc, ConnectionException) and not isinstance(exc, ConnectionShutdown):
+            if connection is not None:
+                connection.defunct(exc)
+        if not isinstance(exc, (ConnectionException, OSError)):
+            # A body the message layer could not decode: the request's own problem.
+            self._set_final_exception(exc)
+            return
+        self._errors[host] = exc
+        cl = getattr(self.message, "consistency_level", None)
+        decision = self._retry_policy.on_request_error(self.query, cl, error=exc,
+                                                       retry_num=self._query_retries)
+        self._apply_retry_decision(decision, exc, host)
+
+    def _apply_retry_decision(self, decision, exc, host) -> None:
+        kind, consistency = decision[0], decision[1] if len(decision) > 1 else None
+        if kind == _RETHROW:
+            self._set_final_exception(exc)
+            return
+        if kind == _IGNORE:
+            self._set_final_result(None)
+            return
+        self._query_retries += 1
+        if consistency is not None and hasattr(self.message, "consistency_level"):
+            self.message.consistency_level = consistency
+        self._errors[host] = exc
+        if kind == _RETRY and self._current_pool is not None and not self._current_pool.is_shutdown:
+            if self._send_to(host, self._current_pool):
+                return
+        self._send_next()
+
+    def _reprepare(self, host, connection, response) -> None:
+        prepared = self.prepared_statement
+        query_id = getattr(response, "info", None)
+        if prepared is None:
+            prepared = self.session.cluster._prepared_statements.get(query_id)
+            if prepared is None:
+                self._set_final_exception(response.to_exception())
+                return
+        log.debug("Re-preparing unrecognized prepared statement on %s: %s", host, prepared.query_string)
+        from cassfast.protocol import PrepareMessage
+        keyspace = prepared.keyspace if ProtocolVersion.uses_keyspace_flag(
+            self.session.cluster.protocol_version) else None
+        message = PrepareMessage(query=prepared.query_string, keyspace=keyspace)
+        if connection is None or connection.is_defunct or connection.is_closed:
+            self._send_next()
+            return
+        try:
+            connection.send_request(message, lambda r: self._after_reprepare(host, r))
+        except (ConnectionShutdown, ConnectionBusy) as exc:
+            self._errors[host] = exc
+            self._send_next()
+
+    def _after_reprepare(self, host, response) -> None:
+        if self._final_result is not _NOT_DONE:
+            return
+        if getattr(response, "kind", None) == RESULT_KIND_PREPARED:
+            prepared = self.prepared_statement
+            if prepared is not None:
+                if prepared.query_id != response.query_id:
+                    self._set_final_exception(DriverException(
+                        "ID mismatch while re-preparing (expected %s, got %s): this usually means "
+                        "'USE' changed the keyspace after the statement was prepared"
+                        % (prepared.query_id.hex(), response.query_id.hex())))
+                    return
+                prepared.result_metadata = response.result_metadata
+                self._result_metadata = response.result_metadata
+                if getattr(response, "result_metadata_id", None) is not None:
+                    prepared.result_metadata_id = response.result_metadata_id
+                    self.message.result_metadata_id = response.result_metadata_id
+            pool = self._current_pool
+            if pool is None or not self._send_to(host, pool):
+                self._send_next()
+        elif isinstance(response, ConnectionException):
+            self._errors[host] = response
+            self._send_next()
+        elif hasattr(response, "to_exception"):
+            self._set_final_exception(response.to_exception())
+        else:
+            self._set_final_exception(response if isinstance(response, BaseException) else
+                                      DriverException("Unexpected answer to re-prepare: %r" % (response,)))
+
+    def _add_trace(self, trace_id) -> None:
+        from cassfast.query import QueryTrace
+        if self._query_traces is None:
+            self._query_traces = []
+        self._query_traces.append(QueryTrace(trace_id, self.session))
+
+    # ------------------------------------------------------------------ completion
+
+    def _set_final_result(self, result) -> None:
+        self._finish(result, None)
+
+    def _set_final_exception(self, exc) -> None:
+        self._finish(None, exc)
+
+    def _finish(self, result, exc) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer[1] = None
+            self._timer = None
+        with _callback_lock:
+            if self._final_result is not _NOT_DONE:
+                return
+            self._final_exception = exc
+            self._final_result = result
+            callbacks = self._errbacks if exc is not None else self._callbacks
+            self._callbacks = self._errbacks = None
+            waiters, self._waiters = self._waiters, None
+            aio_waiters, self._aio_waiters = self._aio_waiters, None
+        if waiters:
+            for lock in waiters:
+                lock.release()
+        if aio_waiters:
+            for loop, afut in aio_waiters:
+                _resolve_aio(loop, afut, self)
+        if callbacks:
+            value = exc if exc is not None else result
+            for fn, args, kwargs in callbacks:
+                try:
+                    fn(value, *args, **kwargs)
+                except Exception:
+                    log.exception("Unhandled error in a ResponseFuture callback")
+
+    def _reset_for_next_page(self) -> None:
+        with _callback_lock:
+            self._final_result = _NOT_DONE
+            self._final_exception = None
+            self._callbacks = []
+            self._errbacks = []
+        self._errors = {}
+        self._query_retries = 0
+        self._current_connection = None
+        self._current_stream = None
+
+    # ------------------------------------------------------------------ public API
+
+    def done(self) -> bool:
+        return self._final_result is not _NOT_DONE
+
+    def result(self):
+        """Wait for and return the ResultSet, or raise the request's exception.
+
+        The wait is bounded by the request timeout (enforced on the I/O thread), plus a margin so
+        that a lost wake-up can never block the caller forever.
+        """
+        if self._final_result is _NOT_DONE:
+            lock = threading.Lock()
+            lock.acquire()
+            with _callback_lock:
+                pending = self._final_result is _NOT_DONE
+                if pending:
+                    if self._waiters is None:
+                        self._waiters = [lock]
+                    else:
+                        self._waiters.append(lock)
+            if pending:
+                wait = -1 if self.timeout is None else self.timeout + 5.0
+                if not lock.acquire(True, wait):
+                    raise OperationTimedOut({self._current_host: "result() wait exceeded the request timeout"},
+                                            self._current_host)
+        if self._final_exception is not None:
+            raise self._final_exception
+        from cassfast.cluster import ResultSet
+        return ResultSet(self, self._final_result)
+
+    def add_callback(self, fn, *args, **kwargs):
+        with _callback_lock:
+            if self._final_result is _NOT_DONE:
+                self._callbacks.append((fn, args, kwargs))
+                return self
+            exc = self._final_exception
+        if exc is None:
+            fn(self._final_result, *args, **kwargs)
+        return self
+
+    def add_errback(self, fn, *args, **kwargs):
+        with _callback_lock:
+            if self._final_result is _NOT_DONE:
+                self._errbacks.append((fn, args, kwargs))
+                return self
+            exc = self._final_exception
+        if exc is not None:
+            fn(exc, *args, **kwargs)
+        return self
+
+    def add_callbacks(self, callback, errback, callback_args=(), callback_kwargs=None,
+                      errback_args=(), errback_kwargs=None):
+        self.add_callback(callback, *callback_args, **(callback_kwargs or {}))
+        self.add_errback(errback, *errback_args, **(errback_kwargs or {}))
+
+    def clear_callbacks(self) -> None:
+        with _callback_lock:
+            if self._callbacks is not None:
+                self._callbacks = []
+                self._errbacks = []
+
+    @property
+    def has_more_pages(self) -> bool:
+        return bool(self._paging_state)
+
+    @property
+    def warnings(self):
+        return self._warnings
+
+    @property
+    def custom_payload(self):
+        return self._custom_payload
+
+    def start_fetching_next_page(self) -> None:
+        """Request the next page; the same future then completes with it."""
+        if not self._paging_state:
+            raise QueryExhausted()
+        self.message.paging_state = self._paging_state
+        self._paging_state = None
+        self._reset_for_next_page()
+        self.send_request()
+
+    def get_query_trace_ids(self):
+        return [trace.trace_id for trace in (self._query_traces or [])]
+
+    def get_query_trace(self, max_wait=None, query_cl=ConsistencyLevel.LOCAL_ONE):
+        if self._final_result is _NOT_DONE:
+            raise TraceUnavailable("Trace information was not available. The ResponseFuture is not done.")
+        if not self._query_traces:
+            return None
+        trace = self._query_traces[-1]
+        trace.populate(max_wait, query_cl=query_cl)
+        return trace
+
+    def get_all_query_traces(self, max_wait_per=None, query_cl=ConsistencyLevel.LOCAL_ONE):
+        traces = self._query_traces or []
+        for trace in traces:
+            trace.populate(max_wait_per, query_cl=query_cl)
+        return traces
+
+    # ------------------------------------------------------------------ asyncio
+
+    def __await__(self):
+        return self._await_result().__await__()
+
+    async def _await_result(self):
+        import asyncio
+        loop = asyncio.get_running_loop()
+        if self._final_result is _NOT_DONE:
+            afut = loop.create_future()
+            with _callback_lock:
+                pending = self._final_result is _NOT_DONE
+                if pending:
+                    if self._aio_waiters is None:
+                        self._aio_waiters = [(loop, afut)]
+                    else:
+                        self._aio_waiters.append((loop, afut))
+            if pending:
+                await afut
+        if self._final_exception is not None:
+            raise self._final_exception
+        from cassfast.cluster import ResultSet
+        return ResultSet(self, self._final_result)
+
+    def __str__(self):
+        result = "(no result yet)" if self._final_result is _NOT_DONE else self._final_result
+        return "<ResponseFuture: query='%s' request_id=%s result=%s exception=%s coordinator_host=%s>" % (
+            self.query, id(self), result, self._final_exception, self.coordinator_host)
+
+    __repr__ = __str__
+
+
+def _set_aio(afut) -> None:
+    if not afut.done():
+        afut.set_result(None)
+
+
+def _resolve_aio(loop, afut, future) -> None:
+    """Wake an asyncio waiter: directly when it waits on the I/O loop itself, else thread-safely."""
+    io = future._loop_thread
+    try:
+        if loop is io.loop and io.in_loop_thread():
+            _set_aio(afut)
+        else:
+            loop.call_soon_threadsafe(_set_aio, afut)
+    except RuntimeError:  # the awaiting loop was closed
+        pass
+
+
+class TraceUnavailable(Exception):
+    """Trace information was not available within the wait time."""

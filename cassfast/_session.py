@@ -1,0 +1,580 @@
+"""Session (statements to requests, pools per host, prepare) and ResultSet (paging over results).
+
+Public through ``cassfast.cluster``, as in the reference driver.  ``Session.execute_async`` does the
+per-request work on the calling thread (resolve the execution profile, bind, build the protocol
+message, pick a retry policy) and hands the ``ResponseFuture`` to the I/O loop in one batched
+submission; the loop thread owns everything after that.  The pools of a session live on the loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Iterator
+
+from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
+from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture, RESULT_KIND_PREPARED,
+                               _NOT_SET)
+from cassfast.pool import HostConnectionPool
+
+log = logging.getLogger(__name__)
+
+_IGNORED = 2  # HostDistance.IGNORED
+
+
+def _query_module():
+    from cassfast import query
+    return query
+
+
+def _protocol():
+    from cassfast import protocol
+    return protocol
+
+
+class Session:
+    """Executes statements against the cluster; made by ``Cluster.connect()``."""
+
+    default_timeout = 10.0
+    default_fetch_size = 5000
+    use_client_timestamp = True
+    timestamp_generator = None
+    max_trace_wait = 2.0
+    is_shutdown = False
+
+    def __init__(self, cluster, keyspace: str | None = None) -> None:
+        from cassfast.cluster import EXEC_PROFILE_DEFAULT
+        self.cluster = cluster
+        self.keyspace = keyspace
+        self.hosts = cluster.metadata.all_hosts
+        self._pools: dict = {}
+        self._loop_thread = cluster._loop_thread
+        self._profile_manager = cluster.profile_manager
+        self._default_profile = cluster.profile_manager[EXEC_PROFILE_DEFAULT]
+        self._row_factory_override = _NOT_SET
+        self._timeout_override = _NOT_SET
+        self._cl_override = _NOT_SET
+        self._serial_cl_override = _NOT_SET
+        self.encoder = None
+        self._request_init_callbacks: list = []
+
+    # ------------------------------------------------------------------ legacy defaults
+
+    @property
+    def row_factory(self):
+        return self._default_profile.row_factory
+
+    @row_factory.setter
+    def row_factory(self, rf) -> None:
+        self._default_profile.row_factory = rf
+
+    @property
+    def default_timeout(self):  # type: ignore[override]
+        return self._default_profile.request_timeout
+
+    @default_timeout.setter
+    def default_timeout(self, timeout) -> None:
+        self._default_profile.request_timeout = timeout
+
+    @property
+    def default_consistency_level(self):
+        return self._default_profile.consistency_level
+
+    @default_consistency_level.setter
+    def default_consistency_level(self, cl) -> None:
+        self._default_profile.consistency_level = cl
+
+    @property
+    def default_serial_consistency_level(self):
+        return self._default_profile.serial_consistency_level
+
+    @default_serial_consistency_level.setter
+    def default_serial_consistency_level(self, cl) -> None:
+        if cl is not None and not ConsistencyLevel.is_serial(cl):
+            raise ValueError("default_serial_consistency_level must be either "
+                             "ConsistencyLevel.SERIAL or ConsistencyLevel.LOCAL_SERIAL.")
+        self._default_profile.serial_consistency_level = cl
+
+    # ------------------------------------------------------------------ opening (loop thread)
+
+    async def _open(self) -> None:
+        hosts = list(self.cluster.metadata.all_hosts())
+        results = await asyncio.gather(*[self._add_or_renew_pool(h) for h in hosts], return_exceptions=True)
+        if not any(r is True for r in results):
+            errors = {h: r for h, r in zip(hosts, results) if isinstance(r, BaseException)}
+            raise NoHostAvailable("Unable to connect to any servers", errors)
+
+    def _distance(self, host) -> int:
+        distances = [p.load_balancing_policy.distance(host) for p in self._profile_manager.values()]
+        return min(distances) if distances else 0
+
+    async def _add_or_renew_pool(self, host) -> bool:
+        distance = self._distance(host)
+        if distance == _IGNORED or self.is_shutdown:
+            return False
+        previous = self._pools.get(host)
+        pool = HostConnectionPool(host, distance, self)
+        self._pools[host] = pool
+        if previous is not None:
+            previous.shutdown()
+        try:
+            await pool.open()
+        except Exception as exc:
+            log.warning("Failed to create connection pool for new host %s: %s", host, exc)
+            pool._ensure_reconnecting()
+            self.cluster._on_pool_lost_all(host, exc)
+            raise
+        if host.is_up is not True:
+            self.cluster._on_up(host)
+        return True
+
+    async def _add_pools_for_profile(self, profile) -> None:
+        for host in self.cluster.metadata.all_hosts():
+            if host not in self._pools and profile.load_balancing_policy.distance(host) != _IGNORED:
+                try:
+                    await self._add_or_renew_pool(host)
+                except Exception:
+                    pass
+
+    def _remove_pool(self, host) -> None:
+        pool = self._pools.pop(host, None)
+        if pool is not None:
+            pool.shutdown()
+
+    def get_pools(self):
+        return list(self._pools.values())
+
+    def get_pool_state(self):
+        return {host: {"open_count": pool.open_count, "in_flights": pool.in_flight,
+                       "shutdown": pool.is_shutdown} for host, pool in self._pools.items()}
+
+    # ------------------------------------------------------------------ executing
+
+    def execute(self, query, parameters=None, timeout=_NOT_SET, trace=False, custom_payload=None,
+                execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None):
+        """Run ``query`` and wait for its ``ResultSet`` (see the reference driver's docs)."""
+        return self.execute_async(query, parameters, trace, custom_payload, timeout, execution_profile,
+                                  paging_state, host, execute_as).result()
+
+    def execute_async(self, query, parameters=None, trace=False, custom_payload=None, timeout=_NOT_SET,
+                      execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None) -> ResponseFuture:
+        """Start ``query`` and return its ``ResponseFuture`` at once."""
+        future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
+                                              execution_profile, paging_state, host, execute_as)
+        self._loop_thread.submit(future._start) if not self._loop_thread.in_loop_thread() else future._start()
+        return future
+
+    async def aexecute(self, query, parameters=None, **kwargs):
+        """``await session.aexecute(...)``: the asyncio form of ``execute`` (see ``cassfast.aio``)."""
+        return await self.execute_async(query, parameters, **kwargs)
+
+    def _get_profile(self, execution_profile):
+        from cassfast.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
+        if execution_profile is _NOT_SET or execution_profile is EXEC_PROFILE_DEFAULT:
+            return self._default_profile
+        if isinstance(execution_profile, ExecutionProfile):
+            return execution_profile
+        try:
+            return self._profile_manager[execution_profile]
+        except KeyError:
+            raise ValueError("Invalid execution_profile: %r" % (execution_profile,)) from None
+
+    def get_execution_profile(self, name):
+        try:
+            return self._profile_manager[name]
+        except KeyError:
+            raise ValueError("Invalid execution_profile: '%s'; valid profiles are: %s." % (
+                name, ", ".join(map(repr, self._profile_manager)))) from None
+
+    def execution_profile_clone_update(self, ep, **kwargs):
+        import copy
+        clone = copy.copy(self._get_profile(ep))
+        for attr, value in kwargs.items():
+            setattr(clone, attr, value)
+        return clone
+
+    def _create_response_future(self, query, parameters, trace, custom_payload, timeout,
+                                execution_profile=_NOT_SET, paging_state=None, host=None,
+                                execute_as=None) -> ResponseFuture:
+        if self.is_shutdown:
+            raise DriverException("Session is shut down")
+        q = _query_module()
+        protocol = _protocol()
+        profile = self._get_profile(execution_profile)
+        if isinstance(query, str):
+            query = q.SimpleStatement(query)
+        elif isinstance(query, q.PreparedStatement):
+            query = query.bind(parameters)
+        if timeout is _NOT_SET:
+            timeout = profile.request_timeout
+        cl = query.consistency_level if query.consistency_level is not None else profile.consistency_level
+        serial_cl = (query.serial_consistency_level if query.serial_consistency_level is not None
+                     else profile.serial_consistency_level)
+        retry_policy = query.retry_policy or profile.retry_policy
+        row_factory = profile.row_factory
+        fetch_size = query.fetch_size
+        if fetch_size is q.FETCH_SIZE_UNSET:
+            fetch_size = self.default_fetch_size
+        elif fetch_size is not None and fetch_size <= 0:
+            fetch_size = None
+        protocol_version = self.cluster.protocol_version
+        start_time = None
+        timestamp = getattr(query, "timestamp", None)
+        if timestamp is None and self.use_client_timestamp:
+            timestamp = self.cluster.timestamp_generator()
+        keyspace = query.keyspace if ProtocolVersion.uses_keyspace_flag(protocol_version) else None
+
+        prepared = None
+        if isinstance(query, q.SimpleStatement):
+            query_string = query.query_string
+            if parameters:
+                query_string = q.bind_params(query_string, parameters, self._encoder())
+            message = protocol.QueryMessage(query_string, cl, serial_cl, fetch_size, paging_state,
+                                            timestamp, None, keyspace)
+        elif isinstance(query, q.BoundStatement):
+            prepared = query.prepared_statement
+            message = protocol.ExecuteMessage(
+                prepared.query_id, query.values, cl, serial_cl, fetch_size, paging_state, timestamp,
+                skip_meta=bool(prepared.result_metadata), continuous_paging_options=None,
+                result_metadata_id=prepared.result_metadata_id)
+        elif isinstance(query, q.BatchStatement):
+            if protocol_version < 2:
+                raise DriverException("BatchStatement execution is only supported with protocol version 2 or higher")
+            message = protocol.BatchMessage(query.batch_type, query._statements_and_parameters, cl,
+                                            serial_cl, timestamp, keyspace)
+        else:
+            raise TypeError("query must be a str or a Statement, not %r" % (type(query).__name__,))
+
+        if trace:
+            message.tracing = True
+        payload = None
+        if query.custom_payload:
+            payload = dict(query.custom_payload)
+        if custom_payload:
+            payload = dict(payload or {}, **custom_payload)
+        if execute_as:
+            payload = dict(payload or {}, ProxyExecute=execute_as.encode())
+        if payload:
+            if protocol_version < 4:
+                raise DriverException("Custom payloads are only supported with protocol version 4 or higher")
+            message.custom_payload = payload
+        future = ResponseFuture(self, message, query, timeout, prepared_statement=prepared,
+                                retry_policy=retry_policy, row_factory=row_factory,
+                                load_balancer=profile.load_balancing_policy, start_time=start_time, host=host)
+        for fn, args, kwargs in self._request_init_callbacks:
+            fn(future, *args, **kwargs)
+        return future
+
+    def _encoder(self):
+        if self.encoder is None:
+            from cassfast.encoder import Encoder
+            self.encoder = Encoder()
+        return self.encoder
+
+    def add_request_init_listener(self, fn, *args, **kwargs) -> None:
+        self._request_init_callbacks.append((fn, args, kwargs))
+
+    def remove_request_init_listener(self, fn, *args, **kwargs) -> None:
+        self._request_init_callbacks.remove((fn, args, kwargs))
+
+    def execute_concurrent(self, statements_and_parameters, concurrency=100, raise_on_first_error=True,
+                           results_generator=False, execution_profile=_NOT_SET):
+        from cassfast.concurrent import execute_concurrent
+        return execute_concurrent(self, statements_and_parameters, concurrency, raise_on_first_error,
+                                  results_generator=results_generator)
+
+    def execute_concurrent_with_args(self, statement, parameters, *args, **kwargs):
+        from cassfast.concurrent import execute_concurrent_with_args
+        return execute_concurrent_with_args(self, statement, parameters, *args, **kwargs)
+
+    # ------------------------------------------------------------------ prepare
+
+    def prepare(self, query: str, custom_payload=None, keyspace: str | None = None):
+        """Prepare ``query`` on one host (then on all, when ``prepare_on_all_hosts``)."""
+        if self.is_shutdown:
+            raise DriverException("Session is shut down")
+        protocol = _protocol()
+        q = _query_module()
+        protocol_version = self.cluster.protocol_version
+        message = protocol.PrepareMessage(
+            query=query, keyspace=keyspace if ProtocolVersion.uses_keyspace_flag(protocol_version) else None)
+        if custom_payload:
+            message.custom_payload = custom_payload
+        future = ResponseFuture(self, message, query, self.default_timeout,
+                                retry_policy=self._default_profile.retry_policy, row_factory=None,
+                                load_balancer=self._default_profile.load_balancing_policy)
+        self._loop_thread.submit(future._start)
+        try:
+            response = future.result()._raw
+        except Exception:
+            log.exception("Error preparing query:")
+            raise
+        if getattr(response, "kind", None) != RESULT_KIND_PREPARED:
+            raise DriverException("Unexpected answer to PREPARE: %r" % (response,))
+        prepared = q.PreparedStatement.from_message(
+            response.query_id, response.bind_metadata, response.pk_indexes, self.cluster.metadata, query,
+            keyspace or self.keyspace, protocol_version, response.result_metadata,
+            response.result_metadata_id, self.cluster.column_encryption_policy)
+        prepared.custom_payload = future.custom_payload
+        self.cluster.add_prepared(response.query_id, prepared)
+        if self.cluster.prepare_on_all_hosts:
+            others = [h for h in self._pools if h != future.coordinator_host]
+            if others:
+                try:
+                    self.cluster._run(self._prepare_on_hosts(query, keyspace, others), self.default_timeout or 10)
+                except Exception as exc:
+                    log.debug("Preparing on every host did not complete: %s", exc)
+        return prepared
+
+    async def _prepare_on_hosts(self, query, keyspace, hosts) -> None:
+        protocol = _protocol()
+        protocol_version = self.cluster.protocol_version
+        kspace = keyspace if ProtocolVersion.uses_keyspace_flag(protocol_version) else None
+
+        async def prepare_on(host):
+            pool = self._pools.get(host)
+            if pool is None or not pool.connections:
+                return
+            try:
+                await pool.connections[0].request(protocol.PrepareMessage(query=query, keyspace=kspace),
+                                                  self.default_timeout)
+            except Exception as exc:
+                log.debug("Error preparing on %s: %s", host, exc)
+        await asyncio.gather(*[prepare_on(h) for h in hosts])
+
+    async def _reprepare_all_on(self, host) -> None:
+        statements = list(self.cluster._prepared_statements.values())
+        if not statements:
+            return
+        pool = self._pools.get(host)
+        for _ in range(50):  # the pool may still be connecting
+            if pool is not None and pool.connections:
+                break
+            await asyncio.sleep(0.1)
+            pool = self._pools.get(host)
+        else:
+            return
+        protocol = _protocol()
+        kflag = ProtocolVersion.uses_keyspace_flag(self.cluster.protocol_version)
+        for ps in statements:
+            try:
+                await pool.connections[0].request(
+                    protocol.PrepareMessage(query=ps.query_string, keyspace=ps.keyspace if kflag else None),
+                    self.default_timeout)
+            except Exception as exc:
+                log.debug("Re-preparing on %s failed: %s", host, exc)
+
+    # ------------------------------------------------------------------ keyspace
+
+    def set_keyspace(self, keyspace: str) -> None:
+        """Switch every connection of the session to ``keyspace`` (a ``USE``)."""
+        self.execute('USE "%s"' % keyspace.replace('"', '""'))
+
+    def _set_keyspace_for_all_pools(self, keyspace, callback) -> None:
+        self.keyspace = keyspace
+
+        async def run():
+            errors = {}
+            for host, pool in list(self._pools.items()):
+                try:
+                    await pool.set_keyspace(keyspace)
+                except Exception as exc:
+                    errors[host] = exc
+            callback(errors)
+        asyncio.ensure_future(run())
+
+    def user_type_registered(self, keyspace, user_type, klass) -> None:
+        metadata = self.cluster.metadata
+        ks = getattr(metadata, "keyspaces", {}).get(keyspace)
+        if ks is not None and hasattr(ks, "user_types") and user_type not in ks.user_types:
+            from cassfast.cluster import UserTypeDoesNotExist
+            raise UserTypeDoesNotExist('User type %s does not exist in keyspace %s' % (user_type, keyspace))
+
+    # ------------------------------------------------------------------ shutdown
+
+    def shutdown(self) -> None:
+        """Close this session's pools (the cluster and its other sessions stay up)."""
+        if self.is_shutdown:
+            return
+        loop_thread = self._loop_thread
+        if loop_thread is None or loop_thread._stopped:
+            self.is_shutdown = True
+            return
+        done = __import__("threading").Event()
+
+        def run():
+            self._shutdown_on_loop()
+            done.set()
+        if loop_thread.in_loop_thread():
+            self._shutdown_on_loop()
+        else:
+            loop_thread.submit(run)
+            done.wait(10)
+
+    def _shutdown_on_loop(self) -> None:
+        self.is_shutdown = True
+        for pool in list(self._pools.values()):
+            pool.shutdown()
+        self._pools.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.shutdown()
+
+
+class ResultSet:
+    """The rows of a result, page by page.  Iterating fetches further pages transparently."""
+
+    def __init__(self, response_future: ResponseFuture, initial_response) -> None:
+        self.response_future = response_future
+        self.column_names = response_future._col_names
+        self.column_types = response_future._col_types
+        self._raw = initial_response
+        self._set_current_rows(initial_response)
+        self._page_iter = None
+        self._list_mode = False
+
+    def _set_current_rows(self, result) -> None:
+        if isinstance(result, (list, tuple)):
+            self._current_rows = result
+        elif result is None or not hasattr(result, "__iter__") or hasattr(result, "kind"):
+            self._current_rows = []
+        else:
+            self._current_rows = list(result)
+
+    @property
+    def has_more_pages(self) -> bool:
+        return self.response_future.has_more_pages
+
+    @property
+    def current_rows(self) -> list:
+        return self._current_rows or []
+
+    @property
+    def paging_state(self):
+        return self.response_future._paging_state
+
+    def all(self) -> list:
+        return list(self)
+
+    def one(self):
+        rows = self.current_rows
+        return rows[0] if rows else None
+
+    def __iter__(self) -> Iterator:
+        if self._list_mode:
+            return iter(self._current_rows)
+        self._page_iter = iter(self._current_rows)
+        return self
+
+    def next(self):
+        try:
+            return next(self._page_iter)
+        except StopIteration:
+            if not self.response_future.has_more_pages:
+                if not self._list_mode:
+                    self._current_rows = []
+                raise
+        if not self.response_future._paging_state:
+            raise StopIteration
+        self.fetch_next_page()
+        self._page_iter = iter(self._current_rows)
+        return self.next()
+
+    __next__ = next
+
+    def fetch_next_page(self) -> None:
+        if self.response_future.has_more_pages:
+            self.response_future.start_fetching_next_page()
+            result = self.response_future.result()
+            self._current_rows = result._current_rows
+        else:
+            self._current_rows = []
+
+    def __aiter__(self):
+        return _AsyncRowIterator(self)
+
+    def _fetch_all(self) -> None:
+        self._current_rows = list(self)
+        self._list_mode = True
+
+    def __len__(self) -> int:
+        self._enter_list_mode("len()")
+        return len(self._current_rows)
+
+    def __getitem__(self, i):
+        self._enter_list_mode("index operator")
+        return self._current_rows[i]
+
+    def __nonzero__(self) -> bool:
+        return bool(self._current_rows)
+
+    __bool__ = __nonzero__
+
+    def _enter_list_mode(self, operator) -> None:
+        if self._list_mode:
+            return
+        if self._page_iter is not None:
+            raise RuntimeError("Cannot use %s when results have been iterated." % operator)
+        if self.response_future.has_more_pages:
+            log.warning("Using %s on paged results causes entire result set to be materialized.", operator)
+        self._fetch_all()
+
+    def get_query_trace(self, max_wait_sec=None):
+        return self.response_future.get_query_trace(max_wait_sec)
+
+    def get_all_query_traces(self, max_wait_sec_per=None):
+        return self.response_future.get_all_query_traces(max_wait_sec_per)
+
+    @property
+    def was_applied(self) -> bool:
+        """For a conditional (LWT) statement: whether the write was applied (``[applied]`` column)."""
+        q = _query_module()
+        if self.response_future.row_factory not in (q.named_tuple_factory, q.dict_factory, q.tuple_factory,
+                                                     q.ordered_dict_factory):
+            raise RuntimeError("Cannot determine LWT result with row factory %s"
+                               % (self.response_future.row_factory,))
+        is_batch = isinstance(self.response_future.query, q.BatchStatement)
+        if is_batch and (not self.column_names or self.column_names[0] != "[applied]"):
+            return True
+        rows = self.current_rows
+        if len(rows) != 1 and not is_batch:
+            raise RuntimeError("LWT result should have exactly one row. This has %d." % len(rows))
+        if not rows:
+            return True
+        row = rows[0]
+        if isinstance(row, tuple):
+            return row[0]
+        return row["[applied]"]
+
+    def cancel_continuous_paging(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "<ResultSet rows=%d has_more_pages=%s>" % (len(self._current_rows or []), self.has_more_pages)
+
+
+class _AsyncRowIterator:
+    """``async for row in result_set``: awaits each further page instead of blocking."""
+
+    def __init__(self, result_set: ResultSet) -> None:
+        self._rs = result_set
+        self._iter = iter(result_set.current_rows)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        while True:
+            try:
+                return next(self._iter)
+            except StopIteration:
+                pass
+            future = self._rs.response_future
+            if not future.has_more_pages:
+                raise StopAsyncIteration
+            future.start_fetching_next_page()
+            page = await future
+            self._rs._current_rows = page._current_rows
+            self._iter = iter(page._current_rows)

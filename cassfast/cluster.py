@@ -1,0 +1,636 @@
+"""The public entry points: Cluster, Session, ExecutionProfile and ResultSet (reference API).
+
+``Cluster`` holds configuration, the cluster-wide state (hosts via ``cassfast.metadata``, the
+control connection in ``cassfast._control``, prepared statements, user types) and the one I/O
+thread (``cassfast._loop``) on which every connection runs.  ``Session`` turns statements into
+protocol messages and ``ResponseFuture``s (``cassfast._request``) and owns one connection pool per
+host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host lifecycle (add, up, down,
+remove) is decided here and fanned out to the load-balancing policy, the sessions' pools and the
+registered ``HostStateListener``s.
+
+Blocking calls made from application threads (``connect``, ``prepare``, ``shutdown``) run their
+work as coroutines on the I/O loop and wait with a timeout; they must not be called from a
+callback running on the I/O thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+import weakref
+from typing import Any, Iterable
+
+from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
+                      ProtocolVersion, UnresolvableContactPoints)
+from cassfast._loop import LoopThread
+from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture,  # noqa: F401
+                               RESULT_KIND_PREPARED, _NOT_SET)
+from cassfast.connection import (Connection, ConnectionBusy, ConnectionException,  # noqa: F401
+                                 ConnectionShutdown, ProtocolError, ProtocolVersionUnsupported)
+from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
+from cassfast.pool import HostConnectionPool
+from cassfast.timestamps import MonotonicTimestampGenerator
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_REQUESTS = 0
+DEFAULT_MAX_REQUESTS = 32768
+
+
+def _policies():
+    from cassfast import policies
+    return policies
+
+
+def _default_row_factory():
+    from cassfast.rows import named_tuple_factory
+    return named_tuple_factory
+
+
+class ExecutionProfile:
+    """Per-request defaults grouped under a name (reference ``ExecutionProfile``)."""
+
+    load_balancing_policy = None
+    retry_policy = None
+    consistency_level = ConsistencyLevel.LOCAL_ONE
+    serial_consistency_level = None
+    request_timeout = 10.0
+    row_factory = None
+    speculative_execution_policy = None
+    continuous_paging_options = None
+    _load_balancing_policy_explicit = False
+    _consistency_level_explicit = False
+
+    def __init__(self, load_balancing_policy=_NOT_SET, retry_policy=None,
+                 consistency_level=_NOT_SET, serial_consistency_level=None,
+                 request_timeout: float | None = 10.0, row_factory=_NOT_SET,
+                 speculative_execution_policy=None, continuous_paging_options=None) -> None:
+        policies = _policies()
+        if load_balancing_policy is _NOT_SET:
+            self.load_balancing_policy = policies.TokenAwarePolicy(policies.DCAwareRoundRobinPolicy())
+        else:
+            self._load_balancing_policy_explicit = True
+            self.load_balancing_policy = load_balancing_policy
+        if consistency_level is _NOT_SET:
+            self.consistency_level = ConsistencyLevel.LOCAL_ONE
+        else:
+            self._consistency_level_explicit = True
+            self.consistency_level = consistency_level
+        self.retry_policy = retry_policy or policies.RetryPolicy()
+        if serial_consistency_level is not None and not ConsistencyLevel.is_serial(serial_consistency_level):
+            raise ValueError("serial_consistency_level must be either ConsistencyLevel.SERIAL "
+                             "or ConsistencyLevel.LOCAL_SERIAL.")
+        self.serial_consistency_level = serial_consistency_level
+        self.request_timeout = request_timeout
+        self.row_factory = _default_row_factory() if row_factory is _NOT_SET else row_factory
+        self.speculative_execution_policy = (speculative_execution_policy
+                                             or policies.NoSpeculativeExecutionPolicy())
+        self.continuous_paging_options = continuous_paging_options
+
+
+EXEC_PROFILE_DEFAULT = object()
+"""Key for the default profile in ``Cluster(execution_profiles=...)``."""
+
+
+class UserTypeDoesNotExist(Exception):
+    """``register_user_type`` named a type the keyspace does not have."""
+
+
+class _ConfigMode:
+    UNCOMMITTED = 0
+    LEGACY = 1
+    PROFILES = 2
+
+
+def _resolve_contact_points(contact_points, port) -> list[EndPoint]:
+    endpoints: list[EndPoint] = []
+    failed = []
+    for cp in contact_points:
+        if isinstance(cp, EndPoint):
+            endpoints.append(cp)
+            continue
+        try:
+            infos = socket.getaddrinfo(cp, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+        except socket.gaierror:
+            failed.append(cp)
+            continue
+        seen = set()
+        for family, _, _, _, sockaddr in infos:
+            if sockaddr[0] not in seen:
+                seen.add(sockaddr[0])
+                endpoints.append(DefaultEndPoint(sockaddr[0], port))
+    if not endpoints and contact_points:
+        raise UnresolvableContactPoints("None of the contact points could be resolved: %s" % (failed,))
+    return endpoints
+
+
+class Cluster:
+    """The entry point: configuration plus the cluster-wide state; ``connect()`` makes sessions."""
+
+    contact_points = ("127.0.0.1",)
+    port = 9042
+    cql_version = None
+    protocol_version = ProtocolVersion.MAX_SUPPORTED
+    compression = True
+    auth_provider = None
+    metrics_enabled = False
+    metrics = None
+    ssl_options = None
+    ssl_context = None
+    sockopts = None
+    max_schema_agreement_wait = 10
+    control_connection_timeout = 2.0
+    idle_heartbeat_interval = 30
+    idle_heartbeat_timeout = 30
+    schema_event_refresh_window = 2
+    topology_event_refresh_window = 10
+    status_event_refresh_window = 2
+    connect_timeout = 5
+    prepare_on_all_hosts = True
+    reprepare_on_up = True
+    allow_beta_protocol_version = False
+    no_compact = False
+    is_shutdown = False
+
+    def __init__(self, contact_points=_NOT_SET, port: int = 9042, compression=True,
+                 auth_provider=None, load_balancing_policy=None, reconnection_policy=None,
+                 default_retry_policy=None, conviction_policy_factory=None, metrics_enabled=False,
+                 connection_class=None, ssl_options=None, sockopts=None, cql_version=None,
+                 protocol_version=_NOT_SET, executor_threads=2, max_schema_agreement_wait=10,
+                 control_connection_timeout=2.0, idle_heartbeat_interval=30,
+                 schema_event_refresh_window=2, topology_event_refresh_window=10,
+                 connect_timeout=5, schema_metadata_enabled=True, token_metadata_enabled=True,
+                 address_translator=None, status_event_refresh_window=2, prepare_on_all_hosts=True,
+                 reprepare_on_up=True, execution_profiles=None, allow_beta_protocol_version=False,
+                 timestamp_generator=None, idle_heartbeat_timeout=30, no_compact=False,
+                 ssl_context=None, endpoint_factory=None, application_name=None,
+                 application_version=None, monitor_reporting_enabled=True,
+                 monitor_reporting_interval=30, client_id=None, cloud=None,
+                 column_encryption_policy=None, conviction_policy=None) -> None:
+        policies = _policies()
+        if contact_points is _NOT_SET:
+            contact_points = ("127.0.0.1",)
+            self._contact_points_explicit = False
+        else:
+            if isinstance(contact_points, str):
+                raise TypeError("contact_points should not be a string, it should be a sequence (e.g. list) of strings")
+            self._contact_points_explicit = True
+        self.contact_points = list(contact_points)
+        self.port = port
+        self.compression = compression
+        self.auth_provider = auth_provider
+        if auth_provider is not None and not hasattr(auth_provider, "new_authenticator"):
+            raise TypeError("auth_provider must implement new_authenticator(host) (see cassfast.auth)")
+        self.reconnection_policy = reconnection_policy or policies.ExponentialReconnectionPolicy(1.0, 600.0)
+        self._default_retry_policy = default_retry_policy or policies.RetryPolicy()
+        if conviction_policy is not None:
+            # Seed style: one instance for the cluster; calling it with a host gives the per-host
+            # adapter that Host expects (cassfast.policies.ConvictionPolicy.__call__).
+            self.conviction_policy_factory = conviction_policy
+        else:
+            self.conviction_policy_factory = conviction_policy_factory or policies.SimpleConvictionPolicy
+        self.conviction_policy = conviction_policy
+        self.metrics_enabled = metrics_enabled
+        self.connection_class = connection_class
+        self.ssl_options = ssl_options
+        self.ssl_context = ssl_context
+        self.sockopts = sockopts
+        self.cql_version = cql_version
+        self._protocol_version_explicit = protocol_version is not _NOT_SET
+        self.protocol_version = protocol_version if self._protocol_version_explicit else ProtocolVersion.MAX_SUPPORTED
+        self.executor_threads = executor_threads
+        self.max_schema_agreement_wait = max_schema_agreement_wait
+        self.control_connection_timeout = control_connection_timeout
+        self.idle_heartbeat_interval = idle_heartbeat_interval
+        self.idle_heartbeat_timeout = idle_heartbeat_timeout
+        self.schema_event_refresh_window = schema_event_refresh_window
+        self.topology_event_refresh_window = topology_event_refresh_window
+        self.status_event_refresh_window = status_event_refresh_window
+        self.connect_timeout = connect_timeout
+        self.schema_metadata_enabled = schema_metadata_enabled
+        self.token_metadata_enabled = token_metadata_enabled
+        self.address_translator = address_translator
+        self.prepare_on_all_hosts = prepare_on_all_hosts
+        self.reprepare_on_up = reprepare_on_up
+        self.allow_beta_protocol_version = allow_beta_protocol_version
+        self.timestamp_generator = timestamp_generator or MonotonicTimestampGenerator()
+        self.no_compact = no_compact
+        self.endpoint_factory = (endpoint_factory or DefaultEndPointFactory(port=port)).configure(self)
+        self.application_name = application_name
+        self.application_version = application_version
+        self.column_encryption_policy = column_encryption_policy
+
+        from cassfast.metadata import Metadata
+        self.metadata = Metadata()
+        self.sessions: weakref.WeakSet = weakref.WeakSet()
+        self._listeners: set = set()
+        self._listener_lock = threading.Lock()
+        self._prepared_statements: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._user_types: dict = {}
+        self._core_connections = {0: 1, 1: 1, 2: 0}  # HostDistance LOCAL, REMOTE, IGNORED
+        self._lock = threading.RLock()
+        self._loop_thread: LoopThread | None = None
+        self._heartbeat_task = None
+        self._is_setup = False
+
+        self._config_mode = _ConfigMode.UNCOMMITTED
+        self.profile_manager: dict = {}
+        if load_balancing_policy is not None or default_retry_policy is not None:
+            self._config_mode = _ConfigMode.LEGACY
+        if execution_profiles:
+            if self._config_mode == _ConfigMode.LEGACY:
+                raise ValueError("Clusters constructed with execution_profiles should not specify legacy parameters "
+                                 "load_balancing_policy or default_retry_policy. Configure this in a profile instead.")
+            self._config_mode = _ConfigMode.PROFILES
+            self.profile_manager.update(execution_profiles)
+        if EXEC_PROFILE_DEFAULT not in self.profile_manager:
+            lbp = load_balancing_policy if load_balancing_policy is not None else _NOT_SET
+            self.profile_manager[EXEC_PROFILE_DEFAULT] = ExecutionProfile(
+                load_balancing_policy=lbp, retry_policy=self._default_retry_policy)
+        self._load_balancing_policy = self.profile_manager[EXEC_PROFILE_DEFAULT].load_balancing_policy
+
+        from cassfast._control import ControlConnection
+        self.control_connection = ControlConnection(
+            self, self.control_connection_timeout, self.schema_event_refresh_window,
+            self.topology_event_refresh_window, self.status_event_refresh_window,
+            self.schema_metadata_enabled, self.token_metadata_enabled)
+
+    # ------------------------------------------------------------------ configuration API
+
+    @property
+    def load_balancing_policy(self):
+        return self._load_balancing_policy
+
+    @property
+    def default_retry_policy(self):
+        return self._default_retry_policy
+
+    @default_retry_policy.setter
+    def default_retry_policy(self, policy) -> None:
+        self._default_retry_policy = policy
+        self.profile_manager[EXEC_PROFILE_DEFAULT].retry_policy = policy
+
+    def add_execution_profile(self, name, profile, pool_wait_timeout=5) -> None:
+        if not isinstance(profile, ExecutionProfile):
+            raise TypeError("profile must be an instance of ExecutionProfile")
+        if self._config_mode == _ConfigMode.LEGACY:
+            raise ValueError("Cannot add execution profiles when legacy parameters are set explicitly.")
+        if name in self.profile_manager:
+            raise ValueError("Profile %s already exists" % name)
+        self._config_mode = _ConfigMode.PROFILES
+        self.profile_manager[name] = profile
+        if self._is_setup:
+            profile.load_balancing_policy.populate(self, self.metadata.all_hosts())
+            for session in list(self.sessions):
+                self._run(session._add_pools_for_profile(profile), pool_wait_timeout)
+
+    def get_core_connections_per_host(self, host_distance) -> int:
+        return self._core_connections.get(host_distance, 1)
+
+    def set_core_connections_per_host(self, host_distance, core_connections) -> None:
+        self._core_connections[host_distance] = core_connections
+
+    def get_max_connections_per_host(self, host_distance) -> int:
+        return self._core_connections.get(host_distance, 1)
+
+    def set_max_connections_per_host(self, host_distance, max_connections) -> None:
+        pass  # pools are fixed-size: one v3+ connection multiplexes 32k requests
+
+    def get_min_requests_per_connection(self, host_distance) -> int:
+        return DEFAULT_MIN_REQUESTS
+
+    def get_max_requests_per_connection(self, host_distance) -> int:
+        return DEFAULT_MAX_REQUESTS
+
+    def register_listener(self, listener) -> None:
+        with self._listener_lock:
+            self._listeners.add(listener)
+
+    def unregister_listener(self, listener) -> None:
+        with self._listener_lock:
+            self._listeners.discard(listener)
+
+    @property
+    def listeners(self) -> set:
+        with self._listener_lock:
+            return set(self._listeners)
+
+    def register_user_type(self, keyspace: str, user_type: str, klass) -> None:
+        """Map a CQL user-defined type to a Python class for results and bound values."""
+        if self.protocol_version < 3:
+            log.warning("User Type serialization is only supported in native protocol version 3+")
+        self._user_types.setdefault(keyspace, {})[user_type] = klass
+        for session in list(self.sessions):
+            session.user_type_registered(keyspace, user_type, klass)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _ensure_loop(self) -> LoopThread:
+        if self._loop_thread is None:
+            self._loop_thread = LoopThread("cassfast-io-%x" % id(self))
+        return self._loop_thread
+
+    def _run(self, coro, timeout):
+        return self._ensure_loop().run_coroutine(coro, timeout)
+
+    def connect(self, keyspace: str | None = None, wait_for_all_pools: bool = False) -> "Session":
+        """Connect (the first call discovers the cluster) and return a new Session."""
+        with self._lock:
+            if self.is_shutdown:
+                raise DriverException("Cluster is already shut down")
+            if not self._is_setup:
+                self._ensure_loop()
+                try:
+                    self._run(self._setup(), self.connect_timeout * 4 + self.control_connection_timeout * 12 + 30)
+                except BaseException:
+                    self.shutdown()
+                    raise
+                self._is_setup = True
+            session = Session(self, keyspace)
+            try:
+                self._run(session._open(), self.connect_timeout * 2 + 30)
+            except BaseException:
+                self._ensure_loop().submit(session._shutdown_on_loop)
+                raise
+            self.sessions.add(session)
+            return session
+
+    async def _setup(self) -> None:
+        endpoints = await asyncio.get_running_loop().run_in_executor(
+            None, _resolve_contact_points, self.contact_points, self.port)
+        for endpoint in endpoints:
+            if self.metadata.get_host(endpoint) is None:
+                self._add_host(endpoint, signal=False)
+        await self.control_connection.connect(endpoints)
+        hosts = list(self.metadata.all_hosts())
+        for profile in self.profile_manager.values():
+            profile.load_balancing_policy.populate(self, hosts)
+        if self.idle_heartbeat_interval:
+            self._heartbeat_task = asyncio.ensure_future(self._heartbeat())
+
+    def _control_candidates(self) -> list[EndPoint]:
+        hosts = [h for h in self.metadata.all_hosts() if h.is_up is not False]
+        hosts += [h for h in self.metadata.all_hosts() if h.is_up is False]
+        return [h.endpoint for h in hosts]
+
+    def shutdown(self) -> None:
+        """Close every session and connection and stop the I/O thread; idempotent."""
+        with self._lock:
+            if self.is_shutdown:
+                return
+            self.is_shutdown = True
+        loop_thread = self._loop_thread
+        if loop_thread is None:
+            return
+        try:
+            loop_thread.run_coroutine(self._shutdown_on_loop(), 10)
+        except Exception as exc:  # pragma: no cover - best effort
+            log.debug("Error during cluster shutdown: %s", exc)
+        loop_thread.stop()
+
+    async def _shutdown_on_loop(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        self.control_connection.shutdown()
+        for session in list(self.sessions):
+            session._shutdown_on_loop()
+        # Let transports finish closing (asyncio closes sockets on the next iterations).
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *args) -> None:
+        self.shutdown()
+
+    # ------------------------------------------------------------------ connections (loop thread)
+
+    async def _open_connection(self, endpoint: EndPoint, owner=None, keyspace=None, event_callback=None,
+                               timeout=None, negotiate=False) -> Connection:
+        """Open one connection; with ``negotiate`` step the protocol version down on rejection."""
+        loop = self._loop_thread.loop
+        while True:
+            try:
+                connection = await Connection.open(
+                    endpoint, loop, self.protocol_version,
+                    connect_timeout=timeout or self.connect_timeout,
+                    compression=self.compression,
+                    authenticator_factory=(self.auth_provider.new_authenticator
+                                           if self.auth_provider is not None else None),
+                    ssl_context=self._ssl_context_for(endpoint), server_hostname=self._server_hostname(endpoint),
+                    cql_version=self.cql_version, user_type_map=self._user_types,
+                    event_callback=event_callback,
+                    allow_beta_protocol_version=self.allow_beta_protocol_version,
+                    no_compact=self.no_compact, application_name=self.application_name,
+                    application_version=self.application_version, owner=owner)
+            except ProtocolVersionUnsupported as exc:
+                if not negotiate or self._protocol_version_explicit or self._is_setup:
+                    raise
+                lower = ProtocolVersion.get_lower_supported(exc.startup_version)
+                if not lower:
+                    raise
+                log.info("Downgrading protocol version from %d to %d for %s",
+                         exc.startup_version, lower, endpoint)
+                self.protocol_version = lower
+                continue
+            if keyspace:
+                try:
+                    await connection.set_keyspace(keyspace, timeout or self.connect_timeout)
+                except BaseException:
+                    connection.close()
+                    raise
+            return connection
+
+    def _ssl_context_for(self, endpoint):
+        if self.ssl_context is not None:
+            return self.ssl_context
+        if self.ssl_options:
+            import ssl
+            opts = dict(self.ssl_options)
+            ctx = ssl.SSLContext(opts.get("ssl_version", ssl.PROTOCOL_TLS_CLIENT))
+            ca = opts.get("ca_certs")
+            if ca:
+                ctx.load_verify_locations(ca)
+            ctx.check_hostname = bool(opts.get("check_hostname", False))
+            ctx.verify_mode = opts.get("cert_reqs", ssl.CERT_REQUIRED if ca else ssl.CERT_NONE)
+            if opts.get("certfile"):
+                ctx.load_cert_chain(opts["certfile"], opts.get("keyfile"))
+            self.ssl_context = ctx
+            return ctx
+        return None
+
+    def _server_hostname(self, endpoint):
+        if self.ssl_options and self.ssl_options.get("server_hostname"):
+            return self.ssl_options["server_hostname"]
+        return None
+
+    async def _heartbeat(self) -> None:
+        """One task for every connection: an OPTIONS on each connection idle for an interval."""
+        from cassfast.protocol import OptionsMessage
+        interval = self.idle_heartbeat_interval
+        while not self.is_shutdown:
+            await asyncio.sleep(interval)
+            connections = []
+            if self.control_connection.connection is not None:
+                connections.append(self.control_connection.connection)
+            for session in list(self.sessions):
+                for pool in list(session._pools.values()):
+                    connections.extend(pool.connections)
+            now = time.monotonic()
+            idle = [c for c in connections if now - c.last_activity >= interval and not c.in_flight]
+            for connection in idle:
+                asyncio.ensure_future(self._send_heartbeat(connection, OptionsMessage()))
+
+    async def _send_heartbeat(self, connection, message) -> None:
+        try:
+            await connection.request(message, self.idle_heartbeat_timeout)
+        except Exception as exc:
+            log.warning("Heartbeat failed for connection to %s: %s", connection.endpoint, exc)
+            connection.defunct(ConnectionException("Connection heartbeat failure: %s" % exc,
+                                                   connection.endpoint))
+
+    # ------------------------------------------------------------------ host lifecycle
+
+    def _add_host(self, endpoint, datacenter=None, rack=None, signal=True):
+        host = Host(endpoint, self.conviction_policy_factory, datacenter, rack)
+        host, new = self.metadata.add_or_return_host(host)
+        if new and signal and self._is_setup:
+            log.info("New Cassandra host %r discovered", host)
+            self._on_add(host)
+        return host, new
+
+    def _on_add(self, host) -> None:
+        for profile in self.profile_manager.values():
+            profile.load_balancing_policy.on_add(host)
+        for session in list(self.sessions):
+            asyncio.ensure_future(session._add_or_renew_pool(host))
+        for listener in self.listeners:
+            listener.on_add(host)
+
+    def _remove_host(self, host) -> None:
+        if not self.metadata.remove_host(host):
+            return
+        log.info("Cassandra host %s removed", host)
+        for profile in self.profile_manager.values():
+            profile.load_balancing_policy.on_remove(host)
+        for session in list(self.sessions):
+            session._remove_pool(host)
+        for listener in self.listeners:
+            listener.on_remove(host)
+
+    def _on_pool_lost_all(self, host, exc) -> None:
+        """Every connection of one session's pool to ``host`` failed: maybe mark the host down."""
+        if host.is_up is False:
+            return
+        convict = True
+        if host.conviction_policy is not None:
+            try:
+                convict = host.conviction_policy.add_failure(exc)
+            except Exception:  # pragma: no cover - a broken user policy
+                log.exception("Conviction policy failed")
+        if convict:
+            self._on_down(host)
+
+    def _on_down(self, host) -> None:
+        if host.is_up is False:
+            return
+        host.set_down()
+        log.warning("Host %s has been marked down", host)
+        for profile in self.profile_manager.values():
+            profile.load_balancing_policy.on_down(host)
+        for listener in self.listeners:
+            listener.on_down(host)
+
+    def _on_pool_reconnected(self, host) -> None:
+        self._on_up(host)
+
+    def _on_up(self, host) -> None:
+        if host.is_up is True:
+            return
+        host.set_up()
+        log.info("Host %s is now marked up", host)
+        for profile in self.profile_manager.values():
+            profile.load_balancing_policy.on_up(host)
+        for session in list(self.sessions):
+            pool = session._pools.get(host)
+            if pool is None or pool.is_shutdown:
+                asyncio.ensure_future(session._add_or_renew_pool(host))
+            else:
+                pool.reconnect_now()
+            if self.reprepare_on_up:
+                asyncio.ensure_future(session._reprepare_all_on(host))
+        for listener in self.listeners:
+            listener.on_up(host)
+
+    def _on_status_event(self, change_type, address, window) -> None:
+        host = None
+        if address is not None:
+            addr = address[0] if isinstance(address, tuple) else address
+            for candidate in self.metadata.all_hosts():
+                if candidate.address == str(addr) or candidate.broadcast_rpc_address == str(addr):
+                    host = candidate
+                    break
+        if host is None:
+            return
+        if change_type == "UP":
+            # Connect now rather than wait for the pools' reconnection schedule.
+            for session in list(self.sessions):
+                pool = session._pools.get(host)
+                if pool is not None:
+                    pool.reconnect_now()
+                else:
+                    asyncio.ensure_future(session._add_or_renew_pool(host))
+        elif change_type == "DOWN":
+            # As the reference does, a DOWN event for a host we still hold connections to is
+            # ignored: gossip lags and our own connections are the better witness.
+            if not any(session._pools.get(host) and session._pools[host].connections
+                       for session in list(self.sessions)):
+                self._on_down(host)
+
+    def _on_schema_change_result(self, future, response, connection) -> None:
+        async def refresh_then_complete():
+            try:
+                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change()
+            except Exception as exc:
+                log.warning("Schema refresh after a schema change failed: %s", exc)
+            future._set_final_result(None)
+        asyncio.ensure_future(refresh_then_complete())
+
+    # ------------------------------------------------------------------ metadata refresh API
+
+    def refresh_schema_metadata(self, max_schema_agreement_wait=None) -> None:
+        cc = self.control_connection
+
+        async def run():
+            await cc.wait_for_schema_agreement(wait_time=max_schema_agreement_wait)
+            await cc.refresh_schema()
+        self._run(run(), (max_schema_agreement_wait or self.max_schema_agreement_wait) + 30)
+
+    def refresh_keyspace_metadata(self, keyspace, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_table_metadata(self, keyspace, table, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_user_type_metadata(self, keyspace, user_type, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_nodes(self, force_token_rebuild=False) -> None:
+        self._run(self.control_connection.refresh_node_list_and_token_map(
+            force_token_rebuild=force_token_rebuild), self.control_connection_timeout * 4 + 10)
+
+    def get_control_connection_host(self):
+        return self.control_connection.host
+
+    def add_prepared(self, query_id, prepared_statement) -> None:
+        self._prepared_statements[query_id] = prepared_statement
+
+
+from cassfast._session import ResultSet, Session  # noqa: E402  (Session needs the names above)
+
+__all__ = ["Cluster", "Session", "ResultSet", "ResponseFuture", "ExecutionProfile", "EXEC_PROFILE_DEFAULT",
+           "NoHostAvailable", "UserTypeDoesNotExist", "QueryExhausted", "Host", "ConnectionException",
+           "ConnectionShutdown", "ConnectionBusy", "ProtocolError", "OperationTimedOut", "InvalidRequest"]

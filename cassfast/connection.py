@@ -1,0 +1,547 @@
+"""One native-protocol connection to one node, driven by the cluster's event loop.
+
+Scope: opening the socket (TCP, optionally TLS), the handshake (OPTIONS/SUPPORTED, STARTUP,
+READY or the AUTHENTICATE/AUTH_RESPONSE/AUTH_CHALLENGE/AUTH_SUCCESS exchange, spec 4.1.1-4.1.2 and
+4.2.2-4.2.3), the switch to v5 checksummed segments once STARTUP is answered (v5 spec 2.2), stream-id
+multiplexing (up to 32,768 requests in flight, spec 2.3), coalesced writes (every frame queued in
+one loop iteration goes out in one ``write``), heartbeats, and defunct handling: a connection that
+fails fails exactly the requests that were in flight on it, once, and tells its owner.
+
+Everything here except the exception classes runs on the loop thread (``cassfast._loop``); no
+method takes a lock.  Frames are cut by ``cassfast._core.FrameDecoder``; message bodies are encoded
+and decoded by ``cassfast.protocol.ProtocolHandler``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl as _ssl
+import time
+from typing import Any, Callable
+
+from cassfast import AuthenticationFailed, ProtocolVersion, __version__
+from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, EndPointFactory  # noqa: F401 (reference re-exports)
+
+log = logging.getLogger(__name__)
+
+try:
+    from cassfast._core import ProtocolError  # the core's typed error for malformed input
+except ImportError:  # pragma: no cover - until the core exports it
+    class ProtocolError(Exception):  # type: ignore[no-redef]
+        """The server sent bytes that break the native protocol."""
+
+# Highest stream id a v3+ connection may use (spec 2.3: a signed short; negative ids are events).
+MAX_STREAM_ID = 32767
+EVENT_STREAM_ID = -1
+
+# Opcodes (spec 2.4) that the connection itself looks at.
+_OPCODE_ERROR = 0x00
+_OPCODE_READY = 0x02
+_OPCODE_AUTHENTICATE = 0x03
+_OPCODE_SUPPORTED = 0x06
+_OPCODE_EVENT = 0x0C
+
+DRIVER_NAME = "cassfast"
+
+
+class ConnectionException(Exception):
+    """The connection failed or was already closed or defunct; ``endpoint`` says where."""
+
+    def __init__(self, message, endpoint=None):
+        Exception.__init__(self, message)
+        self.endpoint = endpoint
+
+    @property
+    def host(self):
+        return self.endpoint.address if self.endpoint is not None else None
+
+
+class ConnectionShutdown(ConnectionException):
+    """The connection was closed or marked defunct while the request was using it."""
+
+
+class ProtocolVersionUnsupported(ConnectionException):
+    """The server rejected the protocol version offered in the handshake."""
+
+    def __init__(self, endpoint, startup_version):
+        ConnectionException.__init__(
+            self, "Unsupported protocol version on %s: %d" % (endpoint, startup_version), endpoint)
+        self.startup_version = startup_version
+
+
+class ConnectionBusy(Exception):
+    """Every stream id of the connection is in use."""
+
+
+class CrcMismatchException(ConnectionException):
+    """A v5 segment failed its CRC check."""
+
+
+def _protocol():
+    # Imported lazily so this module imports even while the message layer is being rebuilt.
+    from cassfast import protocol
+    return protocol
+
+
+def _is_version_rejection(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return ("protocol version" in text or "beta" in text or "version" in text and "support" in text)
+
+
+class Connection(asyncio.Protocol):
+    """A multiplexed connection.  Open it with ``await Connection.open(...)``.
+
+    Hot path: :meth:`send_request` (allocates a stream id, encodes, queues the bytes) and
+    ``data_received`` (cuts frames, decodes bodies, calls the request's callback).  The callback
+    gets ``(response_message_or_exception)``; it is called exactly once per accepted request.
+    """
+
+    def __init__(self, endpoint: EndPoint, loop: asyncio.AbstractEventLoop, protocol_version: int, *,
+                 compression: bool | str = True, authenticator_factory: Callable | None = None,
+                 ssl_context: _ssl.SSLContext | None = None, server_hostname: str | None = None,
+                 cql_version: str | None = None, user_type_map: dict | None = None,
+                 event_callback: Callable | None = None, allow_beta_protocol_version: bool = False,
+                 no_compact: bool = False, application_name: str | None = None,
+                 application_version: str | None = None, max_requests: int = MAX_STREAM_ID + 1,
+                 owner: Any = None) -> None:
+        self.endpoint = endpoint
+        self.loop = loop
+        self.protocol_version = protocol_version
+        self.compression = compression
+        self.authenticator_factory = authenticator_factory
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        self.cql_version = cql_version
+        self.user_type_map = user_type_map if user_type_map is not None else {}
+        self.event_callback = event_callback
+        self.allow_beta_protocol_version = allow_beta_protocol_version
+        self.no_compact = no_compact
+        self.application_name = application_name
+        self.application_version = application_version
+        self.owner = owner
+
+        self.transport: asyncio.Transport | None = None
+        self.keyspace: str | None = None
+        self.is_defunct = False
+        self.is_closed = False
+        self.last_error: BaseException | None = None
+        self.supported_options: dict = {}
+        self.compressor_name: str | None = None
+        self._compressor = None
+        self._decompressor = None
+        self._segment_writer: Callable | None = None
+
+        # Stream ids: handed out from ``_free_ids`` first, then by counting up, so a lightly
+        # loaded connection keeps few id objects alive.
+        self._max_ids = min(max_requests, MAX_STREAM_ID + 1)
+        self._free_ids: list[int] = []
+        self._next_id = 1  # 0 is used by the handshake
+        self._inflight: dict[int, tuple] = {}
+        self.orphaned = 0
+        self._out: list[bytes] = []
+        self._flush_pending = False
+        self._close_waiters: list[Callable] = []
+        self.last_activity = time.monotonic()
+        self._decoder = None
+        self._handshake_future: asyncio.Future | None = None
+        self._encode = None
+        self._decode = None
+        # Set by the owning pool: called after a read freed stream ids, to resume parked requests.
+        self.on_streams_freed: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ opening and the handshake
+
+    @classmethod
+    async def open(cls, endpoint: EndPoint, loop: asyncio.AbstractEventLoop, protocol_version: int,
+                   connect_timeout: float = 5.0, **kwargs) -> "Connection":
+        """Connect and complete the handshake within ``connect_timeout`` seconds."""
+        conn = cls(endpoint, loop, protocol_version, **kwargs)
+        try:
+            await asyncio.wait_for(conn._open(), connect_timeout)
+        except asyncio.TimeoutError:
+            conn._abort(ConnectionException(
+                "Timed out after %ss connecting to %s" % (connect_timeout, endpoint), endpoint))
+            raise OperationTimedOutOnConnect(
+                "Timed out after %ss connecting to %s" % (connect_timeout, endpoint), endpoint) from None
+        except BaseException as exc:
+            conn._abort(exc)
+            raise
+        return conn
+
+    async def _open(self) -> None:
+        from cassfast._core import FrameDecoder
+        protocol = _protocol()
+        self._protocol_module = protocol
+        self._encode = protocol.ProtocolHandler.encode_message
+        self._decode = protocol.ProtocolHandler.decode_message
+        self._decoder = FrameDecoder(self.protocol_version)
+        address, port = self.endpoint.resolve()
+        ssl_ctx = self.ssl_context
+        if ssl_ctx is None and getattr(self.endpoint, "ssl_options", None):
+            ssl_ctx = self.endpoint.ssl_options
+        try:
+            await self.loop.create_connection(
+                lambda: self, address, port, ssl=ssl_ctx,
+                server_hostname=(self.server_hostname or address) if ssl_ctx is not None else None)
+        except OSError as exc:
+            raise ConnectionException(
+                "Failed to connect to %s: %s" % (self.endpoint, exc), self.endpoint) from exc
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # pragma: no cover - e.g. a unix socket
+                pass
+        await self._handshake()
+
+    async def _handshake_request(self, msg) -> Any:
+        """Send one handshake message on stream 0 and wait for its answer (legacy framing or v5)."""
+        if self.is_defunct:
+            raise self.last_error or ConnectionShutdown("Connection to %s is defunct" % self.endpoint,
+                                                        self.endpoint)
+        future = self.loop.create_future()
+
+        def done(response):
+            if not future.done():
+                future.set_result(response)
+        self._inflight[0] = (done, None, None)
+        self._queue_frame(self._encode(msg, 0, self.protocol_version, None,
+                                       self.allow_beta_protocol_version))
+        response = await future
+        if isinstance(response, BaseException):
+            raise response
+        return response
+
+    async def _handshake(self) -> None:
+        protocol = self._protocol_module
+        try:
+            supported = await self._handshake_request(protocol.OptionsMessage())
+        except (ProtocolError, ConnectionException) as exc:
+            # A server that does not speak this version answers with a protocol error (often in
+            # its own version's framing, which our decoder rejects) or closes the socket.
+            if self.protocol_version > ProtocolVersion.MIN_SUPPORTED:
+                raise ProtocolVersionUnsupported(self.endpoint, self.protocol_version) from exc
+            raise
+        if isinstance(supported, protocol.ErrorMessage):
+            exc = supported.to_exception()
+            if _is_version_rejection(exc):
+                raise ProtocolVersionUnsupported(self.endpoint, self.protocol_version)
+            raise ConnectionException("OPTIONS failed on %s: %s" % (self.endpoint, exc), self.endpoint)
+        self.supported_options = dict(getattr(supported, "options", {}) or {})
+
+        startup_options = {"CQL_VERSION": self.cql_version or "3.0.0",
+                           "DRIVER_NAME": DRIVER_NAME, "DRIVER_VERSION": __version__}
+        if self.no_compact:
+            startup_options["NO_COMPACT"] = "true"
+        if self.application_name:
+            startup_options["APPLICATION_NAME"] = self.application_name
+        if self.application_version:
+            startup_options["APPLICATION_VERSION"] = self.application_version
+        compressor_name = self._choose_compression(protocol)
+        if compressor_name:
+            startup_options["COMPRESSION"] = compressor_name
+
+        response = await self._handshake_request(
+            protocol.StartupMessage(cqlversion=startup_options["CQL_VERSION"], options=startup_options))
+        # v5 spec 2.2: whatever answers STARTUP (READY or AUTHENTICATE) is the last frame in the
+        # legacy format; from here on both directions use segments.  v4 spec 5: frames after
+        # STARTUP may be compressed.
+        self._enable_compression_and_segments(compressor_name)
+        if isinstance(response, protocol.ErrorMessage):
+            exc = response.to_exception()
+            if _is_version_rejection(exc):
+                raise ProtocolVersionUnsupported(self.endpoint, self.protocol_version)
+            raise ConnectionException("STARTUP failed on %s: %s" % (self.endpoint, exc), self.endpoint)
+        if isinstance(response, protocol.AuthenticateMessage):
+            await self._authenticate(response.authenticator)
+        elif not isinstance(response, protocol.ReadyMessage):
+            raise ConnectionException("Unexpected answer to STARTUP from %s: %r" % (self.endpoint, response),
+                                      self.endpoint)
+
+    def _choose_compression(self, protocol) -> str | None:
+        if not self.compression:
+            return None
+        offered = [c.lower() for c in self.supported_options.get("COMPRESSION", [])]
+        local = getattr(protocol, "locally_supported_compressions", {})
+        if self.protocol_version >= ProtocolVersion.V5:
+            # v5 compresses segments, and only with LZ4 (v5 spec 2.2).
+            candidates = ["lz4"]
+        else:
+            candidates = list(local)
+        if isinstance(self.compression, str):
+            wanted = self.compression.lower()
+            if wanted not in local:
+                raise ValueError("Compression %r is not available locally (have %s)"
+                                 % (self.compression, sorted(local)))
+            candidates = [wanted] if wanted in candidates else []
+        for name in candidates:
+            if name in offered and name in local:
+                return name
+        return None
+
+    def _enable_compression_and_segments(self, compressor_name: str | None) -> None:
+        protocol = self._protocol_module
+        if compressor_name:
+            self.compressor_name = compressor_name
+            if self.protocol_version < ProtocolVersion.V5:
+                self._compressor, self._decompressor = protocol.locally_supported_compressions[compressor_name]
+        if self.protocol_version >= ProtocolVersion.V5:
+            self._decoder.start_segments(compressor_name)
+            self._segment_writer = _segment_writer(compressor_name)
+
+    async def _authenticate(self, authenticator_class: str) -> None:
+        protocol = self._protocol_module
+        if self.authenticator_factory is None:
+            raise AuthenticationFailed(
+                "Host %s requires authentication (%s) but no auth_provider is configured"
+                % (self.endpoint, authenticator_class))
+        authenticator = self.authenticator_factory(self.endpoint.address)
+        if hasattr(authenticator, "server_authenticator_class"):
+            authenticator.server_authenticator_class = authenticator_class
+        token = authenticator.initial_response()
+        while True:
+            response = await self._handshake_request(protocol.AuthResponseMessage(token))
+            if isinstance(response, protocol.AuthSuccessMessage):
+                authenticator.on_authentication_success(response.token)
+                return
+            if isinstance(response, protocol.AuthChallengeMessage):
+                token = authenticator.evaluate_challenge(response.challenge)
+                continue
+            if isinstance(response, protocol.ErrorMessage):
+                exc = response.to_exception()
+                if isinstance(exc, AuthenticationFailed):
+                    raise exc
+                raise AuthenticationFailed("Failed to authenticate to %s: %s" % (self.endpoint, exc))
+            raise AuthenticationFailed("Unexpected answer to AUTH_RESPONSE from %s: %r"
+                                       % (self.endpoint, response))
+
+    # ------------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        try:
+            frames = self._decoder.feed(data)
+        except Exception as exc:
+            self.defunct(exc if isinstance(exc, ConnectionException) else ConnectionException(
+                "Malformed data from %s: %s" % (self.endpoint, exc), self.endpoint))
+            return
+        inflight = self._inflight
+        free = self._free_ids
+        decode = self._decode
+        for version, flags, stream_id, opcode, body in frames:
+            if stream_id < 0:
+                self._handle_event(flags, stream_id, opcode, body)
+                continue
+            entry = inflight.pop(stream_id, None)
+            if entry is None:
+                log.debug("Response on unused stream %d from %s", stream_id, self.endpoint)
+                continue
+            if stream_id:
+                free.append(stream_id)
+            callback, result_metadata, row_factory = entry
+            if callback is None:  # the request timed out earlier; its id is reusable now
+                self.orphaned -= 1
+                continue
+            try:
+                response = decode(version, self.user_type_map, stream_id, flags, opcode, body,
+                                  self._decompressor, result_metadata, row_factory)
+            except Exception as exc:
+                response = exc
+            try:
+                callback(response)
+            except Exception:
+                log.exception("Unhandled error in a response callback for %s", self.endpoint)
+        hook = self.on_streams_freed
+        if hook is not None and frames:
+            hook()
+
+    def _handle_event(self, flags, stream_id, opcode, body) -> None:
+        if self.event_callback is None:
+            return
+        try:
+            event = self._decode(self.protocol_version, self.user_type_map, stream_id, flags, opcode,
+                                 body, self._decompressor, None)
+            self.event_callback(event)
+        except Exception:
+            log.exception("Failed to handle a server event from %s", self.endpoint)
+
+    def connection_lost(self, exc) -> None:
+        if not self.is_closed:
+            self.defunct(ConnectionShutdown(
+                "Connection to %s was closed%s" % (self.endpoint, ": %s" % exc if exc else ""),
+                self.endpoint))
+        else:
+            self._fail_inflight(ConnectionShutdown("Connection to %s was closed" % self.endpoint,
+                                                   self.endpoint))
+
+    # ------------------------------------------------------------------ requests
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
+
+    @property
+    def available_streams(self) -> int:
+        return self._max_ids - 1 - len(self._inflight)
+
+    def send_request(self, msg, callback: Callable, result_metadata=None, row_factory=None) -> int:
+        """Queue ``msg`` and return its stream id; ``callback(response_or_exc)`` runs once.
+
+        Raises ConnectionBusy when every stream id is taken and ConnectionShutdown when the
+        connection is closed or defunct (the callback is then never called).
+        """
+        if self.is_defunct or self.is_closed:
+            raise ConnectionShutdown("Connection to %s is %s" % (
+                self.endpoint, "defunct" if self.is_defunct else "closed"), self.endpoint)
+        if self._free_ids:
+            stream_id = self._free_ids.pop()
+        elif self._next_id < self._max_ids:
+            stream_id = self._next_id
+            self._next_id += 1
+        else:
+            raise ConnectionBusy("All %d stream ids of the connection to %s are in use"
+                                 % (self._max_ids - 1, self.endpoint))
+        try:
+            data = self._encode(msg, stream_id, self.protocol_version, self._compressor,
+                                self.allow_beta_protocol_version)
+        except BaseException:
+            self._free_ids.append(stream_id)
+            raise
+        self._inflight[stream_id] = (callback, result_metadata, row_factory)
+        self._queue_frame(data)
+        return stream_id
+
+    def orphan(self, stream_id: int) -> None:
+        """Forget the callback of a timed-out request; its id comes back when the server answers."""
+        entry = self._inflight.get(stream_id)
+        if entry is not None and entry[0] is not None:
+            self._inflight[stream_id] = (None, None, None)
+            self.orphaned += 1
+
+    def _queue_frame(self, data: bytes) -> None:
+        self._out.append(data)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        out = self._out
+        if not out or self.transport is None or self.is_closed:
+            out.clear()
+            return
+        self._out = []
+        if self._segment_writer is not None:
+            data = self._segment_writer(out)
+        else:
+            data = out[0] if len(out) == 1 else b"".join(out)
+        self.transport.write(data)
+
+    async def request(self, msg, timeout: float | None = 10.0, result_metadata=None):
+        """Send ``msg`` and await the decoded answer (cold path: control queries, prepares)."""
+        future = self.loop.create_future()
+
+        def done(response):
+            if not future.done():
+                future.set_result(response)
+        stream_id = self.send_request(msg, done, result_metadata)
+        try:
+            response = await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            self.orphan(stream_id)
+            from cassfast import OperationTimedOut
+            raise OperationTimedOut(errors={self.endpoint: "Request timed out on %s" % self.endpoint},
+                                    last_host=self.endpoint.address) from None
+        if isinstance(response, BaseException):
+            raise response
+        return response
+
+    async def set_keyspace(self, keyspace: str | None, timeout: float = 10.0) -> None:
+        if not keyspace or keyspace == self.keyspace:
+            return
+        protocol = self._protocol_module
+        from cassfast import ConsistencyLevel
+        response = await self.request(
+            protocol.QueryMessage(query='USE "%s"' % keyspace.replace('"', '""'),
+                                  consistency_level=ConsistencyLevel.ONE), timeout)
+        if isinstance(response, protocol.ErrorMessage):
+            raise response.to_exception()
+        self.keyspace = keyspace
+
+    # ------------------------------------------------------------------ failure and closing
+
+    def add_close_callback(self, fn: Callable[["Connection"], None]) -> None:
+        self._close_waiters.append(fn)
+
+    def defunct(self, exc: BaseException) -> None:
+        """Mark the connection failed: fail its in-flight requests, close the socket, tell owners."""
+        if self.is_defunct or self.is_closed:
+            return
+        self.is_defunct = True
+        self.last_error = exc
+        log.debug("Defuncting connection to %s: %s", self.endpoint, exc)
+        if self.transport is not None:
+            self.transport.abort()
+        self._fail_inflight(exc)
+        self._notify_closed()
+
+    def _fail_inflight(self, exc: BaseException) -> None:
+        inflight, self._inflight = self._inflight, {}
+        self._out.clear()
+        for callback, _, _ in inflight.values():
+            if callback is not None:
+                try:
+                    callback(exc)
+                except Exception:
+                    log.exception("Unhandled error failing a request on %s", self.endpoint)
+
+    def _notify_closed(self) -> None:
+        waiters, self._close_waiters = self._close_waiters, []
+        for fn in waiters:
+            try:
+                fn(self)
+            except Exception:
+                log.exception("Unhandled error in a connection close callback")
+
+    def _abort(self, exc: BaseException) -> None:
+        self.last_error = exc
+        self.is_defunct = True
+        if self.transport is not None:
+            self.transport.abort()
+        self._fail_inflight(exc if isinstance(exc, Exception) else ConnectionShutdown(str(exc)))
+
+    def close(self) -> None:
+        """Close gracefully: queued frames are flushed, in-flight requests fail with ConnectionShutdown."""
+        if self.is_closed:
+            return
+        self.is_closed = True
+        if self.transport is not None:
+            if self._out:
+                self._flush_pending = False
+                out, self._out = self._out, []
+                try:
+                    self.transport.write(self._segment_writer(out) if self._segment_writer else b"".join(out))
+                except Exception:  # pragma: no cover - the socket may already be gone
+                    pass
+            self.transport.close()
+        self._fail_inflight(ConnectionShutdown("Connection to %s was closed" % self.endpoint, self.endpoint))
+        self._notify_closed()
+
+    def __repr__(self) -> str:
+        state = "defunct" if self.is_defunct else "closed" if self.is_closed else "open"
+        return "<Connection %s v%d %s in_flight=%d>" % (self.endpoint, self.protocol_version, state,
+                                                          len(self._inflight))
+
+
+class OperationTimedOutOnConnect(ConnectionException):
+    """The TCP connect or the handshake did not finish within ``connect_timeout``."""
+
+
+def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:
+    """A function turning a list of encoded v5 frames into segment bytes (v5 spec 2.2-2.5)."""
+    from cassfast._core import SegmentEncoder
+    return SegmentEncoder(compressor_name).encode
