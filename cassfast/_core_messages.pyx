@@ -67,10 +67,17 @@ cdef enum:
 cdef object _UNSET = None
 
 
+cdef object _NO_UNSET = object()
+
+
 cdef object _unset_value():
     global _UNSET
     if _UNSET is None:
-        from cassfast._types import UNSET_VALUE
+        try:
+            from cassfast._types import UNSET_VALUE
+        except ImportError:
+            # Without the value layer nothing can be UNSET; a private marker matches nothing.
+            return _NO_UNSET
         _UNSET = UNSET_VALUE
     return _UNSET
 

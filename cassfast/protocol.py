@@ -51,8 +51,12 @@ __all__ = [
 ]
 
 
-class NotSupportedError(Exception):
+class NotSupportedError(ProtocolError):
     """A response uses a feature (event type, result kind) this driver does not know."""
+
+
+class ResultDecodeError(ProtocolError):
+    """A RESULT body's metadata or cells are malformed (wraps ``cassfast._types.DecodeError``)."""
 
 
 class InternalError(Exception):
@@ -714,11 +718,31 @@ def decode_result(body: bytes, pos: int, protocol_version: int, user_type_map: O
     """Decode the RESULT body that starts at ``pos`` (after the frame prelude)."""
     reader = BodyReader(body, pos)
     kind = reader.read_int()
+    if kind == RESULT_KIND_ROWS or kind == RESULT_KIND_PREPARED:
+        types = _types()
+        try:
+            return _decode_typed_result(types, kind, reader, protocol_version, user_type_map,
+                                        result_metadata, row_factory)
+        except types.DecodeError as exc:
+            # Malformed metadata or cell bytes from the server: a protocol error like any other.
+            raise ResultDecodeError("RESULT body could not be decoded: %s" % (exc,)) from exc
     msg = ResultMessage(kind)
     if kind == RESULT_KIND_VOID:
         return msg
+    if kind == RESULT_KIND_SET_KEYSPACE:
+        msg.new_keyspace = reader.read_string()
+        return msg
+    if kind == RESULT_KIND_SCHEMA_CHANGE:
+        msg.schema_change_event = _read_schema_change(reader)
+        return msg
+    raise NotSupportedError("Unknown RESULT kind: %d" % kind)
+
+
+def _decode_typed_result(types, kind, reader, protocol_version, user_type_map, result_metadata,
+                         row_factory):
+    body = reader.body
+    msg = ResultMessage(kind)
     if kind == RESULT_KIND_ROWS:
-        types = _types()
         metadata, paging_state, new_id, _count, pos = types.parse_result_metadata(
             body, reader.pos, protocol_version, user_type_map)
         msg.paging_state = paging_state
@@ -736,25 +760,16 @@ def decode_result(body: bytes, pos: int, protocol_version: int, user_type_map: O
         msg.parsed_rows = types.decode_rows(body, pos, metadata, row_factory or _tuple_factory,
                                             protocol_version)
         return msg
-    if kind == RESULT_KIND_SET_KEYSPACE:
-        msg.new_keyspace = reader.read_string()
-        return msg
-    if kind == RESULT_KIND_PREPARED:
-        # spec 4.2.5.4: <id>[<result_metadata_id> (v5)]<metadata><result_metadata>
-        types = _types()
-        msg.query_id = reader.read_short_bytes()
-        if ProtocolVersion.uses_prepared_metadata(protocol_version):
-            msg.result_metadata_id = reader.read_short_bytes()
-        msg.bind_metadata, msg.pk_indexes, pos = types.parse_prepared_metadata(
-            body, reader.pos, protocol_version, user_type_map)
-        metadata, _paging, _new_id, _count, pos = types.parse_result_metadata(
-            body, pos, protocol_version, user_type_map)
-        msg.column_metadata = msg.result_metadata = metadata
-        return msg
-    if kind == RESULT_KIND_SCHEMA_CHANGE:
-        msg.schema_change_event = _read_schema_change(reader)
-        return msg
-    raise NotSupportedError("Unknown RESULT kind: %d" % kind)
+    # spec 4.2.5.4: <id>[<result_metadata_id> (v5)]<metadata><result_metadata>
+    msg.query_id = reader.read_short_bytes()
+    if ProtocolVersion.uses_prepared_metadata(protocol_version):
+        msg.result_metadata_id = reader.read_short_bytes()
+    msg.bind_metadata, msg.pk_indexes, pos = types.parse_prepared_metadata(
+        body, reader.pos, protocol_version, user_type_map)
+    metadata, _paging, _new_id, _count, pos = types.parse_result_metadata(
+        body, pos, protocol_version, user_type_map)
+    msg.column_metadata = msg.result_metadata = metadata
+    return msg
 
 
 # ---------------------------------------------------------------------------------------------
