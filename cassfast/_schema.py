@@ -515,7 +515,8 @@ RECOGNIZED_TABLE_OPTIONS = (
     "additional_write_policy", "allow_auto_snapshot", "bloom_filter_fp_chance", "caching", "cdc",
     "comment", "compaction", "compression", "crc_check_chance", "default_time_to_live",
     "gc_grace_seconds", "incremental_backups", "max_index_interval",
-    "memtable_flush_period_in_ms", "min_index_interval", "read_repair", "speculative_retry",
+    "memtable", "memtable_flush_period_in_ms", "min_index_interval", "read_repair",
+    "speculative_retry",
 )
 
 

@@ -1,0 +1,229 @@
+"""Token ring and replica placement, checked against cassandra-driver's TokenMap.
+
+Rings: the 3-node, 2-DC ring of the test cluster, and random vnode rings with racks.
+Ran against: cassfast.metadata with cassfast._routing compiled; cassandra-driver 3.30.1 as the
+oracle; no server.
+"""
+import random
+
+import pytest
+from cassandra.metadata import KeyspaceMetadata as RefKs
+from cassandra.metadata import Metadata as RefMetadata
+from cassandra.policies import SimpleConvictionPolicy as RefConviction
+from cassandra.pool import Host as RefHost
+
+from cassfast.host import DefaultEndPoint, Host
+from cassfast.metadata import (
+    BytesToken, EverywhereStrategy, LocalStrategy, MD5Token, Metadata, Murmur3Token,
+    NetworkTopologyStrategy, SimpleStrategy, TokenMap,
+)
+
+MURMUR3 = "org.apache.cassandra.dht.Murmur3Partitioner"
+
+
+def build(topology, replications, partitioner=MURMUR3):
+    """topology: [(address, dc, rack, [token strings])]; returns (ours, reference) metadata."""
+    md, ref = Metadata(), RefMetadata()
+    ours_map, ref_map = {}, {}
+    for address, dc, rack, tokens in topology:
+        h = Host(address, datacenter=dc, rack=rack)
+        md.add_or_return_host(h)
+        ours_map[h] = tokens
+        ref_map[RefHost(address, RefConviction, datacenter=dc, rack=rack)] = tokens
+    ks_rows = []
+    for name, repl in replications.items():
+        ks_rows.append({"keyspace_name": name, "durable_writes": True, "replication": repl})
+        opts = dict(repl)
+        cls = opts.pop("class")
+        ref.keyspaces[name] = RefKs(name, True, cls, opts)
+    md.refresh_schema(keyspaces=ks_rows)
+    md.rebuild_token_map(partitioner, ours_map)
+    ref.rebuild_token_map(partitioner, ref_map)
+    return md, ref
+
+
+def random_vnode_topology(rng, dcs, nodes_per_dc, racks_per_dc, vnodes):
+    topo = []
+    used = set()
+    for d in range(dcs):
+        for n in range(nodes_per_dc):
+            tokens = []
+            while len(tokens) < vnodes:
+                t = rng.randint(-2 ** 63 + 1, 2 ** 63 - 1)
+                if t not in used:
+                    used.add(t)
+                    tokens.append(str(t))
+            topo.append(("127.%d.0.%d" % (d, n + 1), "dc%d" % (d + 1),
+                         "rack%d" % (n % racks_per_dc), tokens))
+    return topo
+
+
+def addresses(hosts):
+    return [h.address for h in hosts]
+
+
+REPLICATIONS = {
+    "s1": {"class": "SimpleStrategy", "replication_factor": "1"},
+    "s3": {"class": "org.apache.cassandra.locator.SimpleStrategy", "replication_factor": "3"},
+    "n31": {"class": "NetworkTopologyStrategy", "dc1": "3", "dc2": "1"},
+    "n22": {"class": "NetworkTopologyStrategy", "dc1": "2", "dc2": "2"},
+    "n5": {"class": "NetworkTopologyStrategy", "dc1": "5"},  # more than the nodes of dc1
+    "nx": {"class": "NetworkTopologyStrategy", "dc9": "3"},  # a DC with no nodes
+}
+
+
+@pytest.mark.parametrize("seed,racks", [(1, 1), (2, 2), (3, 3), (4, 2)])
+def test_vnode_ring_replicas_equal_reference_driver(seed, racks):
+    rng = random.Random(seed)
+    md, ref = build(random_vnode_topology(rng, 2, 4, racks, 8), REPLICATIONS)
+    keys = [rng.randbytes(rng.randint(0, 40)) for _ in range(300)]
+    for ks in REPLICATIONS:
+        for key in keys:
+            mine = addresses(md.get_replicas(ks, key))
+            theirs = addresses(ref.get_replicas(ks, key))
+            # Sets: with vnodes, racks and rf > nodes the reference can list a host twice
+            # (a host skipped at several of its tokens is re-added once per skip); ours never.
+            assert set(mine) == set(theirs), (ks, key)
+            assert len(set(mine)) == len(mine)
+            if ks.startswith("s"):
+                assert mine == theirs  # SimpleStrategy: ring order, as the reference
+
+
+def test_nts_places_every_rack_before_repeating_one():
+    # dc1 ring order: a(r1) b(r1) c(r2); rf 2 must take a and c (Cassandra's rack rule).
+    topo = [("127.0.0.1", "dc1", "r1", ["-100"]), ("127.0.0.2", "dc1", "r1", ["0"]),
+            ("127.0.0.3", "dc1", "r2", ["100"])]
+    md, ref = build(topo, {"ks": {"class": "NetworkTopologyStrategy", "dc1": "2"}})
+    tm = md.token_map
+    assert addresses(tm.get_replicas("ks", Murmur3Token(-150))) == ["127.0.0.1", "127.0.0.3"]
+    assert addresses(tm.get_replicas("ks", Murmur3Token(-50))) == ["127.0.0.2", "127.0.0.3"]
+    assert sorted(addresses(ref.token_map.get_replicas("ks", Murmur3Token(-150)))) == \
+        ["127.0.0.1", "127.0.0.3"]
+
+
+def test_token_ranges_end_at_their_ring_token_and_wrap():
+    topo = [("127.0.0.1", "dc1", "r1", ["-100"]), ("127.0.0.2", "dc1", "r1", ["100"])]
+    md, _ = build(topo, {"ks": {"class": "SimpleStrategy", "replication_factor": "1"}})
+    tm = md.token_map
+    assert addresses(tm.get_replicas("ks", Murmur3Token(-100))) == ["127.0.0.1"]
+    assert addresses(tm.get_replicas("ks", Murmur3Token(-99))) == ["127.0.0.2"]
+    assert addresses(tm.get_replicas("ks", Murmur3Token(100))) == ["127.0.0.2"]
+    assert addresses(tm.get_replicas("ks", Murmur3Token(101))) == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("partitioner,tokens", [
+    ("org.apache.cassandra.dht.RandomPartitioner",
+     ["0", "56713727820156410577229101238628035242", "113427455640312821154458202477256070484"]),
+    ("org.apache.cassandra.dht.ByteOrderedPartitioner", ["00", "55", "aa"]),
+])
+def test_other_partitioners_equal_reference_driver(partitioner, tokens):
+    topo = [("127.0.0.%d" % (i + 1), "dc1", "r1", [t]) for i, t in enumerate(tokens)]
+    md, ref = build(topo, {"ks": {"class": "SimpleStrategy", "replication_factor": "2"}},
+                    partitioner)
+    for key in [b"", b"a", b"\x60", b"\xff\xff", b"key-%d" % 7] + [b"k%d" % i for i in range(50)]:
+        assert addresses(md.get_replicas("ks", key)) == addresses(ref.get_replicas("ks", key))
+    expected_class = MD5Token if "Random" in partitioner else BytesToken
+    assert md.token_map.token_class is expected_class
+
+
+def test_unknown_partitioner_or_keyspace_routes_nowhere():
+    md = Metadata()
+    assert md.get_replicas("ks", b"k") == []
+    md.rebuild_token_map("com.example.CustomPartitioner", {})
+    assert md.token_map is None and md.get_replicas("ks", b"k") == []
+    md2, _ = build([("127.0.0.1", "dc1", "r1", ["0"])],
+                   {"ks": {"class": "SimpleStrategy", "replication_factor": "1"}})
+    assert md2.get_replicas("other", b"k") == []
+
+
+def test_schema_change_swaps_in_a_new_token_map_and_keeps_the_old_one_intact():
+    md, _ = build([("127.0.0.1", "dc1", "r1", ["0"]), ("127.0.0.2", "dc1", "r1", ["100"])],
+                  {"ks": {"class": "SimpleStrategy", "replication_factor": "1"}})
+    old = md.token_map
+    md.refresh_schema(keyspaces=[{"keyspace_name": "ks", "durable_writes": True,
+                                  "replication": {"class": "SimpleStrategy",
+                                                  "replication_factor": "2"}}])
+    assert md.token_map is not old
+    assert len(old.get_replicas("ks", Murmur3Token(50))) == 1
+    assert len(md.token_map.get_replicas("ks", Murmur3Token(50))) == 2
+
+
+def test_keyspaces_with_equal_replication_share_one_replica_table():
+    md, _ = build([("127.0.0.1", "dc1", "r1", ["0"])],
+                  {"a": {"class": "SimpleStrategy", "replication_factor": "3"},
+                   "b": {"class": "SimpleStrategy", "replication_factor": "3"}})
+    assert md.token_map._tables["a"] is md.token_map._tables["b"]
+
+
+def test_tokens_to_hosts_by_ks_matches_reference_shape():
+    md, ref = build([("127.0.0.1", "dc1", "r1", ["0"]), ("127.0.0.2", "dc1", "r1", ["100"])],
+                    {"ks": {"class": "SimpleStrategy", "replication_factor": "2"}})
+    ours = {t.value: addresses(h) for t, h in md.token_map.tokens_to_hosts_by_ks["ks"].items()}
+    ref.token_map.rebuild_keyspace("ks", build_if_absent=True)
+    theirs = {t.value: addresses(h) for t, h in ref.token_map.tokens_to_hosts_by_ks["ks"].items()}
+    assert ours == theirs
+
+
+def test_local_and_everywhere_strategies():
+    owners = tuple(Host("127.0.0.%d" % i) for i in (1, 2, 1, 3))
+    assert LocalStrategy({}).replicas_by_ring_index(owners) == [(), (), (), ()]
+    everywhere = EverywhereStrategy({}).replicas_by_ring_index(owners)
+    assert [addresses(r) for r in everywhere][1] == ["127.0.0.2", "127.0.0.1", "127.0.0.3"]
+
+
+def test_replication_strategy_export_and_equality():
+    assert SimpleStrategy({"replication_factor": "3"}).export_for_schema() == \
+        "{'class': 'SimpleStrategy', 'replication_factor': '3'}"
+    nts = NetworkTopologyStrategy({"dc2": "1", "dc1": "3/1"})
+    assert nts.export_for_schema() == \
+        "{'class': 'NetworkTopologyStrategy', 'dc1': '3/1', 'dc2': '1'}"
+    assert nts.dc_replication_factors == {"dc1": 2, "dc2": 1}
+    assert nts == NetworkTopologyStrategy({"dc1": "3/1", "dc2": "1"})
+    with pytest.raises(ValueError):
+        SimpleStrategy({"replication_factor": "three"})
+
+
+# -- hosts ---------------------------------------------------------------------------------------
+
+def test_add_or_return_host_returns_known_host_for_same_endpoint():
+    md = Metadata()
+    h1 = Host("127.0.0.1")
+    assert md.add_or_return_host(h1) == (h1, True)
+    h1b = Host("127.0.0.1")
+    host, new = md.add_or_return_host(h1b)
+    assert host is h1 and new is False
+    assert md.all_hosts() == [h1]
+    assert md.remove_host(h1) is True and md.remove_host(h1) is False
+    assert md.all_hosts() == []
+
+
+def test_get_host_by_endpoint_address_and_port():
+    md = Metadata()
+    h1 = Host(DefaultEndPoint("127.0.0.1", 9042))
+    h2 = Host(DefaultEndPoint("127.0.0.2", 9043))
+    h2.broadcast_rpc_address, h2.broadcast_rpc_port = "10.0.0.2", 9043
+    md.add_or_return_host(h1)
+    md.add_or_return_host(h2)
+    assert md.get_host(DefaultEndPoint("127.0.0.1", 9042)) is h1
+    assert md.get_host("127.0.0.1") is h1
+    assert md.get_host("10.0.0.2", 9043) is h2
+    assert md.get_host("10.0.0.2", 9999) is None
+    assert md.get_host("127.0.0.9") is None
+
+
+def test_update_host_rekeys_by_new_endpoint():
+    md = Metadata()
+    h = Host("127.0.0.1")
+    md.add_or_return_host(h)
+    old = h.endpoint
+    h.endpoint = DefaultEndPoint("127.0.0.5")
+    md.update_host(h, old)
+    assert md.get_host(DefaultEndPoint("127.0.0.5")) is h and md.get_host(old) is None
+
+
+def test_token_map_class_can_be_built_directly_like_the_reference():
+    hosts = [Host("127.0.0.1"), Host("127.0.0.2")]
+    owner = {Murmur3Token(0): hosts[0], Murmur3Token(10): hosts[1]}
+    tm = TokenMap(Murmur3Token, owner, sorted(owner), None)
+    assert tm.ring == [Murmur3Token(0), Murmur3Token(10)]
+    assert tm.get_replicas("ks", Murmur3Token(5)) == []
