@@ -1,0 +1,1 @@
+"""Pure-Python reference implementations used only by the tests (never by cassfast itself)."""
