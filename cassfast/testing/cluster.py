@@ -1,0 +1,548 @@
+"""Real Apache Cassandra nodes for the tests and the demo: ``python -m cassfast.testing.cluster``.
+
+``CassandraCluster`` runs one variant (see ``_config``) from the published jars: it fetches them
+once, writes each node's configuration, starts the JVMs together, and waits until every node
+answers CQL (and, with several nodes, until all of them know each other and agree on the schema).
+State lives under ``~/.cache/cassfast`` (``$CASSFAST_CACHE``), never in the repository, and is
+shared through pid files, so the CLI, pytest fixtures and other shells all see the same nodes.
+Two variants that need the same address (``single`` and ``cluster3`` on 127.0.0.1) never run at
+once: starting one stops the other.  The CLI's subcommands map one to one onto the methods.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from cassfast.testing import _config, _fetch, _probe, _process
+from cassfast.testing._config import NATIVE_PORT, STORAGE_PORT, NodePaths, NodeSpec, VariantSpec
+
+__all__ = ["CassandraCluster", "HarnessError", "VARIANTS", "main"]
+
+VARIANTS = _config.VARIANTS
+DEFAULT_START_TIMEOUT = 300.0
+STOP_GRACE = 30.0
+
+
+class HarnessError(RuntimeError):
+    """A node failed to start, died, or a variant could not be run; the message has the log tail."""
+
+
+def _stderr_log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class CassandraCluster:
+    """One variant of the test deployment (``single``, ``cluster3``, ``auth`` or ``tls``).
+
+    ``first_ip`` moves the variant to other loopback addresses (``cluster3`` with
+    ``first_ip="127.0.0.21"`` runs on .21-.23 beside a ``single`` node on 127.0.0.1).
+    """
+
+    def __init__(
+        self,
+        variant: str = "single",
+        *,
+        first_ip: Optional[str] = None,
+        version: Optional[str] = None,
+        heap: Optional[str] = None,
+        log: Callable[[str], None] = _stderr_log,
+    ) -> None:
+        self.spec: VariantSpec = _config.variant_spec(variant, first_ip, heap)
+        self.version: str = version or _fetch.default_version()
+        self.log = log
+        self.root: Path = _fetch.cache_root() / "nodes" / self.spec.state_name
+
+    # ------------------------------------------------------------------ what clients need
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def contact_points(self) -> List[str]:
+        return self.spec.addresses
+
+    @property
+    def port(self) -> int:
+        return NATIVE_PORT
+
+    @property
+    def datacenters(self) -> List[str]:
+        return self.spec.datacenters
+
+    @property
+    def nodes(self) -> Tuple[NodeSpec, ...]:
+        return self.spec.nodes
+
+    @property
+    def username(self) -> Optional[str]:
+        return _config.SUPERUSER[0] if self.spec.authentication else None
+
+    @property
+    def password(self) -> Optional[str]:
+        return _config.SUPERUSER[1] if self.spec.authentication else None
+
+    @property
+    def credentials(self) -> Optional[Tuple[str, str]]:
+        return _config.SUPERUSER if self.spec.authentication else None
+
+    @property
+    def ca_file(self) -> Optional[str]:
+        """PEM file of the certificate the TLS variant serves (its own CA); None otherwise."""
+        return str(self._tls_dir / "ca.pem") if self.spec.client_tls else None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting this variant's certificate, with hostname checking."""
+        if self.ca_file is None:
+            raise HarnessError(f"variant {self.name} has no TLS")
+        return _probe.ssl_context_for(self.ca_file)
+
+    def reference_cluster_kwargs(self, **overrides: Any) -> Dict[str, Any]:
+        """Keyword arguments for ``cassandra.cluster.Cluster`` (the reference driver)."""
+        kwargs = _probe.reference_cluster_kwargs(
+            self.contact_points, self.port, credentials=self.credentials, ca_file=self.ca_file
+        )
+        kwargs.update(overrides)
+        return kwargs
+
+    def node_paths(self, index: int) -> NodePaths:
+        self._node(index)
+        return NodePaths(self.root / f"node{index}")
+
+    def log_path(self, index: int) -> Path:
+        return self.node_paths(index).system_log
+
+    def __repr__(self) -> str:
+        return f"CassandraCluster({self.spec.state_name!r}, {self.contact_points}, port={self.port})"
+
+    # ------------------------------------------------------------------ state
+    def pid(self, index: int) -> Optional[int]:
+        paths = self.node_paths(index)
+        return _process.read_pid(paths.pid_file, str(paths.yaml))
+
+    def running_nodes(self) -> List[int]:
+        return [n.index for n in self.nodes if self.pid(n.index) is not None]
+
+    def is_running(self) -> bool:
+        """Every node process of the variant is alive (not necessarily ready)."""
+        return len(self.running_nodes()) == len(self.nodes)
+
+    def is_healthy(self, timeout: float = 10.0) -> bool:
+        """Every node is alive, answers CQL, and (several nodes) they form the expected ring."""
+        if not self.is_running():
+            return False
+        try:
+            return not self._check_ring(timeout)
+        except _probe.ProbeFailed:
+            return False
+
+    def rss(self) -> Dict[int, Optional[int]]:
+        """Resident memory in bytes of each running node."""
+        return {i: _process.rss_bytes(pid) for i in self.running_nodes() if (pid := self.pid(i))}
+
+    # ------------------------------------------------------------------ lifecycle
+    def fetch(self) -> Path:
+        return _fetch.fetch(self.version, log=self.log)
+
+    def start(self, timeout: float = DEFAULT_START_TIMEOUT, *, die_with_parent: bool = False) -> bool:
+        """Start the variant and wait until it is ready.
+
+        Returns False when it was already up and healthy (nothing is done).  ``die_with_parent``
+        makes the JVMs die with the calling process (pytest fixtures use it).  Raises HarnessError
+        with the failing node's log tail on failure or timeout.
+        """
+        running = self.running_nodes()
+        if len(running) == len(self.nodes) and self.is_healthy():
+            self.log(f"{self.spec.state_name}: already up and healthy on {', '.join(self.contact_points)}")
+            return False
+        started = time.monotonic()
+        lib = self.fetch()
+        self._stop_conflicting_variants()
+        if not running:
+            self._prepare()
+        to_start = [n for n in self.nodes if n.index not in running]
+        for node in to_start:
+            self._check_ports_free(node)
+        for node in to_start:
+            self._spawn(node, lib, die_with_parent)
+        self.log(
+            f"{self.spec.state_name}: starting {len(to_start)} node(s) "
+            f"({', '.join(n.address for n in to_start)}), Cassandra {self.version}"
+        )
+        self._wait_ready([n.index for n in to_start], timeout, started)
+        self.log(f"{self.spec.state_name}: ready in {time.monotonic() - started:.1f}s")
+        return True
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """SIGTERM every node, SIGKILL those still alive after ``grace`` seconds."""
+        started = time.monotonic()
+        pids = {i: self.pid(i) for i in range(1, len(self.nodes) + 1)}
+        live = {i: p for i, p in pids.items() if p is not None}
+        if not live:
+            self.log(f"{self.spec.state_name}: not running")
+            return
+        for pid in live.values():
+            _process.signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(_process.is_alive(p) for p in live.values()):
+            time.sleep(0.1)
+        for index, pid in live.items():
+            if _process.is_alive(pid):
+                self.log(f"{self.spec.state_name}: node{index} ignored SIGTERM for {grace:.0f}s, killing")
+                _process.kill(pid)
+            self.node_paths(index).pid_file.unlink(missing_ok=True)
+        self.log(f"{self.spec.state_name}: stopped {len(live)} node(s) in {time.monotonic() - started:.1f}s")
+
+    def kill_node(self, index: int) -> None:
+        """SIGKILL node ``index`` (1-based): a crash, no shutdown announcement."""
+        pid = self.pid(index)
+        if pid is None:
+            raise HarnessError(f"{self.spec.state_name}: node{index} is not running")
+        _process.kill(pid)
+        self.node_paths(index).pid_file.unlink(missing_ok=True)
+        self.log(f"{self.spec.state_name}: killed node{index} ({self._node(index).address})")
+
+    def stop_node(self, index: int, grace: float = STOP_GRACE) -> None:
+        """Stop node ``index`` cleanly (SIGTERM; its peers are told it is shutting down)."""
+        pid = self.pid(index)
+        if pid is None:
+            raise HarnessError(f"{self.spec.state_name}: node{index} is not running")
+        forced = _process.terminate(pid, grace)
+        self.node_paths(index).pid_file.unlink(missing_ok=True)
+        how = "killed after the grace period" if forced else "stopped"
+        self.log(f"{self.spec.state_name}: {how} node{index} ({self._node(index).address})")
+
+    def start_node(
+        self, index: int, timeout: float = DEFAULT_START_TIMEOUT, *, die_with_parent: bool = False
+    ) -> None:
+        """Start node ``index`` again and wait until the whole variant is ready."""
+        node = self._node(index)
+        if self.pid(index) is not None:
+            self.log(f"{self.spec.state_name}: node{index} is already running")
+            return
+        if not self.node_paths(index).yaml.is_file():
+            raise HarnessError(f"{self.spec.state_name}: node{index} was never set up; start the variant")
+        started = time.monotonic()
+        self._check_ports_free(node)
+        self._spawn(node, self.fetch(), die_with_parent)
+        self._wait_ready([index], timeout, started)
+        self.log(f"{self.spec.state_name}: node{index} ready in {time.monotonic() - started:.1f}s")
+
+    def wipe(self) -> None:
+        """Stop the variant and delete its nodes' configuration, data and logs."""
+        self.stop()
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.log(f"{self.spec.state_name}: wiped {self.root}")
+
+    # ------------------------------------------------------------------ internals
+    def _node(self, index: int) -> NodeSpec:
+        if not 1 <= index <= len(self.nodes):
+            raise HarnessError(f"{self.spec.state_name} has nodes 1..{len(self.nodes)}, not {index}")
+        return self.nodes[index - 1]
+
+    @property
+    def _tls_dir(self) -> Path:
+        return self.root / "tls"
+
+    @property
+    def _state_file(self) -> Path:
+        return self.root / "state.json"
+
+    def _prepare(self) -> None:
+        """Write every node's files; wipe the data first when the fingerprint changed."""
+        fingerprint = _config.fingerprint(self.version, self.spec)
+        try:
+            previous = json.loads(self._state_file.read_text()).get("fingerprint")
+        except (FileNotFoundError, ValueError):
+            previous = None
+        if previous != fingerprint and self.root.exists():
+            self.log(f"{self.spec.state_name}: configuration changed, wiping old node data")
+            for child in self.root.glob("node*"):
+                shutil.rmtree(child)
+        self.root.mkdir(parents=True, exist_ok=True)
+        keystore = self._ensure_keystore() if self.spec.client_tls else None
+        for node in self.nodes:
+            paths = NodePaths(self.root / f"node{node.index}")
+            for d in (paths.conf, paths.conf / "triggers", paths.data, paths.logs):
+                d.mkdir(parents=True, exist_ok=True)
+            paths.yaml.write_text(_config.render_yaml(self.spec, node, paths, keystore))
+            (paths.conf / "cassandra-rackdc.properties").write_text(_config.render_rackdc(node))
+            (paths.conf / "logback.xml").write_text(_config.render_logback(paths))
+        self._state_file.write_text(
+            json.dumps(
+                {
+                    "variant": self.spec.name,
+                    "addresses": self.spec.addresses,
+                    "version": self.version,
+                    "fingerprint": fingerprint,
+                },
+                indent=2,
+            )
+        )
+
+    def _ensure_keystore(self) -> Path:
+        """A self-signed PKCS12 keystore valid for every test address, and its PEM export."""
+        keystore = self._tls_dir / "keystore.p12"
+        ca = self._tls_dir / "ca.pem"
+        if keystore.is_file() and ca.is_file():
+            return keystore
+        keytool = shutil.which("keytool")
+        if keytool is None:
+            raise HarnessError("'keytool' (from the JDK) is needed to make the TLS keystore")
+        self._tls_dir.mkdir(parents=True, exist_ok=True)
+        keystore.unlink(missing_ok=True)
+        # SANs cover every default address and this variant's (possibly moved) addresses, so
+        # clients can keep check_hostname on whichever address they dial.
+        ips = {f"127.0.0.{i}" for i in range(1, 6)} | set(self.spec.addresses)
+        san = ",".join([f"IP:{ip}" for ip in sorted(ips)] + ["DNS:localhost"])
+        password = _config.KEYSTORE_PASSWORD
+        for cmd in (
+            [keytool, "-genkeypair", "-alias", "cassandra", "-keyalg", "RSA", "-keysize", "2048",
+             "-validity", "3650", "-dname", "CN=localhost, OU=cassfast tests, O=cassfast",
+             "-ext", f"SAN={san}", "-storetype", "PKCS12", "-keystore", str(keystore),
+             "-storepass", password, "-keypass", password],
+            [keytool, "-exportcert", "-rfc", "-alias", "cassandra", "-keystore", str(keystore),
+             "-storetype", "PKCS12", "-storepass", password, "-file", str(ca)],
+        ):
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if proc.returncode != 0:
+                raise HarnessError(f"keytool failed: {' '.join(cmd[:2])}\n{proc.stdout}")
+        return keystore
+
+    def _stop_conflicting_variants(self) -> None:
+        mine = set(self.spec.addresses)
+        nodes_dir = self.root.parent
+        if not nodes_dir.is_dir():
+            return
+        for state_file in nodes_dir.glob("*/state.json"):
+            if state_file.parent == self.root:
+                continue
+            try:
+                state = json.loads(state_file.read_text())
+            except ValueError:
+                continue
+            if not mine & set(state.get("addresses", [])):
+                continue
+            other = CassandraCluster(
+                state["variant"], first_ip=state["addresses"][0], version=state.get("version"), log=self.log
+            )
+            if other.root != state_file.parent or not other.running_nodes():
+                continue
+            self.log(f"{self.spec.state_name}: stopping {other.spec.state_name}, which uses the same addresses")
+            other.stop()
+
+    def _check_ports_free(self, node: NodeSpec) -> None:
+        for port in (NATIVE_PORT, STORAGE_PORT):
+            if _process.port_open(node.address, port):
+                raise HarnessError(
+                    f"{node.address}:{port} is already taken by a process this harness does not "
+                    f"manage; stop it or choose other addresses (--first-ip)"
+                )
+
+    def _spawn(self, node: NodeSpec, lib: Path, die_with_parent: bool) -> None:
+        java = shutil.which("java")
+        if java is None:
+            raise HarnessError("'java' (Java 17) is not on PATH")
+        paths = NodePaths(self.root / f"node{node.index}")
+        cmd = _config.jvm_command(java, self.spec, node, paths, lib, _fetch.jamm_jar(lib))
+        with open(paths.stdout_log, "ab") as f:
+            f.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting node{node.index}\n".encode())
+        pid = _process.spawn(cmd, paths.stdout_log, die_with_parent=die_with_parent)
+        paths.pid_file.write_text(f"{pid}\n")
+
+    def _failure(self, index: int, reason: str) -> HarnessError:
+        paths = self.node_paths(index)
+        return HarnessError(
+            f"{self.spec.state_name}: node{index} ({self._node(index).address}) {reason}\n"
+            f"---- last lines of {paths.system_log}:\n{_process.tail(paths.system_log)}\n"
+            f"---- last lines of {paths.stdout_log}:\n{_process.tail(paths.stdout_log, 15)}"
+        )
+
+    def _wait_ready(self, indexes: List[int], timeout: float, started: float) -> None:
+        deadline = started + timeout
+        pending = list(indexes)
+        last_error: Dict[int, str] = {}
+        # 1. each new node accepts CQL connections and answers a query (the auth variant only
+        #    once the default superuser exists, since the probe logs in with it).
+        while pending:
+            for index in list(pending):
+                if self.pid(index) is None:
+                    raise self._failure(index, "exited during start-up")
+                address = self._node(index).address
+                if not _process.port_open(address, NATIVE_PORT):
+                    last_error[index] = "native port not open yet"
+                    continue
+                try:
+                    _probe.probe_node(address, NATIVE_PORT, credentials=self.credentials, ca_file=self.ca_file)
+                except _probe.ProbeFailed as exc:
+                    last_error[index] = str(exc)
+                    continue
+                pending.remove(index)
+                self.log(f"{self.spec.state_name}: node{index} answers CQL after {time.monotonic() - started:.1f}s")
+            if pending:
+                if time.monotonic() > deadline:
+                    index = pending[0]
+                    raise self._failure(index, f"not ready after {timeout:.0f}s: {last_error.get(index)}")
+                time.sleep(0.5)
+        # 2. several nodes: all know each other, with the right datacenters, one schema version.
+        if len(self.nodes) > 1:
+            while True:
+                try:
+                    problems = self._check_ring(10.0)
+                except _probe.ProbeFailed as exc:
+                    problems = [str(exc)]
+                if not problems:
+                    break
+                if time.monotonic() > deadline:
+                    raise self._failure(indexes[0], "ring not formed: " + "; ".join(problems))
+                time.sleep(1.0)
+
+    def _check_ring(self, timeout: float) -> List[str]:
+        """Problems with the ring (empty when fine); raises ProbeFailed if a node does not answer."""
+        views = {
+            n.address: _probe.probe_node(
+                n.address,
+                NATIVE_PORT,
+                credentials=self.credentials,
+                ca_file=self.ca_file,
+                timeout=timeout,
+                check_all_up=len(self.nodes) > 1,
+            )
+            for n in self.nodes
+        }
+        return _probe.ring_problems({n.address: n.datacenter for n in self.nodes}, views)
+
+
+# ---------------------------------------------------------------------- command line
+def _print_status(log: Callable[[str], None]) -> int:
+    nodes_dir = _fetch.cache_root() / "nodes"
+    states = sorted(nodes_dir.glob("*/state.json")) if nodes_dir.is_dir() else []
+    if not states:
+        log("no variant has been set up yet")
+    for state_file in states:
+        try:
+            state = json.loads(state_file.read_text())
+            cluster = CassandraCluster(state["variant"], first_ip=state["addresses"][0], version=state.get("version"))
+        except (ValueError, KeyError, _config.ConfigError):
+            log(f"{state_file.parent.name}: unreadable state, consider 'wipe'")
+            continue
+        running = cluster.running_nodes()
+        if not running:
+            summary = "stopped"
+        elif len(running) < len(cluster.nodes):
+            summary = f"partly running (nodes {running})"
+        else:
+            summary = "up and healthy" if cluster.is_healthy() else "running but NOT healthy"
+        log(f"{cluster.spec.state_name}: {summary}; Cassandra {cluster.version}; data in {cluster.root}")
+        rss = cluster.rss()
+        for node in cluster.nodes:
+            pid = cluster.pid(node.index)
+            mem = f", rss {rss[node.index] / 2**20:.0f} MiB" if rss.get(node.index) else ""
+            state_text = f"pid {pid}{mem}" if pid else "down"
+            log(f"  node{node.index} {node.address}:{NATIVE_PORT} {node.datacenter}/{node.rack} {state_text}")
+        if cluster.ca_file:
+            log(f"  ca_file: {cluster.ca_file}")
+        if cluster.credentials:
+            log(f"  credentials: {cluster.username}/{cluster.password}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cassfast.testing.cluster",
+        description="Run real Apache Cassandra nodes for cassfast's tests (state in ~/.cache/cassfast).",
+    )
+    parser.add_argument("--version", default=None, help=f"Cassandra version (default {_fetch.default_version()})")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def variant_cmd(name: str, help_text: str, with_index: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("variant", choices=VARIANTS)
+        if with_index:
+            p.add_argument("index", type=int, help="node number, from 1")
+        p.add_argument("--first-ip", default=None, help="move the variant to other loopback addresses")
+        return p
+
+    sub.add_parser("fetch", help="download the server jars into the cache")
+    p = variant_cmd("start", "start a variant and wait until it is ready (no-op if already up)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT)
+    p.add_argument("--heap", default=None, help=f"JVM heap per node (default {_config.DEFAULT_HEAP})")
+    p = sub.add_parser("stop", help="stop a variant, or every variant with --all")
+    p.add_argument("variant", nargs="?", choices=VARIANTS)
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--first-ip", default=None)
+    sub.add_parser("status", help="show every variant set up on this machine")
+    variant_cmd("kill", "SIGKILL one node", with_index=True)
+    variant_cmd("stop-node", "stop one node cleanly", with_index=True)
+    p = variant_cmd("start-node", "start one stopped node and wait until it is ready", with_index=True)
+    p.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT)
+    variant_cmd("wipe", "stop a variant and delete its data, configuration and logs")
+    p = variant_cmd("logs", "print the end of a node's system.log", with_index=True)
+    p.add_argument("-n", "--lines", type=int, default=60)
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    try:
+        if args.command == "fetch":
+            _fetch.fetch(args.version or _fetch.default_version(), log=log)
+        elif args.command == "status":
+            return _print_status(log)
+        elif args.command == "stop":
+            if args.all == (args.variant is not None):
+                parser.error("stop needs exactly one of <variant> or --all")
+            if args.all:
+                nodes_dir = _fetch.cache_root() / "nodes"
+                for state_file in sorted(nodes_dir.glob("*/state.json")) if nodes_dir.is_dir() else []:
+                    state = json.loads(state_file.read_text())
+                    CassandraCluster(state["variant"], first_ip=state["addresses"][0], log=log).stop()
+            else:
+                CassandraCluster(args.variant, first_ip=args.first_ip, version=args.version, log=log).stop()
+        else:
+            kwargs: Dict[str, Any] = {"first_ip": args.first_ip, "version": args.version, "log": log}
+            if args.command == "start":
+                kwargs["heap"] = args.heap
+            cluster = CassandraCluster(args.variant, **kwargs)
+            if args.command == "start":
+                cluster.start(timeout=args.timeout)
+                _print_status_line(cluster, log)
+            elif args.command == "kill":
+                cluster.kill_node(args.index)
+            elif args.command == "stop-node":
+                cluster.stop_node(args.index)
+            elif args.command == "start-node":
+                cluster.start_node(args.index, timeout=args.timeout)
+            elif args.command == "wipe":
+                cluster.wipe()
+            elif args.command == "logs":
+                print(_process.tail(cluster.log_path(args.index), args.lines))
+    except (HarnessError, _fetch.FetchError, _config.ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def _print_status_line(cluster: CassandraCluster, log: Callable[[str], None]) -> None:
+    rss = cluster.rss()
+    for node in cluster.nodes:
+        mem = rss.get(node.index)
+        mem_text = f", rss {mem / 2**20:.0f} MiB" if mem else ""
+        log(f"  node{node.index} {node.address}:{NATIVE_PORT} ({node.datacenter}) pid {cluster.pid(node.index)}{mem_text}")
+    if cluster.ca_file:
+        log(f"  ca_file: {cluster.ca_file}")
+    if cluster.credentials:
+        log(f"  credentials: {cluster.username}/{cluster.password}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
