@@ -553,13 +553,22 @@ class ExecuteMessage(_QueryMessage):
     def __init__(self, query_id, query_params, consistency_level, serial_consistency_level=None,
                  fetch_size=None, paging_state=None, timestamp=None, skip_meta=False,
                  continuous_paging_options=None, result_metadata_id=None):
+        # Attributes set inline rather than through super().__init__: this is the hot path.
         self.query_id = query_id
         self.result_metadata_id = result_metadata_id
-        super().__init__(query_params, consistency_level, serial_consistency_level, fetch_size,
-                         paging_state, timestamp, skip_meta, continuous_paging_options)
+        self.query_params = query_params
+        self.consistency_level = consistency_level
+        self.serial_consistency_level = serial_consistency_level
+        self.fetch_size = fetch_size
+        self.paging_state = paging_state
+        self.timestamp = timestamp
+        self.skip_meta = skip_meta
+        self.continuous_paging_options = continuous_paging_options
+        self.keyspace = None
 
     def encode_frame(self, stream_id, protocol_version, beta):
-        self._check(protocol_version)
+        if self.custom_payload or self.continuous_paging_options:
+            self._check(protocol_version)
         return _m.encode_execute_frame(
             stream_id, protocol_version, self.query_id, self.query_params,
             self.consistency_level, self.serial_consistency_level, self.fetch_size,

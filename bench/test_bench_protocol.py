@@ -1,0 +1,150 @@
+"""Protocol benchmarks: cassfast beside cassandra-driver in the same run.
+
+- EXECUTE encode: ``ProtocolHandler.encode_message(ExecuteMessage(...))`` with three bound
+  values (the statement layer's serialized bytes), for both drivers, plus cassfast's hot-path
+  ``encode_execute_frame`` that skips the message object.
+- RESULT decode: a 100-row, 3-column Rows body through ``ProtocolHandler.decode_message`` for
+  both drivers (the full message path; cassfast._types' row decoding alone is benchmarked by
+  bench/test_bench_rows.py).
+- v5 segment decode: 50 envelopes in one self-contained segment, ``FrameDecoder.feed`` against
+  the reference's ``SegmentCodec`` header+payload decode.
+
+Run:  pytest bench/test_bench_protocol.py --benchmark-enable -s
+The ratio of medians (reference / cassfast) is printed at the end and stored in each cassfast
+benchmark's ``extra_info``.  The machine is small and shared: repeat runs before trusting a ratio.
+"""
+import io
+import struct
+
+import pytest
+from cassandra import protocol as ref
+from cassandra.segment import SegmentCodec
+
+from cassfast import protocol
+from cassfast._core import FrameDecoder, SegmentEncoder
+from cassfast._core_messages import encode_execute_frame
+
+pytestmark = pytest.mark.benchmark
+
+QUERY_ID = bytes(range(16))
+VALUES = [struct.pack(">i", 42), b"some text value", struct.pack(">q", 1700000000000)]
+_medians = {}
+
+
+def _record(benchmark, group, who):
+    stats = benchmark.stats
+    if stats is None:  # --benchmark-disable: nothing was measured
+        return
+    _medians[(group, who)] = stats.stats.median
+    theirs = _medians.get((group, "cassandra-driver"))
+    if who != "cassandra-driver" and theirs:
+        benchmark.extra_info["ratio_vs_reference"] = theirs / stats.stats.median
+
+
+def teardown_module(module):
+    if not _medians:
+        return
+    print("\nratio of medians (cassandra-driver / cassfast):")
+    for (group, who), median in sorted(_medians.items()):
+        theirs = _medians.get((group, "cassandra-driver"))
+        if who != "cassandra-driver" and theirs:
+            print("  %-16s %-28s %8.2f us vs %8.2f us  -> %.2fx"
+                  % (group, who, median * 1e6, theirs * 1e6, theirs / median))
+
+
+@pytest.mark.benchmark(group="execute-encode")
+def test_execute_encode_reference(benchmark):
+    handler, message = ref.ProtocolHandler, ref.ExecuteMessage
+
+    def run():
+        return handler.encode_message(message(QUERY_ID, VALUES, 1), 5, 4, None, False)
+
+    out = benchmark(run)
+    _record(benchmark, "execute-encode", "cassandra-driver")
+    assert len(out) > 9
+
+
+@pytest.mark.benchmark(group="execute-encode")
+def test_execute_encode_cassfast_message(benchmark):
+    handler, message = protocol.ProtocolHandler, protocol.ExecuteMessage
+
+    def run():
+        return handler.encode_message(message(QUERY_ID, VALUES, 1), 5, 4, None, False)
+
+    out = benchmark(run)
+    _record(benchmark, "execute-encode", "cassfast ProtocolHandler")
+    assert out == ref.ProtocolHandler.encode_message(ref.ExecuteMessage(QUERY_ID, VALUES, 1),
+                                                     5, 4, None, False)
+
+
+@pytest.mark.benchmark(group="execute-encode")
+def test_execute_encode_cassfast_hot_path(benchmark):
+    out = benchmark(encode_execute_frame, 5, 4, QUERY_ID, VALUES, 1)
+    _record(benchmark, "execute-encode", "cassfast encode_execute_frame")
+    assert out == protocol.ProtocolHandler.encode_message(
+        protocol.ExecuteMessage(QUERY_ID, VALUES, 1), 5, 4, None, False)
+
+
+def _rows_body(n):
+    def short(v):
+        return struct.pack(">H", v)
+
+    def string(s):
+        return short(len(s)) + s.encode()
+
+    meta = (struct.pack(">ii", 0x0001, 3) + string("ks") + string("tbl") + string("id")
+            + short(0x0009) + string("name") + short(0x000D) + string("ts") + short(0x0002))
+    rows = [struct.pack(">i", n)]
+    for i in range(n):
+        name = ("user-%d" % i).encode()
+        rows.append(struct.pack(">ii", 4, i) + struct.pack(">i", len(name)) + name
+                    + struct.pack(">iq", 8, 1700000000000 + i))
+    return struct.pack(">i", 2) + meta + b"".join(rows)
+
+
+ROWS_BODY = _rows_body(100)
+
+
+@pytest.mark.benchmark(group="result-decode")
+def test_result_decode_reference(benchmark):
+    out = benchmark(ref.ProtocolHandler.decode_message, 4, {}, 1, 0, 0x08, ROWS_BODY, None, None)
+    _record(benchmark, "result-decode", "cassandra-driver")
+    assert len(out.parsed_rows) == 100
+
+
+@pytest.mark.benchmark(group="result-decode")
+def test_result_decode_cassfast(benchmark):
+    out = benchmark(protocol.ProtocolHandler.decode_message, 4, {}, 1, 0, 0x08, ROWS_BODY, None,
+                    None)
+    _record(benchmark, "result-decode", "cassfast ProtocolHandler")
+    theirs = ref.ProtocolHandler.decode_message(4, {}, 1, 0, 0x08, ROWS_BODY, None, None)
+    assert out.parsed_rows == theirs.parsed_rows
+
+
+ENVELOPE = struct.pack(">BBhBi", 0x85, 0, 1, 0x08, 4) + struct.pack(">i", 1)
+SEGMENT = SegmentEncoder().encode([ENVELOPE] * 50)
+
+
+@pytest.mark.benchmark(group="segment-decode")
+def test_segment_decode_reference(benchmark):
+    codec = SegmentCodec()
+
+    def run():
+        buf = io.BytesIO(SEGMENT)
+        return codec.decode(buf, codec.decode_header(buf)).payload
+
+    out = benchmark(run)
+    _record(benchmark, "segment-decode", "cassandra-driver")
+    assert out == ENVELOPE * 50
+
+
+@pytest.mark.benchmark(group="segment-decode")
+def test_segment_decode_cassfast(benchmark):
+    def run():
+        decoder = FrameDecoder(5)
+        decoder.start_segments()
+        return decoder.feed(SEGMENT)
+
+    out = benchmark(run)
+    _record(benchmark, "segment-decode", "cassfast FrameDecoder")
+    assert len(out) == 50
