@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.machinery
 import json
 import os
+import pkgutil
 import platform
 import resource
 import statistics
@@ -214,12 +216,23 @@ def machine_info() -> list:
     for name, pkg in DRIVERS.items():
         try:
             mod = importlib.import_module(pkg)
-            cl = importlib.import_module(pkg + ".cluster")
-            compiled = not cl.__file__.endswith(".py")
-            lines.append("%s %s (cluster module %s)" % (
-                name, getattr(mod, "__version__", "?"), "compiled" if compiled else "pure Python"))
+            importlib.import_module(pkg + ".cluster")
         except Exception as exc:  # report, the run may still cover the other driver
             lines.append("%s: not importable (%s)" % (name, exc))
+            continue
+        compiled = sorted(m.name for m in pkgutil.iter_modules(mod.__path__)
+                          if importlib.machinery.EXTENSION_SUFFIXES
+                          and any(os.path.exists(os.path.join(mod.__path__[0], m.name + sfx))
+                                  for sfx in importlib.machinery.EXTENSION_SUFFIXES))
+        lines.append("%s %s from %s; compiled modules: %s" % (
+            name, getattr(mod, "__version__", "?"), os.path.dirname(mod.__file__),
+            ", ".join(compiled) or "none"))
+    try:
+        import cassandra.cluster
+        lines.append("cassandra-driver connection class: %s"
+                     % cassandra.cluster.DefaultConnection.__name__)
+    except Exception:
+        pass
     return lines
 
 

@@ -17,7 +17,7 @@ import struct
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 from cassfast import ConsistencyLevel, OperationTimedOut
 from cassfast._types import UNSET_VALUE, encode_values
@@ -384,42 +384,48 @@ class BoundStatement(Statement):
         ``ValueError`` naming the column and its CQL type.
         """
         ps = self.prepared_statement
-        proto = ps.protocol_version
+        cls = type(values)
+        if cls is not tuple and cls is not list:
+            values = self._as_value_sequence(values, ps)
         names = ps._bind_names
-        expected = len(names)
-
-        if values is None:
-            values = ()
-        elif isinstance(values, Mapping):
-            values = self._values_from_mapping(values, names, proto)
-        elif isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-            raise TypeError(
-                "bind() takes a sequence of values or a dict of values by name, not %s"
-                % type(values).__name__)
-
         count = len(values)
-        if count > expected:
+        if count > len(names):
             raise ValueError("Too many arguments provided to bind() (got %d, expected %d)"
-                             % (count, expected))
+                             % (count, len(names)))
         self.raw_values = values
-
+        proto = ps.protocol_version
         if proto < 4:
             self._check_complete_v3(values, ps)
-        elif count < expected:
-            values = list(values)
-            values.extend([UNSET_VALUE] * (expected - count))
-        if ps._routing_key_index_set:
-            for i in ps.routing_key_indexes:
-                if values[i] is UNSET_VALUE:
+        key_indexes = ps.routing_key_indexes
+        if key_indexes:
+            # Trailing values left out are unset (v4+), so they count as unset here too.
+            for i in key_indexes:
+                if i >= count or values[i] is UNSET_VALUE:
                     raise ValueError("Cannot bind UNSET_VALUE as a part of the routing key '%s'"
                                      % names[i])
 
-        if ps.column_encryption_policy is not None:
-            self.values = _encode_with_encryption(ps, values, proto)
+        metadata = ps.column_metadata
+        if ps.column_encryption_policy is None and metadata is not None:
+            # Pads missing trailing values with UNSET_VALUE (v4+).
+            self.values = encode_values(metadata, values, proto)
+        elif metadata is None:
+            self.values = []
         else:
-            self.values = encode_values(ps.column_metadata, values, proto)
+            self.values = _encode_with_encryption(ps, values, proto)
         self._routing_key = None
         return self
+
+    @classmethod
+    def _as_value_sequence(cls, values, ps):
+        if values is None:
+            return ()
+        if isinstance(values, Mapping):
+            return cls._values_from_mapping(values, ps._bind_names, ps.protocol_version)
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError(
+                "bind() takes a sequence of values or a dict of values by name, not %s"
+                % type(values).__name__)
+        return values
 
     @staticmethod
     def _values_from_mapping(mapping, names, proto) -> list:
@@ -493,8 +499,10 @@ def _encode_with_encryption(ps: PreparedStatement, values: Sequence, proto: int)
     from cassfast.policies import ColDesc
 
     policy = ps.column_encryption_policy
+    specs = ps.column_metadata.col_specs
+    values = list(values) + [UNSET_VALUE] * (len(specs) - len(values))
     out = []
-    for value, (keyspace, table, name, cqltype) in zip(values, ps.column_metadata.col_specs):
+    for value, (keyspace, table, name, cqltype) in zip(values, specs):
         if value is None or value is UNSET_VALUE:
             out.append(value)
             continue
@@ -620,7 +628,8 @@ class BatchStatement(Statement):
             self.add(statement, value)
 
     def _encoder(self) -> Encoder:
-        return Encoder() if self._session is None else self._session.encoder
+        encoder = getattr(self._session, "encoder", None)
+        return encoder if encoder is not None else Encoder()
 
     def _add_statement_and_params(self, is_prepared: bool, statement, parameters) -> None:
         if len(self._statements_and_parameters) >= _MAX_BATCH_STATEMENTS:

@@ -26,8 +26,11 @@ def _connect(name, host, port):
 
 
 def _node_address(node):
-    host = getattr(node, "host", None) or getattr(node, "address", None) or "127.0.0.1"
-    return host, getattr(node, "port", 9042)
+    """(host, port) of the harness's node, whatever shape the fixture value has."""
+    points = getattr(node, "contact_points", None)
+    host = (points[0] if points else None) or getattr(node, "host", None) \
+        or getattr(node, "address", None) or "127.0.0.1"
+    return str(host), int(getattr(node, "port", None) or 9042)
 
 
 def _expected(p):

@@ -53,7 +53,11 @@ CASES = [
     ("blob", "blob", [b"", b"\x00", bytes(range(256)), b"\xff" * 10000]),
     ("boolean", "boolean", [True, False]),
     ("date", "date", [date(1970, 1, 1), date(1969, 12, 31), date(1, 1, 1), date(9999, 12, 31),
-                      date(2024, 2, 29), -2 ** 31, 2 ** 31 - 1, 0]),
+                      date(2024, 2, 29),
+                      # An int is the raw unsigned wire value (epoch at 2**31), as in CQL.
+                      0, 2 ** 31, 2 ** 32 - 1,
+                      lambda u: u.Date(-2 ** 31), lambda u: u.Date(2 ** 31 - 1),
+                      lambda u: u.Date(-1)]),
     ("decimal", "decimal", [Decimal("0"), Decimal("-0"), Decimal("1.50"), Decimal("-1.5"),
                             Decimal("-123456789012345678901234567890.123456789"),
                             Decimal("1E+25"), Decimal("-1E-30"), Decimal("0.000")]),
@@ -199,8 +203,11 @@ class Side:
 
 
 def _node_address(node):
-    host = getattr(node, "host", None) or getattr(node, "address", None) or "127.0.0.1"
-    return host, getattr(node, "port", 9042)
+    """(host, port) of the harness's node, whatever shape the fixture value has."""
+    points = getattr(node, "contact_points", None)
+    host = (points[0] if points else None) or getattr(node, "host", None) \
+        or getattr(node, "address", None) or "127.0.0.1"
+    return str(host), int(getattr(node, "port", None) or 9042)
 
 
 def create_schema(session):
