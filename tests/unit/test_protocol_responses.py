@@ -277,6 +277,22 @@ def test_lz4_body_claiming_a_huge_size_is_rejected_before_allocating():
     _, decompress = locally_supported_compressions["lz4"]
     with pytest.raises(ProtocolError, match="uncompressed"):
         decompress(struct.pack(">I", 0xFFFFFFF0) + b"\x00")
+    # 100 MB is under the frame limit but impossible from a 20-byte LZ4 block.
+    with pytest.raises(ProtocolError, match="uncompressed"):
+        decompress(struct.pack(">I", 100_000_000) + b"\x00" * 16)
+
+
+def test_lz4_and_snappy_highly_compressible_bodies_still_decompress():
+    body = b"\x00" * 1_000_000
+    for name, (compress, decompress) in locally_supported_compressions.items():
+        assert decompress(compress(body)) == body, name
+
+
+def test_snappy_body_claiming_an_impossible_size_is_rejected():
+    _, decompress = locally_supported_compressions["snappy"]
+    # Varint 100_000_000 (little-endian base 128) followed by a few bytes.
+    with pytest.raises(ProtocolError, match="uncompressed"):
+        decompress(bytes([0x80, 0xC2, 0xD7, 0x2F]) + b"\x00" * 8)
 
 
 def test_unknown_opcode_is_a_protocol_error():
