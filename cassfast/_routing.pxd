@@ -24,6 +24,18 @@ cdef class ReplicaTable:
     cdef tuple replicas_for_token(self, int64_t token)
 
 
+cdef class Token:
+    cdef public object value
+
+
+cdef class HashToken(Token):
+    pass
+
+
+cdef class Murmur3Token(HashToken):
+    pass
+
+
 cdef class RotatingPlan:
     """``hosts`` from ``start`` round the circle once, then every host of ``tail``."""
     cdef tuple _hosts
@@ -39,3 +51,28 @@ cdef class TokenAwarePlan:
     cdef list _first
     cdef Py_ssize_t _i
     cdef object _child
+
+
+cdef list _local_replicas(object replicas, object local_dc, bint dc_filter, bint shuffle)
+
+
+cdef class RoundRobinPlanner:
+    cdef public tuple local
+    cdef public tuple remote
+    cdef public Py_ssize_t position
+
+    cdef RotatingPlan make_plan(self)
+
+
+cdef class DCAwarePlanner(RoundRobinPlanner):
+    cdef public object local_dc
+
+
+cdef class TokenAwarePlanner:
+    cdef public object metadata
+    cdef public object child
+    cdef public object child_planner
+    cdef public bint shuffle
+
+    cdef object _child_plan(self, keyspace, query)
+    cdef object _replicas(self, keyspace, routing_key)

@@ -235,6 +235,86 @@ cdef class ReplicaTable:
 
 
 # ---------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------
+
+cdef class Token:
+    """A position on the ring, ordered and hashed by ``value`` (``cassfast.metadata.Token``)."""
+
+    def __init__(self, token):
+        self.value = token
+
+    @classmethod
+    def hash_fn(cls, key):
+        return key
+
+    @classmethod
+    def from_key(cls, key):
+        return cls(cls.hash_fn(key))
+
+    @classmethod
+    def from_string(cls, token_string):
+        raise NotImplementedError()
+
+    def __richcmp__(self, other, int op):
+        if not isinstance(other, Token):
+            return NotImplemented
+        a = self.value
+        b = (<Token>other).value
+        if op == 0:
+            return a < b
+        if op == 1:
+            return a <= b
+        if op == 2:
+            return a == b
+        if op == 3:
+            return a != b
+        if op == 4:
+            return a > b
+        return a >= b
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __repr__(self):
+        return "<%s: %s>" % (type(self).__name__, self.value)
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (type(self), (self.value,))
+
+
+cdef class HashToken(Token):
+    """A token of a hashing partitioner: the decimal integer of the system tables."""
+
+    @classmethod
+    def from_string(cls, token_string):
+        return cls(int(token_string))
+
+
+cdef class Murmur3Token(HashToken):
+    """A ``Murmur3Partitioner`` token: a signed 64-bit int in ``(-2**63, 2**63-1]``."""
+
+    def __init__(self, token):
+        self.value = int(token)
+
+    @classmethod
+    def hash_fn(cls, key):
+        return token_of_key(key)
+
+    @classmethod
+    def from_key(cls, key):
+        cdef Murmur3Token t
+        if cls is Murmur3Token:
+            # Skips __init__'s int() round trip: the hash is already an int.
+            t = Murmur3Token.__new__(Murmur3Token)
+            t.value = token_of_key(key)
+            return t
+        return cls(token_of_key(key))
+
+
+# ---------------------------------------------------------------------------------------------
 # Query plans
 # ---------------------------------------------------------------------------------------------
 
@@ -245,15 +325,8 @@ cdef class RotatingPlan:
     ``RotatingPlan(local_live, pos, remote_hosts_in_use)``.
     """
 
-    def __cinit__(self, tuple hosts not None, Py_ssize_t start, tuple tail not None):
-        self._hosts = hosts
-        self._tail = tail
-        self._n = len(hosts)
-        self._start = (start % self._n) if self._n else 0
-        if self._start < 0:
-            self._start += self._n
-        self._i = 0
-        self._j = 0
+    def __init__(self, tuple hosts not None, Py_ssize_t start, tuple tail not None):
+        _init_rotating(self, hosts, start, tail)
 
     def __iter__(self):
         return self
@@ -272,10 +345,37 @@ cdef class RotatingPlan:
         raise StopIteration
 
 
-cdef class TokenAwarePlan:
-    """Iterator: the hosts of ``first``, then ``child`` skipping any host already in ``first``."""
+cdef inline int _init_rotating(RotatingPlan plan, tuple hosts, Py_ssize_t start,
+                               tuple tail) except -1:
+    plan._hosts = hosts
+    plan._tail = tail
+    plan._n = len(hosts)
+    if plan._n:
+        start %= plan._n
+        if start < 0:
+            start += plan._n
+    else:
+        start = 0
+    plan._start = start
+    plan._i = 0
+    plan._j = 0
+    return 0
 
-    def __cinit__(self, list first not None, child):
+
+cdef RotatingPlan _rotating(tuple hosts, Py_ssize_t start, tuple tail):
+    cdef RotatingPlan plan = RotatingPlan.__new__(RotatingPlan)
+    _init_rotating(plan, hosts, start, tail)
+    return plan
+
+
+cdef class TokenAwarePlan:
+    """Iterator: the hosts of ``first``, then ``child`` skipping any host already in ``first``.
+
+    Hosts are compared by identity: the cluster keeps one Host object per endpoint
+    (``Metadata.add_or_return_host``), and the policies and replica tables all hold those.
+    """
+
+    def __init__(self, list first not None, child):
         self._first = first
         self._i = 0
         self._child = iter(child)
@@ -293,7 +393,7 @@ cdef class TokenAwarePlan:
         while True:
             host = next(self._child)
             for k in range(n):
-                if self._first[k] is host or self._first[k] == host:
+                if self._first[k] is host:
                     break
             else:
                 return host
@@ -313,12 +413,7 @@ cdef inline uint64_t _next_random() noexcept nogil:
     return z ^ (z >> 31)
 
 
-def local_replicas(tuple replicas not None, local_dc, bint dc_filter, bint shuffle) -> list:
-    """The replicas to try first: up (``is_up`` true), and, when ``dc_filter``, in ``local_dc``.
-
-    ``dc_filter`` mirrors DCAwareRoundRobinPolicy.distance: a host without a datacenter counts
-    as local.  With ``shuffle`` the result is a uniform random permutation (Fisher-Yates).
-    """
+cdef list _local_replicas(object replicas, object local_dc, bint dc_filter, bint shuffle):
     cdef list out = []
     cdef object host, dc
     cdef Py_ssize_t i, j
@@ -337,3 +432,100 @@ def local_replicas(tuple replicas not None, local_dc, bint dc_filter, bint shuff
             out[i], out[j] = out[j], out[i]
             i -= 1
     return out
+
+
+def local_replicas(replicas, local_dc, bint dc_filter, bint shuffle) -> list:
+    """The replicas to try first: up (``is_up`` true), and, when ``dc_filter``, in ``local_dc``.
+
+    ``dc_filter`` mirrors DCAwareRoundRobinPolicy.distance: a host without a datacenter counts
+    as local.  With ``shuffle`` the result is a uniform random permutation (Fisher-Yates).
+    """
+    return _local_replicas(replicas, local_dc, dc_filter, shuffle)
+
+
+# ---------------------------------------------------------------------------------------------
+# Planners: the compiled make_query_plan of the built-in policies
+# ---------------------------------------------------------------------------------------------
+
+cdef class RoundRobinPlanner:
+    """State and plan of RoundRobinPolicy: ``local`` (the live hosts, a tuple), ``remote``
+    (empty here) and the rotating ``position``.
+
+    Calling it is ``make_query_plan(working_keyspace=None, query=None)``; the policy installs it
+    as its ``make_query_plan`` when the policy is exactly the built-in type.
+    """
+
+    def __init__(self):
+        self.local = ()
+        self.remote = ()
+        self.position = 0
+
+    cdef RotatingPlan make_plan(self):
+        # Lost increments under threads only skew the rotation slightly; no lock needed.
+        cdef Py_ssize_t pos = self.position
+        self.position = pos + 1 if pos < (1 << 62) else 0
+        return _rotating(self.local, pos, self.remote)
+
+    def __call__(self, working_keyspace=None, query=None):
+        return self.make_plan()
+
+
+cdef class DCAwarePlanner(RoundRobinPlanner):
+    """State and plan of DCAwareRoundRobinPolicy: ``local`` hosts rotate, then ``remote`` (the
+    remote hosts in use), plus ``local_dc`` for the token-aware replica filter."""
+
+    def __init__(self):
+        RoundRobinPlanner.__init__(self)
+        self.local_dc = None
+
+
+cdef class TokenAwarePlanner:
+    """The plan of TokenAwarePolicy over a built-in child (``child_planner``) or any child
+    policy (``child``): local, up replicas of the statement first, then the child's plan.
+
+    ``metadata`` is the cluster's Metadata; its ``token_map._tables`` maps a keyspace to the
+    ReplicaTable built by cassfast.metadata (any other shape falls back to ``get_replicas``).
+    """
+
+    def __init__(self, child, child_planner, bint shuffle):
+        self.metadata = None
+        self.child = child
+        self.child_planner = child_planner
+        self.shuffle = shuffle
+
+    cdef object _child_plan(self, keyspace, query):
+        if self.child_planner is not None:
+            return (<RoundRobinPlanner>self.child_planner).make_plan()
+        return self.child.make_query_plan(keyspace, query)
+
+    cdef object _replicas(self, keyspace, routing_key):
+        cdef object tm = self.metadata.token_map
+        if tm is None:
+            return ()
+        table = tm._tables.get(keyspace)
+        if table is None:
+            return ()
+        if type(table) is ReplicaTable:
+            return (<ReplicaTable>table).replicas_for_token(token_of_key(routing_key))
+        return self.metadata.get_replicas(keyspace, routing_key)
+
+    def __call__(self, working_keyspace=None, query=None):
+        cdef list first
+        cdef object local_dc = None
+        cdef bint dc_filter = False
+        if query is None or self.metadata is None:
+            return self._child_plan(working_keyspace, query)
+        keyspace = query.keyspace or working_keyspace
+        routing_key = query.routing_key
+        if routing_key is None or keyspace is None:
+            return self._child_plan(keyspace, query)
+        if type(self.child_planner) is DCAwarePlanner:
+            dc_filter = True
+            local_dc = (<DCAwarePlanner>self.child_planner).local_dc
+        first = _local_replicas(self._replicas(keyspace, routing_key), local_dc, dc_filter,
+                                self.shuffle)
+        plan = TokenAwarePlan.__new__(TokenAwarePlan)
+        (<TokenAwarePlan>plan)._first = first
+        (<TokenAwarePlan>plan)._i = 0
+        (<TokenAwarePlan>plan)._child = iter(self._child_plan(keyspace, query))
+        return plan

@@ -35,11 +35,10 @@ import threading
 from binascii import unhexlify
 from bisect import bisect_left
 from collections import OrderedDict, defaultdict
-from functools import total_ordering
 from hashlib import md5
 from typing import Any, Iterable, Mapping, Optional
 
-from cassfast._routing import ReplicaTable, TokenRing, murmur3_token
+from cassfast._routing import HashToken, Murmur3Token, ReplicaTable, Token, TokenRing
 from cassfast._schema import (  # noqa: F401  (re-exported: the reference's module layout)
     Aggregate, ColumnMetadata, Function, IndexMetadata, KeyspaceMetadata,
     MaterializedViewMetadata, TableMetadata, TableMetadataV3, TriggerMetadata, UserType,
@@ -60,73 +59,14 @@ REPLICATION_STRATEGY_CLASS_PREFIX = "org.apache.cassandra.locator."
 # Tokens
 # ---------------------------------------------------------------------------------------------
 
-@total_ordering
-class Token:
-    """A position on the ring; ordered and hashed by ``value``."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, token) -> None:
-        self.value = token
-
-    @classmethod
-    def hash_fn(cls, key):
-        return key
-
-    @classmethod
-    def from_key(cls, key) -> "Token":
-        return cls(cls.hash_fn(key))
-
-    @classmethod
-    def from_string(cls, token_string: str) -> "Token":
-        raise NotImplementedError()
-
-    def __eq__(self, other):
-        if not isinstance(other, Token):
-            return NotImplemented
-        return self.value == other.value
-
-    def __lt__(self, other):
-        if not isinstance(other, Token):
-            return NotImplemented
-        return self.value < other.value
-
-    def __hash__(self):
-        return hash(self.value)
-
-    def __repr__(self):
-        return "<%s: %s>" % (type(self).__name__, self.value)
-
-    __str__ = __repr__
+# Token, HashToken and Murmur3Token are compiled (cassfast._routing) because
+# ``Murmur3Token.from_key`` is on the request path of token-aware routing; they keep the
+# reference's API: ``value``, ``hash_fn``, ``from_key``, ``from_string``, ordering and hashing by
+# value.  Murmur3Token.from_key maps the minimum long to the maximum, as Cassandra does.
 
 
 class NoMurmur3(Exception):
     """Kept for API compatibility: cassfast's Murmur3 is always compiled in."""
-
-
-class HashToken(Token):
-    __slots__ = ()
-
-    @classmethod
-    def from_string(cls, token_string: str) -> "HashToken":
-        return cls(int(token_string))
-
-
-class Murmur3Token(HashToken):
-    """A ``Murmur3Partitioner`` token: a signed 64-bit int in ``(-2**63, 2**63-1]``."""
-
-    __slots__ = ()
-
-    @classmethod
-    def hash_fn(cls, key) -> int:
-        return murmur3_token(key)
-
-    @classmethod
-    def from_key(cls, key) -> "Murmur3Token":
-        return cls(murmur3_token(key))
-
-    def __init__(self, token) -> None:
-        self.value = int(token)
 
 
 class MD5Token(HashToken):

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from cassfast import ConsistencyLevel, OperationTimedOut
 from cassfast import WriteType as WriteType  # re-exported, as the reference does
-from cassfast._routing import RotatingPlan, TokenAwarePlan, local_replicas
+from cassfast._routing import DCAwarePlanner, RoundRobinPlanner, TokenAwarePlanner
 
 log = logging.getLogger(__name__)
 
@@ -154,12 +154,37 @@ class LoadBalancingPolicy(HostStateListener):
 class RoundRobinPolicy(LoadBalancingPolicy):
     """Every live host, all LOCAL, each plan starting one further round the ring of hosts."""
 
-    _position = 0
+    _planner = None
+
+    def __init__(self) -> None:
+        LoadBalancingPolicy.__init__(self)
+        self._planner = RoundRobinPlanner()
+        if type(self) in _COMPILED_ROUND_ROBIN:
+            # The compiled planner reads the same state as _py_make_query_plan; installing it on
+            # the instance skips a Python frame per request.
+            self.make_query_plan = self._planner
+
+    def _state(self) -> RoundRobinPlanner:
+        if self._planner is None:  # a subclass that skipped __init__
+            self._planner = RoundRobinPlanner()
+        return self._planner
+
+    def _sync(self) -> None:
+        self._state().local = self.hosts
+
+    @property
+    def _position(self) -> int:
+        return self._state().position
+
+    @_position.setter
+    def _position(self, value: int) -> None:
+        self._state().position = value
 
     def populate(self, cluster, hosts: Iterable) -> None:
         LoadBalancingPolicy.populate(self, cluster, hosts)
         n = len(self.hosts)
         self._position = randint(0, n - 1) if n > 1 else 0
+        self._sync()
 
     def distance(self, host) -> int:
         return HostDistance.LOCAL
@@ -169,11 +194,9 @@ class RoundRobinPolicy(LoadBalancingPolicy):
         return frozenset(self.hosts)
 
     def make_query_plan(self, working_keyspace=None, query=None) -> Iterable:
-        # Lost increments under threads only skew the rotation slightly; no lock on the hot path.
-        pos = self._position
-        self._position = pos + 1
-        if type(self) in _COMPILED_ROUND_ROBIN:
-            return RotatingPlan(self.hosts, pos, ())
+        state = self._state()
+        pos = state.position
+        state.position = pos + 1
         return self._py_make_query_plan(pos)
 
     def _py_make_query_plan(self, pos: int) -> Iterator:
@@ -181,6 +204,22 @@ class RoundRobinPolicy(LoadBalancingPolicy):
         n = len(hosts)
         for i in range(n):
             yield hosts[(pos + i) % n]
+
+    def on_up(self, host) -> None:
+        LoadBalancingPolicy._add_live(self, host)
+        self._sync()
+
+    def on_add(self, host) -> None:
+        LoadBalancingPolicy._add_live(self, host)
+        self._sync()
+
+    def on_down(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+        self._sync()
+
+    def on_remove(self, host) -> None:
+        LoadBalancingPolicy._remove_live(self, host)
+        self._sync()
 
 
 class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
@@ -192,34 +231,84 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
     points span datacenters.
     """
 
-    local_dc: Optional[str] = None
-    used_hosts_per_remote_dc = 0
+    _planner = None
+    _local_dc = None
+    _used_hosts_per_remote_dc = 0
+    # Class-level defaults (replaced, never mutated) for subclasses that skip __init__.
+    _dc_live_hosts: dict = {}
+    _endpoints: tuple = ()
 
     def __init__(self, local_dc: Optional[str] = None, used_hosts_per_remote_dc: int = 0) -> None:
         LoadBalancingPolicy.__init__(self)
         if used_hosts_per_remote_dc is None or used_hosts_per_remote_dc < 0:
             raise ValueError("used_hosts_per_remote_dc must be a non-negative integer")
-        self.local_dc = local_dc
-        self.used_hosts_per_remote_dc = used_hosts_per_remote_dc
-        self._dc_live_hosts: dict = {}
-        self._position = 0
-        self._endpoints: list = []
-        self._tail_key = None
-        self._remote_tail: tuple = ()
+        self._planner = DCAwarePlanner()
+        self._dc_live_hosts = {}
+        self._endpoints = []
+        self._local_dc = local_dc
+        self._used_hosts_per_remote_dc = used_hosts_per_remote_dc
+        self._sync()
+        if type(self) is DCAwareRoundRobinPolicy:
+            self.make_query_plan = self._planner
+
+    @property
+    def local_dc(self) -> Optional[str]:
+        return self._local_dc
+
+    @local_dc.setter
+    def local_dc(self, value: Optional[str]) -> None:
+        self._local_dc = value
+        self._sync()
+
+    @property
+    def used_hosts_per_remote_dc(self) -> int:
+        return self._used_hosts_per_remote_dc
+
+    @used_hosts_per_remote_dc.setter
+    def used_hosts_per_remote_dc(self, value: int) -> None:
+        self._used_hosts_per_remote_dc = value
+        self._sync()
+
+    def _state(self) -> DCAwarePlanner:
+        if self._planner is None:
+            self._planner = DCAwarePlanner()
+        return self._planner
+
+    def _sync(self) -> None:
+        """Recompute the compiled plan's local and remote tuples after any change of state."""
+        state = self._state()
+        dc_live = self._dc_live_hosts
+        used = self._used_hosts_per_remote_dc
+        remote = []
+        if used:
+            for dc, hosts in dc_live.items():
+                if dc != self._local_dc:
+                    remote.extend(hosts[:used])
+        state.local = dc_live.get(self._local_dc, ())
+        state.remote = tuple(remote)
+        state.local_dc = self._local_dc
+
+    @property
+    def _position(self) -> int:
+        return self._state().position
+
+    @_position.setter
+    def _position(self, value: int) -> None:
+        self._state().position = value
 
     def _dc(self, host):
-        return host.datacenter or self.local_dc
+        return host.datacenter or self._local_dc
 
     def populate(self, cluster, hosts: Iterable) -> None:
         LoadBalancingPolicy.populate(self, cluster, hosts)
-        if not self.local_dc:
+        if not self._local_dc:
             self._endpoints = _contact_endpoints(cluster)
             for endpoint in self._endpoints:
                 for h in self.hosts:
                     if h.endpoint == endpoint and h.datacenter:
                         self._set_inferred_local_dc(h)
                         break
-                if self.local_dc:
+                if self._local_dc:
                     break
         by_dc: dict = {}
         for h in self.hosts:
@@ -227,58 +316,43 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
         self._dc_live_hosts = {dc: tuple(hs) for dc, hs in by_dc.items()}
         n = len(self.hosts)
         self._position = randint(0, n - 1) if n > 1 else 0
-        self._tail_key = None
+        self._sync()
 
     def _set_inferred_local_dc(self, host) -> None:
         self.local_dc = host.datacenter
         self._endpoints = []
         log.info("Using datacenter '%s' for DCAwareRoundRobinPolicy (via host '%s'); if incorrect, "
                  "pass local_dc to the constructor or limit contact points to local nodes",
-                 self.local_dc, host.endpoint)
+                 self._local_dc, host.endpoint)
 
     def distance(self, host) -> int:
         dc = self._dc(host)
-        if dc == self.local_dc:
+        if dc == self._local_dc:
             return HostDistance.LOCAL
-        if not self.used_hosts_per_remote_dc:
+        if not self._used_hosts_per_remote_dc:
             return HostDistance.IGNORED
         dc_hosts = self._dc_live_hosts.get(dc)
-        if dc_hosts and host in dc_hosts[:self.used_hosts_per_remote_dc]:
+        if dc_hosts and host in dc_hosts[:self._used_hosts_per_remote_dc]:
             return HostDistance.REMOTE
         return HostDistance.IGNORED
 
-    def _remote_hosts(self) -> tuple:
-        key = (self.local_dc, self.used_hosts_per_remote_dc)
-        if key != self._tail_key:
-            used = self.used_hosts_per_remote_dc
-            tail = []
-            if used:
-                for dc, hosts in list(self._dc_live_hosts.items()):
-                    if dc != self.local_dc:
-                        tail.extend(hosts[:used])
-            self._remote_tail = tuple(tail)
-            self._tail_key = key
-        return self._remote_tail
-
     def make_query_plan(self, working_keyspace=None, query=None) -> Iterable:
-        pos = self._position
-        self._position = pos + 1
-        if type(self) is DCAwareRoundRobinPolicy:
-            return RotatingPlan(self._dc_live_hosts.get(self.local_dc, ()), pos,
-                                self._remote_hosts())
+        state = self._state()
+        pos = state.position
+        state.position = pos + 1
         return self._py_make_query_plan(pos)
 
     def _py_make_query_plan(self, pos: int) -> Iterator:
-        local_live = self._dc_live_hosts.get(self.local_dc, ())
+        local_live = self._dc_live_hosts.get(self._local_dc, ())
         n = len(local_live)
         for i in range(n):
             yield local_live[(pos + i) % n]
         for dc, remote_live in list(self._dc_live_hosts.items()):
-            if dc != self.local_dc:
-                yield from remote_live[:self.used_hosts_per_remote_dc]
+            if dc != self._local_dc:
+                yield from remote_live[:self._used_hosts_per_remote_dc]
 
     def on_up(self, host) -> None:
-        if not self.local_dc and host.datacenter and host.endpoint in self._endpoints:
+        if not self._local_dc and host.datacenter and host.endpoint in self._endpoints:
             self._set_inferred_local_dc(host)
         LoadBalancingPolicy._add_live(self, host)
         dc = self._dc(host)
@@ -289,7 +363,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
                 updated = dict(self._dc_live_hosts)
                 updated[dc] = current + (host,)
                 self._dc_live_hosts = updated
-                self._tail_key = None
+            self._sync()
 
     def on_down(self, host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
@@ -304,7 +378,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
                 else:
                     del updated[dc]
                 self._dc_live_hosts = updated
-                self._tail_key = None
+            self._sync()
 
     def on_add(self, host) -> None:
         self.on_up(host)
@@ -332,12 +406,28 @@ class TokenAwarePolicy(LoadBalancingPolicy):
 
     _child_policy = None
     _cluster_metadata = None
-    shuffle_replicas = True
+    _planner = None
 
     def __init__(self, child_policy: LoadBalancingPolicy, shuffle_replicas: bool = True) -> None:
         LoadBalancingPolicy.__init__(self)
         self._child_policy = child_policy
-        self.shuffle_replicas = shuffle_replicas
+        child_planner = None
+        if type(child_policy) in (RoundRobinPolicy, DCAwareRoundRobinPolicy):
+            child_planner = child_policy._state()
+        self._planner = TokenAwarePlanner(child_policy, child_planner, bool(shuffle_replicas))
+        self._shuffle_replicas = bool(shuffle_replicas)
+        if type(self) is TokenAwarePolicy and child_planner is not None:
+            self.make_query_plan = self._planner
+
+    @property
+    def shuffle_replicas(self) -> bool:
+        return self._shuffle_replicas
+
+    @shuffle_replicas.setter
+    def shuffle_replicas(self, value: bool) -> None:
+        self._shuffle_replicas = bool(value)
+        if self._planner is not None:
+            self._planner.shuffle = bool(value)
 
     @property
     def child_policy(self) -> LoadBalancingPolicy:
@@ -347,6 +437,8 @@ class TokenAwarePolicy(LoadBalancingPolicy):
         hosts = list(hosts)
         LoadBalancingPolicy.populate(self, cluster, hosts)
         self._cluster_metadata = cluster.metadata
+        if self._planner is not None:
+            self._planner.metadata = cluster.metadata
         self._child_policy.populate(cluster, hosts)
 
     def check_supported(self) -> None:
@@ -364,20 +456,12 @@ class TokenAwarePolicy(LoadBalancingPolicy):
         if routing_key is None or keyspace is None:
             return child.make_query_plan(keyspace, query)
         replicas = self._cluster_metadata.get_replicas(keyspace, routing_key)
-        if type(self) is TokenAwarePolicy:
-            child_type = type(child)
-            if child_type is DCAwareRoundRobinPolicy:
-                first = local_replicas(tuple(replicas), child.local_dc, True, self.shuffle_replicas)
-                return TokenAwarePlan(first, child.make_query_plan(keyspace, query))
-            if child_type is RoundRobinPolicy:
-                first = local_replicas(tuple(replicas), None, False, self.shuffle_replicas)
-                return TokenAwarePlan(first, child.make_query_plan(keyspace, query))
         return self._py_make_query_plan(keyspace, query, replicas)
 
     def _py_make_query_plan(self, keyspace, query, replicas) -> Iterator:
         child = self._child_policy
         first = [r for r in replicas if r.is_up and child.distance(r) == HostDistance.LOCAL]
-        if self.shuffle_replicas:
+        if self._shuffle_replicas:
             shuffle(first)
         yield from first
         for host in child.make_query_plan(keyspace, query):
@@ -422,6 +506,8 @@ class WhiteListRoundRobinPolicy(RoundRobinPolicy):
 
     def populate(self, cluster, hosts: Iterable) -> None:
         RoundRobinPolicy.populate(self, cluster, [h for h in hosts if self._allowed(h)])
+
+    # on_down / on_remove are RoundRobinPolicy's: removing a host that was never added is a no-op.
 
     def distance(self, host) -> int:
         return HostDistance.LOCAL if self._allowed(host) else HostDistance.IGNORED

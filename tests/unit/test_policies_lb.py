@@ -400,3 +400,61 @@ def test_default_policy_tries_target_host_first():
     q.target_host = "127.0.0.3"
     plan = list(p.make_query_plan(None, q))
     assert plan[0] is hosts[2] and sorted(plan) == sorted(hosts)
+
+
+# -- subclasses keep their own behaviour ---------------------------------------------------------
+
+def test_subclass_overriding_make_query_plan_keeps_it():
+    class Reversed(RoundRobinPolicy):
+        def make_query_plan(self, working_keyspace=None, query=None):
+            return list(reversed(self.hosts))
+
+    hosts = make_hosts([("127.0.0.%d" % i, "dc1") for i in range(1, 4)])
+    p = Reversed()
+    p.populate(FakeCluster(), hosts)
+    assert p.make_query_plan() == hosts[::-1]
+    assert "make_query_plan" not in vars(p)  # no compiled planner installed on a subclass
+
+
+def test_exact_builtin_types_use_the_compiled_planner():
+    assert "make_query_plan" in vars(RoundRobinPolicy())
+    assert "make_query_plan" in vars(DCAwareRoundRobinPolicy("dc1"))
+    assert "make_query_plan" in vars(TokenAwarePolicy(DCAwareRoundRobinPolicy("dc1")))
+    # A child the planner cannot filter (WhiteList's IGNORED hosts) keeps the Python plan.
+    assert "make_query_plan" not in vars(TokenAwarePolicy(WhiteListRoundRobinPolicy(["127.0.0.1"])))
+
+
+@pytest.mark.parametrize("base", [RoundRobinPolicy, DCAwareRoundRobinPolicy])
+def test_subclass_skipping_init_and_super_hooks_does_not_break(base):
+    class Lazy(base):
+        def __init__(self):
+            pass  # never calls the base __init__
+
+        def on_up(self, host):
+            pass  # never calls super
+
+    hosts = make_hosts([("127.0.0.%d" % i, "dc1") for i in range(1, 4)])
+    p = Lazy()
+    p.populate(FakeCluster(contact_points=hosts[:1]), hosts)
+    p.on_up(hosts[0])
+    p.on_down(hosts[1])
+    p.on_remove(hosts[2])
+    assert list(p.make_query_plan()) == [hosts[0]]
+    assert p.distance(hosts[0]) == HostDistance.LOCAL
+
+
+def test_token_aware_with_whitelist_child_never_yields_ignored_replicas():
+    md, hosts = two_dc_metadata(SIMPLE_RF2)
+    p = token_aware(md, hosts, WhiteListRoundRobinPolicy(["127.0.0.1"]), False)
+    for key in KEYS[:50]:
+        assert list(p.make_query_plan(None, Query(key, "ks"))) == [hosts[0]]
+
+
+def test_changing_local_dc_or_remote_count_after_construction_updates_plans():
+    hosts = dc_hosts()
+    p = DCAwareRoundRobinPolicy("dc1")
+    p.populate(FakeCluster(), hosts)
+    p.used_hosts_per_remote_dc = 2
+    assert list(p.make_query_plan())[2:] == [hosts[2], hosts[3], hosts[4]]
+    p.local_dc = "dc3"
+    assert list(p.make_query_plan())[0] == hosts[4]
