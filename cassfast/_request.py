@@ -291,23 +291,22 @@ class ResponseFuture:
         exc = response.to_exception() if hasattr(response, "to_exception") else response
         policy = self._retry_policy
         cl = getattr(self.message, "consistency_level", None)
+        # Retry hooks are called positionally: the seed names the second parameter
+        # ``consistency_level`` and the reference ``consistency``; user subclasses use either.
         if code == _READ_TIMEOUT:
-            decision = policy.on_read_timeout(
-                self.query, consistency_level=exc.consistency, required_responses=exc.required_responses,
-                received_responses=exc.received_responses, data_retrieved=exc.data_retrieved,
-                retry_num=self._query_retries)
+            decision = policy.on_read_timeout(self.query, exc.consistency, exc.required_responses,
+                                              exc.received_responses, exc.data_retrieved,
+                                              self._query_retries)
         elif code == _WRITE_TIMEOUT:
-            decision = policy.on_write_timeout(
-                self.query, consistency_level=exc.consistency, write_type=exc.write_type,
-                required_responses=exc.required_responses, received_responses=exc.received_responses,
-                retry_num=self._query_retries)
+            decision = policy.on_write_timeout(self.query, exc.consistency, exc.write_type,
+                                               exc.required_responses, exc.received_responses,
+                                               self._query_retries)
         elif code == _UNAVAILABLE:
-            decision = policy.on_unavailable(
-                self.query, consistency_level=exc.consistency, required_replicas=exc.required_replicas,
-                alive_replicas=exc.alive_replicas, retry_num=self._query_retries)
+            decision = policy.on_unavailable(self.query, exc.consistency, exc.required_replicas,
+                                             exc.alive_replicas, self._query_retries)
         elif code in (_OVERLOADED, _IS_BOOTSTRAPPING, _TRUNCATE_ERROR, _SERVER_ERROR):
             log.warning("Host %s error: %s.", host, getattr(response, "summary", exc))
-            decision = policy.on_request_error(self.query, cl, error=exc, retry_num=self._query_retries)
+            decision = policy.on_request_error(self.query, cl, exc, self._query_retries)
         elif code == _UNPREPARED:
             self._reprepare(host, connection, response)
             return
@@ -326,8 +325,7 @@ class ResponseFuture:
             return
         self._errors[host] = exc
         cl = getattr(self.message, "consistency_level", None)
-        decision = self._retry_policy.on_request_error(self.query, cl, error=exc,
-                                                       retry_num=self._query_retries)
+        decision = self._retry_policy.on_request_error(self.query, cl, exc, self._query_retries)
         self._apply_retry_decision(decision, exc, host)
 
     def _apply_retry_decision(self, decision, exc, host) -> None:
@@ -539,6 +537,7 @@ class ResponseFuture:
 
     def get_query_trace(self, max_wait=None, query_cl=ConsistencyLevel.LOCAL_ONE):
         if self._final_result is _NOT_DONE:
+            from cassfast.query import TraceUnavailable
             raise TraceUnavailable("Trace information was not available. The ResponseFuture is not done.")
         if not self._query_traces:
             return None
@@ -599,7 +598,3 @@ def _resolve_aio(loop, afut, future) -> None:
             loop.call_soon_threadsafe(_set_aio, afut)
     except RuntimeError:  # the awaiting loop was closed
         pass
-
-
-class TraceUnavailable(Exception):
-    """Trace information was not available within the wait time."""

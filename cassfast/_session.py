@@ -18,7 +18,7 @@ from cassfast.pool import HostConnectionPool
 
 log = logging.getLogger(__name__)
 
-_IGNORED = 2  # HostDistance.IGNORED
+_IGNORED = -1  # HostDistance.IGNORED
 
 
 def _query_module():
@@ -45,7 +45,6 @@ class Session:
         from cassfast.cluster import EXEC_PROFILE_DEFAULT
         self.cluster = cluster
         self.keyspace = keyspace
-        self.hosts = cluster.metadata.all_hosts
         self._pools: dict = {}
         self._loop_thread = cluster._loop_thread
         self._profile_manager = cluster.profile_manager
@@ -56,6 +55,10 @@ class Session:
         self._serial_cl_override = _NOT_SET
         self.encoder = None
         self._request_init_callbacks: list = []
+
+    @property
+    def hosts(self) -> list:
+        return self.cluster.metadata.all_hosts()
 
     # ------------------------------------------------------------------ legacy defaults
 
@@ -104,8 +107,10 @@ class Session:
             raise NoHostAvailable("Unable to connect to any servers", errors)
 
     def _distance(self, host) -> int:
+        """The closest distance any profile gives ``host``; IGNORED only when all ignore it."""
         distances = [p.load_balancing_policy.distance(host) for p in self._profile_manager.values()]
-        return min(distances) if distances else 0
+        used = [d for d in distances if d != _IGNORED]
+        return min(used) if used else _IGNORED
 
     async def _add_or_renew_pool(self, host) -> bool:
         distance = self._distance(host)
@@ -299,7 +304,7 @@ class Session:
             query=query, keyspace=keyspace if ProtocolVersion.uses_keyspace_flag(protocol_version) else None)
         if custom_payload:
             message.custom_payload = custom_payload
-        future = ResponseFuture(self, message, query, self.default_timeout,
+        future = ResponseFuture(self, message, None, self.default_timeout,
                                 retry_policy=self._default_profile.retry_policy, row_factory=None,
                                 load_balancer=self._default_profile.load_balancing_policy)
         self._loop_thread.submit(future._start)
@@ -497,11 +502,13 @@ class ResultSet:
 
     def _fetch_all(self) -> None:
         self._current_rows = list(self)
-        self._list_mode = True
+        self._page_iter = None
 
-    def __len__(self) -> int:
-        self._enter_list_mode("len()")
-        return len(self._current_rows)
+    def __eq__(self, other) -> bool:
+        self._enter_list_mode("equality operator")
+        return self._current_rows == other
+
+    __hash__ = object.__hash__
 
     def __getitem__(self, i):
         self._enter_list_mode("index operator")
@@ -520,6 +527,7 @@ class ResultSet:
         if self.response_future.has_more_pages:
             log.warning("Using %s on paged results causes entire result set to be materialized.", operator)
         self._fetch_all()
+        self._list_mode = True
 
     def get_query_trace(self, max_wait_sec=None):
         return self.response_future.get_query_trace(max_wait_sec)

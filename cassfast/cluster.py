@@ -78,7 +78,8 @@ class ExecutionProfile:
         else:
             self._consistency_level_explicit = True
             self.consistency_level = consistency_level
-        self.retry_policy = retry_policy or policies.RetryPolicy()
+        # The seed makes FallthroughRetryPolicy (never retry) the default.
+        self.retry_policy = retry_policy or policies.FallthroughRetryPolicy()
         if serial_consistency_level is not None and not ConsistencyLevel.is_serial(serial_consistency_level):
             raise ValueError("serial_consistency_level must be either ConsistencyLevel.SERIAL "
                              "or ConsistencyLevel.LOCAL_SERIAL.")
@@ -184,7 +185,7 @@ class Cluster:
         if auth_provider is not None and not hasattr(auth_provider, "new_authenticator"):
             raise TypeError("auth_provider must implement new_authenticator(host) (see cassfast.auth)")
         self.reconnection_policy = reconnection_policy or policies.ExponentialReconnectionPolicy(1.0, 600.0)
-        self._default_retry_policy = default_retry_policy or policies.RetryPolicy()
+        self._default_retry_policy = default_retry_policy or policies.FallthroughRetryPolicy()
         if conviction_policy is not None:
             # Seed style: one instance for the cluster; calling it with a host gives the per-host
             # adapter that Host expects (cassfast.policies.ConvictionPolicy.__call__).
@@ -229,7 +230,7 @@ class Cluster:
         self._listener_lock = threading.Lock()
         self._prepared_statements: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._user_types: dict = {}
-        self._core_connections = {0: 1, 1: 1, 2: 0}  # HostDistance LOCAL, REMOTE, IGNORED
+        self._core_connections = {0: 1, 1: 1, -1: 0}  # HostDistance LOCAL, REMOTE, IGNORED
         self._lock = threading.RLock()
         self._loop_thread: LoopThread | None = None
         self._heartbeat_task = None
@@ -343,7 +344,11 @@ class Cluster:
             if not self._is_setup:
                 self._ensure_loop()
                 try:
-                    self._run(self._setup(), self.connect_timeout * 4 + self.control_connection_timeout * 12 + 30)
+                    # Resolved here, not on the loop: getaddrinfo blocks, and an executor would
+                    # leave a thread behind.
+                    endpoints = _resolve_contact_points(self.contact_points, self.port)
+                    self._run(self._setup(endpoints),
+                              self.connect_timeout * 4 + self.control_connection_timeout * 12 + 30)
                 except BaseException:
                     self.shutdown()
                     raise
@@ -357,9 +362,8 @@ class Cluster:
             self.sessions.add(session)
             return session
 
-    async def _setup(self) -> None:
-        endpoints = await asyncio.get_running_loop().run_in_executor(
-            None, _resolve_contact_points, self.contact_points, self.port)
+    async def _setup(self, endpoints) -> None:
+        self.endpoints_resolved = endpoints  # read by DCAwareRoundRobinPolicy to infer local_dc
         for endpoint in endpoints:
             if self.metadata.get_host(endpoint) is None:
                 self._add_host(endpoint, signal=False)

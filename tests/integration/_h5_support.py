@@ -1,0 +1,36 @@
+"""Shared helpers of the session/pool/cluster integration tests (H5's): where the node is, and
+fresh keyspaces.  Tests run against the project's real Cassandra node started by the harness
+(``python -m cassfast.testing.cluster start single``, fixture ``cassandra_single``).
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+
+
+def contact_of(node) -> tuple[list[str], int]:
+    """(contact_points, port) from whatever the harness fixture yields."""
+    if node is None:
+        return ["127.0.0.1"], 9042
+    if isinstance(node, str):
+        return [node], 9042
+    for attr in ("contact_points", "addresses", "hosts"):
+        value = getattr(node, attr, None)
+        if value:
+            value = list(value)
+            port = getattr(node, "port", None) or getattr(node, "native_port", None) or 9042
+            return [str(v) for v in value], int(port)
+    address = getattr(node, "address", None) or getattr(node, "host", None) or "127.0.0.1"
+    port = getattr(node, "port", None) or getattr(node, "native_port", None) or 9042
+    return [str(address)], int(port)
+
+
+def new_keyspace(session, prefix: str = "h5") -> str:
+    name = "%s_%s" % (prefix, uuid.uuid4().hex[:10])
+    session.execute("CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', "
+                    "'replication_factor': 1}" % name)
+    return name
+
+
+def io_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("cassfast-io")]
