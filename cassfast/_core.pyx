@@ -217,7 +217,7 @@ cdef class FrameDecoder:
                 self._pos = 0
             used = self._parse(<const unsigned char*>PyBytes_AS_STRING(chunk), n, out)
             if used < n:
-                self._buf += chunk[used:]
+                self._buf += memoryview(chunk)[used:]
             return out
         self._buf += chunk
         used = self._parse(<const unsigned char*>PyByteArray_AS_STRING(self._buf) + self._pos,
