@@ -305,7 +305,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
             self._endpoints = _contact_endpoints(cluster)
             for endpoint in self._endpoints:
                 for h in self.hosts:
-                    if h.endpoint == endpoint and h.datacenter:
+                    if h.datacenter and _is_endpoint_of(h, endpoint):
                         self._set_inferred_local_dc(h)
                         break
                 if self._local_dc:
@@ -352,7 +352,8 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
                 yield from remote_live[:self._used_hosts_per_remote_dc]
 
     def on_up(self, host) -> None:
-        if not self._local_dc and host.datacenter and host.endpoint in self._endpoints:
+        if (not self._local_dc and host.datacenter
+                and any(_is_endpoint_of(host, e) for e in self._endpoints)):
             self._set_inferred_local_dc(host)
         LoadBalancingPolicy._add_live(self, host)
         dc = self._dc(host)
@@ -388,10 +389,18 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
 
 
 def _contact_endpoints(cluster) -> list:
+    """The contact points as EndPoints (``Cluster.endpoints_resolved``) or, failing that, as the
+    addresses the user gave."""
     endpoints = getattr(cluster, "endpoints_resolved", None)
     if endpoints is None:
         endpoints = getattr(cluster, "contact_points", None) or []
     return list(endpoints)
+
+
+def _is_endpoint_of(host, endpoint) -> bool:
+    if isinstance(endpoint, str):
+        return host.address == endpoint
+    return host.endpoint == endpoint
 
 
 class TokenAwarePolicy(LoadBalancingPolicy):

@@ -458,3 +458,14 @@ def test_changing_local_dc_or_remote_count_after_construction_updates_plans():
     assert list(p.make_query_plan())[2:] == [hosts[2], hosts[3], hosts[4]]
     p.local_dc = "dc3"
     assert list(p.make_query_plan())[0] == hosts[4]
+
+
+def test_dc_aware_infers_local_dc_from_contact_point_addresses():
+    hosts = dc_hosts()
+
+    class AddressesOnly:
+        contact_points = ["127.0.0.3"]
+
+    p = DCAwareRoundRobinPolicy()
+    p.populate(AddressesOnly(), hosts)
+    assert p.local_dc == "dc2"
