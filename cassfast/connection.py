@@ -242,6 +242,10 @@ class Connection(asyncio.Protocol):
         if compressor_name:
             startup_options["COMPRESSION"] = compressor_name
 
+        if compressor_name and self.protocol_version < ProtocolVersion.V5:
+            # v4 spec 5: STARTUP itself goes uncompressed, but the server may already compress
+            # its answer, so decompression is on before STARTUP is sent.
+            self._decompressor = protocol.locally_supported_compressions[compressor_name][1]
         response = await self._handshake_request(
             protocol.StartupMessage(cqlversion=startup_options["CQL_VERSION"], options=startup_options))
         # v5 spec 2.2: whatever answers STARTUP (READY or AUTHENTICATE) is the last frame in the
