@@ -1297,7 +1297,8 @@ cdef object _read_option(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* p
         name = _read_string(buf, end, pos, "custom type name")
         try:
             return _interned(("custom", name), lambda: _cqltypes.lookup_casstype(name))
-        except ValueError as exc:
+        except Exception as exc:
+            # The class name is untrusted text: any failure to make sense of it is bad input.
             raise DecodeError("unparseable custom type %r: %s" % (name, exc)) from None
     if option == 0x0020 or option == 0x0022:
         sub = _read_option(buf, end, pos, user_type_map, depth + 1)
@@ -1325,7 +1326,11 @@ cdef object _read_option(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* p
         for i in range(count):
             names.append(_read_string(buf, end, pos, "UDT field name"))
             types.append(_read_option(buf, end, pos, user_type_map, depth + 1))
-        udt = _cqltypes.UserType.make_udt_class(keyspace, udt_name, tuple(names), tuple(types))
+        try:
+            udt = _cqltypes.UserType.make_udt_class(keyspace, udt_name, tuple(names), tuple(types))
+        except ValueError as exc:
+            # e.g. a NUL in the name, which no Python class name may hold.
+            raise DecodeError("unusable UDT %r.%r: %s" % (keyspace, udt_name, exc)) from None
         mapped = None
         if user_type_map:
             mapped = user_type_map.get(keyspace, {}).get(udt_name)

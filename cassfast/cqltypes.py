@@ -522,6 +522,8 @@ class VectorType(_CassandraType):
         if len(params) != 2:
             raise ValueError("VectorType needs an element type and a dimension (%d given)"
                              % len(params))
+        if isinstance(params[0], int):
+            raise ValueError("vector element type missing")
         subtype = lookup_casstype(params[0])
         vsize = params[1]
         if not isinstance(vsize, int) or vsize <= 0:
@@ -576,8 +578,10 @@ def parse_casstype_args(typestring: str):
                 raise ValueError("unbalanced ')'")
             types, names = args.pop()
             prev_types = args[-1][0]
-            if not prev_types:
+            if not prev_types or isinstance(prev_types[-1], int):
                 raise ValueError("parameters without a type")
+            if not issubclass(prev_types[-1], VectorType) and any(isinstance(t, int) for t in types):
+                raise ValueError("only VectorType takes a number as a parameter")
             prev_types[-1] = prev_types[-1].apply_parameters(types, names)
         else:
             types, names = args[-1]
@@ -589,7 +593,7 @@ def parse_casstype_args(typestring: str):
             except ValueError:
                 ctype = lookup_casstype_simple(tok)
             types.append(ctype)
-    if len(args) != 1 or len(args[0][0]) != 1:
+    if len(args) != 1 or len(args[0][0]) != 1 or isinstance(args[0][0][0], int):
         raise ValueError("expected exactly one type")
     return args[0][0][0]
 
@@ -604,7 +608,7 @@ def lookup_casstype(casstype):
         return casstype
     try:
         return parse_casstype_args(casstype)
-    except (ValueError, AssertionError, IndexError, TypeError) as e:
+    except (ValueError, AssertionError, IndexError, TypeError, AttributeError, UnicodeError) as e:
         raise ValueError("Don't know how to parse type string %r: %s" % (casstype, e))
 
 
