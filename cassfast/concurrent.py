@@ -105,10 +105,11 @@ class _ConcurrentExecutor:
         # Paging through the ResultSet re-arms the future; its callbacks must not fire again.
         future.clear_callbacks()
         try:
-            result = ExecutionResult(True, ResultSet(future, rows))
+            result = ResultSet(future, rows)
         except Exception as exc:  # a ResultSet that cannot be built is this statement's failure
-            result = ExecutionResult(False, exc)
-        self._complete(index, result.success, result.result_or_exc)
+            self._complete(index, False, exc)
+        else:
+            self._complete(index, True, result)
 
     def _on_error(self, exc, future, index: int) -> None:
         self._complete(index, False, exc)
