@@ -59,6 +59,7 @@ def reference_cluster_kwargs(
     ``only`` restricts the driver to ``addresses`` (no other discovered peer is contacted).
     """
     from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
     from cassandra.policies import WhiteListRoundRobinPolicy
 
     kwargs: Dict[str, Any] = {"contact_points": list(addresses), "port": port}
@@ -67,7 +68,9 @@ def reference_cluster_kwargs(
     if ca_file is not None:
         kwargs["ssl_context"] = ssl_context_for(ca_file)
     if only:
-        kwargs["load_balancing_policy"] = WhiteListRoundRobinPolicy(list(addresses))
+        kwargs["execution_profiles"] = {
+            EXEC_PROFILE_DEFAULT: ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy(list(addresses)))
+        }
     return kwargs
 
 
@@ -87,27 +90,30 @@ def probe_node(
     UP: gossip state (``system.peers``, ``system_views.gossip_info``) still says NORMAL for a dead
     node, so it cannot prove liveness.
     """
-    import warnings
-
-    from cassandra.cluster import Cluster, NoHostAvailable
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+    from cassandra.policies import FallthroughRetryPolicy, WhiteListRoundRobinPolicy
 
     # The driver logs every refused connection at WARNING/ERROR; while polling a starting node
     # that is expected noise, the probe's own result says what happened.
     logging.getLogger("cassandra").setLevel(logging.CRITICAL)
-    kwargs = reference_cluster_kwargs([address], port, credentials=credentials, ca_file=ca_file, only=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = Cluster(
-            schema_metadata_enabled=False,
-            token_metadata_enabled=False,
-            connect_timeout=timeout,
-            control_connection_timeout=timeout,
-            protocol_version=5,
-            **kwargs,
-        )
+    kwargs = reference_cluster_kwargs([address], port, credentials=credentials, ca_file=ca_file)
+    profile = ExecutionProfile(
+        load_balancing_policy=WhiteListRoundRobinPolicy([address]),
+        # Errors must surface as they are (an Unavailable, not a retry on another host).
+        retry_policy=FallthroughRetryPolicy(),
+        request_timeout=timeout,
+    )
+    cluster = Cluster(
+        schema_metadata_enabled=False,
+        token_metadata_enabled=False,
+        connect_timeout=timeout,
+        control_connection_timeout=timeout,
+        protocol_version=5,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        **kwargs,
+    )
     try:
         session = cluster.connect()
-        session.default_timeout = timeout
         local = session.execute("SELECT release_version, data_center, schema_version FROM system.local").one()
         peers = tuple(
             PeerRow(str(r.peer), r.data_center, r.host_id, bool(r.tokens), r.schema_version)
@@ -116,6 +122,7 @@ def probe_node(
         unavailable: Optional[str] = None
         if check_all_up:
             from cassandra import ConsistencyLevel, Unavailable
+            from cassandra.protocol import UnavailableErrorMessage
             from cassandra.query import SimpleStatement
 
             stmt = SimpleStatement(
@@ -124,8 +131,9 @@ def probe_node(
             )
             try:
                 session.execute(stmt)
-            except Unavailable as exc:
-                unavailable = f"{exc.alive_replicas} of {exc.required_replicas} replicas alive"
+            except (Unavailable, UnavailableErrorMessage) as exc:
+                # Without a retry the driver raises the error message itself, not Unavailable.
+                unavailable = str(getattr(exc, "info", None) or exc)
         return NodeView(local.release_version, local.data_center, local.schema_version, peers, unavailable)
     except NoHostAvailable as exc:
         errors = "; ".join(f"{type(e).__name__}: {e}" for e in exc.errors.values()) or str(exc)

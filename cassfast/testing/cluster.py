@@ -60,6 +60,7 @@ class CassandraCluster:
         self.version: str = version or _fetch.default_version()
         self.log = log
         self.root: Path = _fetch.cache_root() / "nodes" / self.spec.state_name
+        self._die_with_parent = False
 
     # ------------------------------------------------------------------ what clients need
     @property
@@ -159,6 +160,7 @@ class CassandraCluster:
         makes the JVMs die with the calling process (pytest fixtures use it).  Raises HarnessError
         with the failing node's log tail on failure or timeout.
         """
+        self._die_with_parent = die_with_parent
         running = self.running_nodes()
         if len(running) == len(self.nodes) and self.is_healthy():
             self.log(f"{self.spec.state_name}: already up and healthy on {', '.join(self.contact_points)}")
@@ -221,9 +223,15 @@ class CassandraCluster:
         self.log(f"{self.spec.state_name}: {how} node{index} ({self._node(index).address})")
 
     def start_node(
-        self, index: int, timeout: float = DEFAULT_START_TIMEOUT, *, die_with_parent: bool = False
+        self, index: int, timeout: float = DEFAULT_START_TIMEOUT, *, die_with_parent: Optional[bool] = None
     ) -> None:
-        """Start node ``index`` again and wait until the whole variant is ready."""
+        """Start node ``index`` again and wait until the whole variant is ready.
+
+        ``die_with_parent`` defaults to what ``start`` used on this object, so a node restarted
+        by a failover test dies with pytest like the rest of a fixture-started variant.
+        """
+        if die_with_parent is None:
+            die_with_parent = self._die_with_parent
         node = self._node(index)
         if self.pid(index) is not None:
             self.log(f"{self.spec.state_name}: node{index} is already running")

@@ -1,0 +1,175 @@
+"""pytest wiring: real Cassandra fixtures per variant, and an order that lets them share addresses.
+
+Integration tests get a real Apache Cassandra 5.0 from ``cassfast.testing.cluster`` through the
+session fixtures ``cassandra_single``, ``cassandra_cluster3``, ``cassandra_auth`` and
+``cassandra_tls`` (each a ``CassandraCluster``: ``contact_points``, ``port``, ``ca_file``,
+``username``/``password``, ``reference_cluster_kwargs()``, node control for failover tests).
+A variant already running and healthy (started with the CLI) is reused and left running;
+otherwise the fixture starts it, and stops it at the end of the session.  Fixture-started JVMs
+also die with the pytest process (PR_SET_PDEATHSIG), so none outlives an interrupted run.  A
+server that cannot be started is an error, never a skip.
+
+Tests are reordered so that unit tests run first, then each variant's tests together (single,
+auth, tls, cluster3): ``single`` and ``cluster3`` both live on 127.0.0.1 and are never needed at
+the same time.  Set ``CASSFAST_CLUSTER3_FIRST_IP`` (e.g. 127.0.0.21) to run ``cluster3`` on other
+addresses beside a shared ``single`` node while developing.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+import pytest
+
+if TYPE_CHECKING:
+    from cassfast.testing.cluster import CassandraCluster
+
+VARIANT_ORDER = ("single", "auth", "tls", "cluster3")
+_FIXTURES = {f"cassandra_{v}": v for v in VARIANT_ORDER}
+_TESTS_DIR = Path(__file__).resolve().parent
+_INTEGRATION_DIR = _TESTS_DIR / "integration"
+_UNIT_DIR = _TESTS_DIR / "unit"
+
+
+def variant_of(item: pytest.Item) -> Optional[str]:
+    """The Cassandra variant a test needs: from its fixtures, then its markers; None for none."""
+    names = getattr(item, "fixturenames", ())
+    for fixture, variant in _FIXTURES.items():
+        if fixture in names:
+            return variant
+    for variant in ("cluster3", "auth", "tls"):
+        if item.get_closest_marker(variant) is not None:
+            return variant
+    if item.get_closest_marker("integration") is not None:
+        return "single"
+    return None
+
+
+def _is_under(item: pytest.Item, directory: Path) -> bool:
+    try:
+        Path(str(item.path)).resolve().relative_to(directory)
+    except ValueError:
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
+    for item in items:
+        if _is_under(item, _INTEGRATION_DIR) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+        variant = variant_of(item)
+        if variant is None:
+            continue
+        if _is_under(item, _UNIT_DIR):
+            raise pytest.UsageError(f"{item.nodeid}: unit tests must not need a Cassandra node ({variant})")
+        if item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+        if variant != "single" and item.get_closest_marker(variant) is None:
+            item.add_marker(getattr(pytest.mark, variant))
+
+    def rank(item: pytest.Item) -> int:
+        variant = variant_of(item)
+        return 0 if variant is None else 1 + VARIANT_ORDER.index(variant)
+
+    # sort() is stable: within a variant, tests keep their collection (file) order, so module
+    # and class fixtures are still set up once.
+    items.sort(key=rank)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from cassfast.testing import _fetch
+
+    return (
+        f"cassandra server: Apache Cassandra {_fetch.default_version()} "
+        f"(cassfast.testing harness, cache {_fetch.cache_root()})"
+    )
+
+
+class _Harness:
+    """Starts variants on demand for one pytest session and stops those it started."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+        self.owned: Dict[str, "CassandraCluster"] = {}
+
+    def log(self, message: str) -> None:
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"[cassandra] {message}")
+
+    def acquire(self, variant: str) -> "CassandraCluster":
+        from cassfast.testing.cluster import CassandraCluster, HarnessError
+
+        first_ip = os.environ.get("CASSFAST_CLUSTER3_FIRST_IP") if variant == "cluster3" else None
+        cluster = CassandraCluster(variant, first_ip=first_ip, log=self.log)
+        if cluster.is_running() and cluster.is_healthy():
+            self.log(f"reusing {cluster.spec.state_name}, already running (it is left running)")
+            return cluster
+        mine = set(cluster.contact_points)
+        for other_variant in VARIANT_ORDER:
+            if other_variant == variant:
+                continue
+            other_first_ip = os.environ.get("CASSFAST_CLUSTER3_FIRST_IP") if other_variant == "cluster3" else None
+            other = CassandraCluster(other_variant, first_ip=other_first_ip, log=self.log)
+            if not mine & set(other.contact_points) or not other.running_nodes():
+                continue
+            if other_variant in self.owned:
+                # This session started it and the test order guarantees its tests are done.
+                self.owned.pop(other_variant).stop()
+            else:
+                raise HarnessError(
+                    f"{variant} needs {', '.join(sorted(mine & set(other.contact_points)))}, where "
+                    f"{other.spec.state_name} is running and was not started by this test run. Stop it "
+                    f"(python -m cassfast.testing.cluster stop {other_variant})"
+                    + (" or set CASSFAST_CLUSTER3_FIRST_IP=127.0.0.21" if variant == "cluster3" else "")
+                )
+        cluster.start(die_with_parent=True)
+        self.owned[variant] = cluster
+        return cluster
+
+    def release_all(self) -> None:
+        while self.owned:
+            _, cluster = self.owned.popitem()
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def cassandra_harness(request: pytest.FixtureRequest):
+    harness = _Harness(request.config)
+    try:
+        yield harness
+    finally:
+        harness.release_all()
+
+
+@pytest.fixture(scope="session")
+def cassandra_single(cassandra_harness: _Harness) -> "CassandraCluster":
+    """One node on 127.0.0.1:9042 (dc1)."""
+    return cassandra_harness.acquire("single")
+
+
+@pytest.fixture(scope="session")
+def cassandra_cluster3(cassandra_harness: _Harness) -> "CassandraCluster":
+    """Three nodes on 127.0.0.1-3: dc1 = .1 and .2, dc2 = .3; one token each."""
+    return cassandra_harness.acquire("cluster3")
+
+
+@pytest.fixture(scope="session")
+def cassandra_auth(cassandra_harness: _Harness) -> "CassandraCluster":
+    """One node with PasswordAuthenticator on 127.0.0.4; superuser cassandra/cassandra."""
+    return cassandra_harness.acquire("auth")
+
+
+@pytest.fixture(scope="session")
+def cassandra_tls(cassandra_harness: _Harness) -> "CassandraCluster":
+    """One node on 127.0.0.5 that only accepts TLS clients; ``ca_file`` is its certificate."""
+    return cassandra_harness.acquire("tls")
+
+
+@pytest.fixture(autouse=True)
+def _cassandra_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    """Tests selected only by marker (``integration``, ``cluster3``...) still get their node."""
+    variant = variant_of(request.node)
+    if variant is not None:
+        request.getfixturevalue(f"cassandra_{variant}")
