@@ -163,7 +163,15 @@ def _ratio_table(request):
     if not _medians:
         return
     rep = request.config.pluginmanager.get_plugin("terminalreporter")
-    if rep is not None:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if rep is None:
+        return
+    # Teardown output is captured by default; the table is the point of the run, so show it.
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            for line in _table(_medians):
+                rep.write_line(line)
+    else:
         for line in _table(_medians):
             rep.write_line(line)
 

@@ -111,11 +111,20 @@ cdef int64_t murmur3_hash(const unsigned char* data, Py_ssize_t length) noexcept
     return <int64_t>h1
 
 
-cdef int64_t murmur3_token_of(const unsigned char* data, Py_ssize_t length) noexcept nogil:
+cdef inline int64_t _token_of_hash(int64_t h) noexcept nogil:
     # Murmur3Partitioner.getToken: Long.MIN_VALUE is the ring's minimum (never owned by a key),
     # so a key hashing to it is given Long.MAX_VALUE instead.
-    cdef int64_t h = murmur3_hash(data, length)
     return INT64_MAX if h == INT64_MIN else h
+
+
+cdef int64_t murmur3_token_of(const unsigned char* data, Py_ssize_t length) noexcept nogil:
+    return _token_of_hash(murmur3_hash(data, length))
+
+
+def token_of_hash(int64_t h) -> int:
+    """The token for a Murmur3 hash value (exposed so the minimum-long rule can be tested: no
+    known key hashes to it)."""
+    return _token_of_hash(h)
 
 
 cdef int64_t token_of_key(object key) except? -1:
@@ -311,7 +320,7 @@ cdef class Murmur3Token(HashToken):
             t = Murmur3Token.__new__(Murmur3Token)
             t.value = token_of_key(key)
             return t
-        return cls(token_of_key(key))
+        return cls(cls.hash_fn(key))
 
 
 # ---------------------------------------------------------------------------------------------

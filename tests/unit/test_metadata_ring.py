@@ -227,3 +227,43 @@ def test_token_map_class_can_be_built_directly_like_the_reference():
     tm = TokenMap(Murmur3Token, owner, sorted(owner), None)
     assert tm.ring == [Murmur3Token(0), Murmur3Token(10)]
     assert tm.get_replicas("ks", Murmur3Token(5)) == []
+
+
+# -- token classes -------------------------------------------------------------------------------
+
+def test_token_classes_behave_like_the_reference():
+    import pickle
+
+    from cassandra.metadata import BytesToken as RefBytesToken
+    from cassandra.metadata import MD5Token as RefMD5Token
+    from cassfast.metadata import HashToken, Token
+
+    for key in [b"", b"a", b"partition-key", "kéy".encode()]:
+        assert MD5Token.from_key(key).value == RefMD5Token.from_key(key).value
+        assert BytesToken.from_key(key).value == RefBytesToken.from_key(key).value
+    assert Murmur3Token.from_string("-42").value == -42
+    assert isinstance(Murmur3Token(1), HashToken) and isinstance(MD5Token(1), Token)
+    assert repr(Murmur3Token(5)) == "<Murmur3Token: 5>"
+    t = Murmur3Token(123)
+    assert pickle.loads(pickle.dumps(t)) == t
+    assert Murmur3Token(1) <= Murmur3Token(1) < Murmur3Token(2) >= Murmur3Token(2)
+    assert (Murmur3Token(1) == 1) is False  # a token never equals a bare int
+    assert BytesToken.from_string("0aff").value == b"\x0a\xff"
+
+
+def test_user_token_subclass_uses_its_own_hash_fn():
+    class Doubling(Murmur3Token):
+        @classmethod
+        def hash_fn(cls, key):
+            return 2 * len(key)
+
+    # The reference's from_key is cls(cls.hash_fn(key)): a subclass's hash_fn must be honoured.
+    from cassandra.metadata import Murmur3Token as RefMurmur3Token
+
+    class RefDoubling(RefMurmur3Token):
+        @classmethod
+        def hash_fn(cls, key):
+            return 2 * len(key)
+
+    assert type(Doubling.from_key(b"abc")) is Doubling
+    assert Doubling.from_key(b"abc").value == RefDoubling.from_key(b"abc").value

@@ -147,14 +147,21 @@ def test_murmur3_token_from_key_equals_reference_token():
         assert Murmur3Token.from_key(k).value == RefMurmur3Token.from_key(k).value
 
 
-def test_tokens_avoid_minimum_long_and_maximum_wraps_to_first_range():
-    # No small key is known to hash to -2**63, so check the rule on the oracle's value space:
-    # the token function must never return -2**63, and agrees with the reference elsewhere.
-    assert all(murmur3_token(k) != -(2 ** 63) for k in KEYS)
+def test_token_maps_minimum_long_to_maximum_and_keeps_other_hashes():
+    from cassfast._routing import token_of_hash
+    # Cassandra's Murmur3Partitioner.getToken: Long.MIN_VALUE -> Long.MAX_VALUE.
+    assert token_of_hash(-(2 ** 63)) == 2 ** 63 - 1
+    for h in (-(2 ** 63) + 1, -1, 0, 1, 2 ** 63 - 1):
+        assert token_of_hash(h) == h
+    # And the token path applies it: every token equals the rule applied to the raw hash.
+    assert all(murmur3_token(k) == token_of_hash(murmur3(k)) for k in KEYS)
+
+
+def test_maximum_token_wraps_to_first_range():
     from cassfast._routing import TokenRing
     ring = TokenRing([-(2 ** 63), 0], ["a", "b"])
-    # A token range ends at its ring token: 2**63-1 wraps to the first range.
-    assert ring.index(2 ** 63 - 1) == 0
+    # A token range ends at its ring token: 2**63-1 is past the last one, so it wraps.
+    assert ring.index(2 ** 63 - 1) == 0 and ring.index(1) == 0 and ring.index(0) == 1
 
 
 def test_murmur3_accepts_bytearray_and_memoryview():
