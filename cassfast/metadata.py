@@ -522,8 +522,16 @@ class Metadata:
             return
         owner = {}
         for host, token_strings in token_map.items():
-            for s in token_strings:
-                owner[token_class.from_string(s)] = host
+            for s in token_strings or ():
+                try:
+                    token = token_class.from_string(s)
+                    if token_class is Murmur3Token and not MIN_LONG <= token.value <= MAX_LONG:
+                        raise ValueError("out of the signed 64-bit range")
+                except (TypeError, ValueError) as exc:
+                    # One bad row must not take token-aware routing down for the whole ring.
+                    log.warning("Ignoring token %r of %s for %s: %s", s, host, partitioner, exc)
+                    continue
+                owner[token] = host
         with self._schema_lock:
             self.token_map = TokenMap(token_class, owner, sorted(owner), self, self.keyspaces)
 

@@ -267,3 +267,15 @@ def test_user_token_subclass_uses_its_own_hash_fn():
 
     assert type(Doubling.from_key(b"abc")) is Doubling
     assert Doubling.from_key(b"abc").value == RefDoubling.from_key(b"abc").value
+
+
+def test_malformed_tokens_are_skipped_not_fatal(caplog):
+    md = Metadata()
+    a, b = Host("127.0.0.1", datacenter="dc1", rack="r1"), Host("127.0.0.2", datacenter="dc1", rack="r1")
+    md.refresh_schema(keyspaces=[{"keyspace_name": "ks", "durable_writes": True,
+                                  "replication": {"class": "SimpleStrategy",
+                                                  "replication_factor": "1"}}])
+    md.rebuild_token_map(MURMUR3, {a: ["0", "not-a-token", str(2 ** 64)], b: ["100", None]})
+    assert [t.value for t in md.token_map.ring] == [0, 100]
+    assert "not-a-token" in caplog.text
+    assert addresses(md.token_map.get_replicas("ks", Murmur3Token(50))) == ["127.0.0.2"]
