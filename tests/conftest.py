@@ -11,12 +11,11 @@ server that cannot be started is an error, never a skip.
 
 Tests are reordered so that unit tests run first, then each variant's tests together (single,
 auth, tls, cluster3): ``single`` and ``cluster3`` both live on 127.0.0.1 and are never needed at
-the same time.  Set ``CASSFAST_CLUSTER3_FIRST_IP`` (e.g. 127.0.0.21) to run ``cluster3`` on other
-addresses beside a shared ``single`` node while developing.
+the same time.  ``CASSFAST_<VARIANT>_FIRST_IP`` moves a variant to other loopback addresses, e.g.
+``CASSFAST_CLUSTER3_FIRST_IP=127.0.0.21`` runs ``cluster3`` beside a shared ``single`` node.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional
 
@@ -101,8 +100,7 @@ class _Harness:
     def acquire(self, variant: str) -> "CassandraCluster":
         from cassfast.testing.cluster import CassandraCluster, HarnessError
 
-        first_ip = os.environ.get("CASSFAST_CLUSTER3_FIRST_IP") if variant == "cluster3" else None
-        cluster = CassandraCluster(variant, first_ip=first_ip, log=self.log)
+        cluster = CassandraCluster(variant, log=self.log)
         if cluster.is_running() and cluster.is_healthy():
             self.log(f"reusing {cluster.spec.state_name}, already running (it is left running)")
             return cluster
@@ -110,8 +108,7 @@ class _Harness:
         for other_variant in VARIANT_ORDER:
             if other_variant == variant:
                 continue
-            other_first_ip = os.environ.get("CASSFAST_CLUSTER3_FIRST_IP") if other_variant == "cluster3" else None
-            other = CassandraCluster(other_variant, first_ip=other_first_ip, log=self.log)
+            other = CassandraCluster(other_variant, log=self.log)
             if not mine & set(other.contact_points) or not other.running_nodes():
                 continue
             if other_variant in self.owned:

@@ -44,7 +44,8 @@ class CassandraCluster:
     """One variant of the test deployment (``single``, ``cluster3``, ``auth`` or ``tls``).
 
     ``first_ip`` moves the variant to other loopback addresses (``cluster3`` with
-    ``first_ip="127.0.0.21"`` runs on .21-.23 beside a ``single`` node on 127.0.0.1).
+    ``first_ip="127.0.0.21"`` runs on .21-.23 beside a ``single`` node on 127.0.0.1); when it is
+    not given, ``$CASSFAST_<VARIANT>_FIRST_IP`` (e.g. ``CASSFAST_CLUSTER3_FIRST_IP``) is used.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class CassandraCluster:
         heap: Optional[str] = None,
         log: Callable[[str], None] = _stderr_log,
     ) -> None:
+        first_ip = first_ip or os.environ.get(f"CASSFAST_{variant.upper()}_FIRST_IP") or None
         self.spec: VariantSpec = _config.variant_spec(variant, first_ip, heap)
         self.version: str = version or _fetch.default_version()
         self.log = log

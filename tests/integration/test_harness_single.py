@@ -31,10 +31,10 @@ def test_single_node_reports_the_fetched_5_0_release(session):
 
 
 def test_single_node_listens_on_the_fixture_address_and_port(cassandra_single, session):
-    assert cassandra_single.contact_points == ["127.0.0.1"]
+    (address,) = cassandra_single.contact_points
     assert cassandra_single.port == 9042
     local = session.execute("SELECT rpc_address, rpc_port, data_center FROM system.local").one()
-    assert str(local.rpc_address) == "127.0.0.1"
+    assert str(local.rpc_address) == address
     assert local.rpc_port == 9042
     assert local.data_center == "dc1"
 
