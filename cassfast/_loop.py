@@ -57,6 +57,7 @@ class LoopThread:
         self._started.wait(10)
         self.ident = self.thread.ident
         self.deadlines = DeadlineQueue(self.loop)
+        self.writes = WriteBatcher(self.loop)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -88,12 +89,20 @@ class LoopThread:
         self._drain_pending = False
         queue = self._queue
         popleft = queue.popleft
-        while queue:
-            fn, args = popleft()
-            try:
-                fn(*args)
-            except Exception:
-                log.exception("Unhandled error in a call submitted to the I/O loop")
+        writes = self.writes
+        writes.depth += 1
+        try:
+            while queue:
+                fn, args = popleft()
+                try:
+                    fn(*args)
+                except Exception:
+                    log.exception("Unhandled error in a call submitted to the I/O loop")
+        finally:
+            writes.depth -= 1
+        # Everything the batch queued goes out now, in this iteration of the loop.
+        if writes.dirty:
+            writes.flush()
 
     def run_coroutine(self, coro, timeout: float | None) -> Any:
         """Run ``coro`` on the loop and wait for its result from another thread (cold path only)."""
@@ -124,6 +133,36 @@ class LoopThread:
         self._drain()
         self.deadlines.close()
         self.loop.stop()
+
+
+class WriteBatcher:
+    """Coalesces writes: connections with queued frames are flushed once per batch of work.
+
+    Inside a batch (``depth > 0``: a drain of submitted calls, or the handling of one read)
+    a connection that queues a frame only registers itself; the batch's end flushes every
+    registered connection, one ``write`` each.  Outside a batch a flush is scheduled with
+    ``call_soon``, so frames queued in one callback still share a write.
+    """
+
+    __slots__ = ("loop", "dirty", "depth", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.dirty: list = []
+        self.depth = 0
+        self._scheduled = False
+
+    def mark(self, connection) -> None:
+        self.dirty.append(connection)
+        if not self.depth and not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        dirty, self.dirty = self.dirty, []
+        for connection in dirty:
+            connection._flush()
 
 
 class DeadlineQueue:

@@ -429,7 +429,8 @@ class Cluster:
                     event_callback=event_callback,
                     allow_beta_protocol_version=self.allow_beta_protocol_version,
                     no_compact=self.no_compact, application_name=self.application_name,
-                    application_version=self.application_version, owner=owner)
+                    application_version=self.application_version, owner=owner,
+                    write_batcher=self._loop_thread.writes)
             except ProtocolVersionUnsupported as exc:
                 if not negotiate or self._protocol_version_explicit or self._is_setup:
                     raise

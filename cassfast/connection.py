@@ -104,7 +104,7 @@ class Connection(asyncio.Protocol):
                  event_callback: Callable | None = None, allow_beta_protocol_version: bool = False,
                  no_compact: bool = False, application_name: str | None = None,
                  application_version: str | None = None, max_requests: int = MAX_STREAM_ID + 1,
-                 owner: Any = None) -> None:
+                 owner: Any = None, write_batcher: Any = None) -> None:
         self.endpoint = endpoint
         self.loop = loop
         self.protocol_version = protocol_version
@@ -120,6 +120,7 @@ class Connection(asyncio.Protocol):
         self.application_name = application_name
         self.application_version = application_version
         self.owner = owner
+        self._batcher = write_batcher
 
         self.transport: asyncio.Transport | None = None
         self.keyspace: str | None = None
@@ -326,6 +327,20 @@ class Connection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        batcher = self._batcher
+        if batcher is None:
+            self._on_data(data)
+            return
+        # Requests sent by response callbacks (retries, next pages) share one write.
+        batcher.depth += 1
+        try:
+            self._on_data(data)
+        finally:
+            batcher.depth -= 1
+        if batcher.dirty and not batcher.depth:
+            batcher.flush()
+
+    def _on_data(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
         try:
             frames = self._decoder.feed(data)
@@ -430,7 +445,10 @@ class Connection(asyncio.Protocol):
         self._out.append(data)
         if not self._flush_pending:
             self._flush_pending = True
-            self.loop.call_soon(self._flush)
+            if self._batcher is not None:
+                self._batcher.mark(self)
+            else:
+                self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_pending = False

@@ -1,0 +1,88 @@
+"""Authentication and TLS against the harness's dedicated nodes.
+
+``auth`` variant: PasswordAuthenticator on 127.0.0.4 (superuser cassandra/cassandra).
+``tls`` variant: client encryption required on 127.0.0.5, certificate with IP SANs.
+Implementation: cassfast (the harness's own smoke tests check the same nodes with
+cassandra-driver, so a failure here is ours).
+"""
+import ssl
+
+import pytest
+
+from cassfast import AuthenticationFailed
+from cassfast.auth import PlainTextAuthProvider, SaslAuthProvider
+from cassfast.cluster import Cluster, NoHostAvailable
+
+from _h5_support import contact_of
+
+
+@pytest.mark.integration
+@pytest.mark.auth
+def test_right_credentials_connect(cassandra_auth):
+    points, port = contact_of(cassandra_auth)
+    with Cluster(points, port=port, auth_provider=PlainTextAuthProvider("cassandra", "cassandra")) as cluster:
+        session = cluster.connect()
+        row = session.execute("SELECT role FROM system_auth.roles WHERE role = 'cassandra'").one()
+        assert row.role == "cassandra"
+
+
+@pytest.mark.integration
+@pytest.mark.auth
+def test_wrong_credentials_raise_authentication_failed(cassandra_auth):
+    points, port = contact_of(cassandra_auth)
+    with pytest.raises(AuthenticationFailed):
+        with Cluster(points, port=port, auth_provider=PlainTextAuthProvider("cassandra", "wrong")) as cluster:
+            cluster.connect()
+
+
+@pytest.mark.integration
+@pytest.mark.auth
+def test_missing_credentials_are_refused(cassandra_auth):
+    points, port = contact_of(cassandra_auth)
+    with pytest.raises((AuthenticationFailed, NoHostAvailable)):
+        with Cluster(points, port=port) as cluster:
+            cluster.connect()
+
+
+@pytest.mark.integration
+@pytest.mark.auth
+def test_sasl_plain_connects(cassandra_auth):
+    points, port = contact_of(cassandra_auth)
+    provider = SaslAuthProvider(service="cassandra", qops=["auth"], mechanism="PLAIN",
+                                username="cassandra", password="cassandra")
+    with Cluster(points, port=port, auth_provider=provider) as cluster:
+        session = cluster.connect()
+        assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_tls_with_hostname_verification_connects(cassandra_tls):
+    points, port = contact_of(cassandra_tls)
+    context = cassandra_tls.ssl_context()
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+    with Cluster(points, port=port, ssl_context=context) as cluster:
+        session = cluster.connect()
+        assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
+        assert cluster.protocol_version == 5
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_tls_client_that_does_not_trust_the_server_is_refused(cassandra_tls):
+    points, port = contact_of(cassandra_tls)
+    context = ssl.create_default_context()  # system CAs only: the node's self-signed cert fails
+    with pytest.raises(NoHostAvailable) as exc:
+        with Cluster(points, port=port, ssl_context=context, connect_timeout=5) as cluster:
+            cluster.connect()
+    assert any("CERTIFICATE_VERIFY_FAILED" in str(e) or isinstance(e, ssl.SSLError) or
+               "certificate" in str(e).lower() for e in exc.value.errors.values())
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_plaintext_client_is_refused_by_the_tls_node(cassandra_tls):
+    points, port = contact_of(cassandra_tls)
+    with pytest.raises(NoHostAvailable):
+        with Cluster(points, port=port, connect_timeout=3, control_connection_timeout=3) as cluster:
+            cluster.connect()
