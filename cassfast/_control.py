@@ -85,8 +85,6 @@ class ControlConnection:
             except Exception as exc:
                 errors[endpoint] = exc
                 log.debug("Control connection to %s failed: %s", endpoint, exc)
-                if _is_fatal(exc):
-                    raise
                 continue
             try:
                 await self._setup(connection)
@@ -328,11 +326,6 @@ class ControlConnection:
 
     async def _refresh_schema_event(self) -> None:
         await self.refresh_schema()
-
-
-def _is_fatal(exc: BaseException) -> bool:
-    from cassfast import AuthenticationFailed
-    return isinstance(exc, AuthenticationFailed)
 
 
 def _valid_peer(row: dict) -> bool:

@@ -210,8 +210,8 @@ class Connection(asyncio.Protocol):
         self._queue_frame(self._encode(msg, 0, self.protocol_version, None,
                                        self.allow_beta_protocol_version))
         response = await future
-        if isinstance(response, BaseException):
-            raise response
+        if isinstance(response, BaseException) and not hasattr(response, "code"):
+            raise response  # a connection failure; server ERRORs are returned to the caller
         return response
 
     async def _handshake(self) -> None:

@@ -28,11 +28,15 @@ def test_right_credentials_connect(cassandra_auth):
 
 @pytest.mark.integration
 @pytest.mark.auth
-def test_wrong_credentials_raise_authentication_failed(cassandra_auth):
+def test_wrong_credentials_raise_authentication_failed_per_host(cassandra_auth):
+    # As the reference driver: NoHostAvailable whose per-host errors are AuthenticationFailed.
     points, port = contact_of(cassandra_auth)
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(NoHostAvailable) as exc:
         with Cluster(points, port=port, auth_provider=PlainTextAuthProvider("cassandra", "wrong")) as cluster:
             cluster.connect()
+    errors = list(exc.value.errors.values())
+    assert errors and all(isinstance(e, AuthenticationFailed) for e in errors), errors
+    assert "incorrect" in str(errors[0])
 
 
 @pytest.mark.integration
