@@ -427,3 +427,48 @@ def test_batch_default_type_is_logged_and_str_matches_the_reference():
     assert BatchStatement().batch_type is BatchType.LOGGED
     assert str(BatchStatement(consistency_level=ConsistencyLevel.TWO)) == str(
         ref_query.BatchStatement(consistency_level=ConsistencyLevel.TWO))
+
+
+# --- column encryption -----------------------------------------------------------------------
+
+class _XorPolicy:
+    """A deterministic column encryption policy (the real ones use a random IV): XOR with 0x5A
+    for the columns it covers, which are serialized as blobs of their UTF-8 text."""
+
+    def __init__(self, covered, blob_type):
+        self.covered, self.blob_type = covered, blob_type
+
+    def contains_column(self, desc):
+        return desc.col in self.covered
+
+    def column_type(self, desc):
+        return self.blob_type
+
+    def encrypt(self, desc, data):
+        return bytes(b ^ 0x5A for b in data)
+
+
+def test_bind_encrypts_the_columns_the_policy_covers_like_the_reference():
+    import cassandra.cqltypes as ref_cqltypes
+    from cassfast import cqltypes as cf_cqltypes
+
+    ours, ref = prepare_both([("pk", "int"), ("secret", "blob"), ("plain", "varchar")], [0])
+    ours.column_encryption_policy = _XorPolicy({"secret"}, cf_cqltypes.BytesType)
+    ref.column_encryption_policy = _XorPolicy({"secret"}, ref_cqltypes.BytesType)
+    values = (1, b"\x00\x01hidden", "visible")
+    bound = ours.bind(values)
+    assert bound.values == ref.bind(values).values
+    assert bound.values[1] == bytes(b ^ 0x5A for b in b"\x00\x01hidden")
+    assert _norm(ours.bind((2,)).values)[1:] == ["UNSET", "UNSET"]
+
+
+def test_prepared_statement_metadata_reads_like_the_references():
+    ours, ref = prepare_both([("pk", "int"), ("v", ("list", "varchar"))], [0])
+    assert [(c.keyspace_name, c.table_name, c.name) for c in ours.column_metadata] == [
+        (c.keyspace_name, c.table_name, c.name) for c in ref.column_metadata]
+    assert [c.type.cql_parameterized_type() for c in ours.column_metadata] == [
+        c.type.cql_parameterized_type() for c in ref.column_metadata]
+    assert (ours.query_id, ours.query_string, ours.keyspace, ours.routing_key_indexes,
+            ours.is_idempotent, str(ours)) == (ref.query_id, ref.query_string, ref.keyspace,
+                                               ref.routing_key_indexes, ref.is_idempotent,
+                                               str(ref))
