@@ -189,8 +189,8 @@ cdef class WriteBuffer:
         return 0
 
     cdef int write_uvint(self, uint64_t v) except -1:
-        # Cassandra's unsigned vint: the count of leading 1 bits in the first byte is the
-        # number of extra bytes; the value is big-endian over the remaining bits (v5 spec 6.24).
+        # [unsigned vint] (v5 spec section 3): the count of leading 1 bits in the first byte is
+        # the number of extra bytes; the value is big-endian over the remaining bits.
         cdef int extra = 0
         cdef int bits = 0
         cdef uint64_t t = v
@@ -219,7 +219,7 @@ cdef class WriteBuffer:
 
 
 cdef inline int _encode_element(Codec codec, WriteBuffer buf, object value) except -1:
-    """A [bytes] element: int32 length then the value; None is length -1 (v5 spec 6)."""
+    """A [bytes] element: int32 length then the value; None is length -1 (v5 spec section 3)."""
     cdef Py_ssize_t start, n
     if value is None:
         return buf.write_u32(<uint32_t>-1)
@@ -656,7 +656,7 @@ cdef class TimestampCodec(Codec):
 
 
 cdef class DateCodec(Codec):
-    """date: uint32 days with the epoch at 2**31 <-> util.Date (v5 spec 6.19)."""
+    """date: uint32 days with the epoch at 2**31 <-> util.Date (v5 spec 6.5)."""
 
     cdef object decode(self, const unsigned char* p, Py_ssize_t n):
         if n != 4:
@@ -685,7 +685,7 @@ cdef class DateCodec(Codec):
 
 
 cdef class TimeCodec(Codec):
-    """time: int64 nanoseconds since midnight <-> util.Time (v5 spec 6.20)."""
+    """time: int64 nanoseconds since midnight <-> util.Time (v5 spec 6.17)."""
 
     cdef object decode(self, const unsigned char* p, Py_ssize_t n):
         if n != 8:
@@ -713,7 +713,7 @@ cdef class TimeCodec(Codec):
 
 
 cdef class VarintCodec(Codec):
-    """varint: big-endian two's complement of any length (v5 spec 6.27)."""
+    """varint: big-endian two's complement of any length (v5 spec 6.24)."""
 
     cdef object decode(self, const unsigned char* p, Py_ssize_t n):
         return _PyLong_FromByteArray(p, n, 0, 1)
@@ -732,7 +732,7 @@ cdef bytes _varint_bytes(object v):
 
 
 cdef class DecimalCodec(Codec):
-    """decimal: [int] scale then the unscaled varint; value = unscaled * 10**-scale (v5 spec 6.10)."""
+    """decimal: [int] scale then the unscaled varint; value = unscaled * 10**-scale (v5 spec 6.6)."""
 
     cdef object decode(self, const unsigned char* p, Py_ssize_t n):
         if n < 4:
@@ -790,7 +790,7 @@ cdef class InetCodec(Codec):
 
 cdef inline int _read_uvint(const unsigned char* p, Py_ssize_t n, Py_ssize_t* pos,
                             uint64_t* out) except -1:
-    """Cassandra's unsigned vint (v5 spec 6.24); raises DecodeError when truncated."""
+    """Cassandra's [unsigned vint] (v5 spec section 3); raises DecodeError when truncated."""
     if pos[0] >= n:
         _truncated(1, 0, "vint")
     cdef unsigned char first = p[pos[0]]
@@ -817,7 +817,7 @@ cdef inline uint64_t _zigzag(int64_t v) noexcept nogil:
 
 
 cdef class DurationCodec(Codec):
-    """duration: signed vints months, days, nanoseconds <-> util.Duration (v5 spec 6.15)."""
+    """duration: signed vints months, days, nanoseconds <-> util.Duration (v5 spec 6.8)."""
 
     cdef object decode(self, const unsigned char* p, Py_ssize_t n):
         cdef Py_ssize_t pos = 0
@@ -871,7 +871,7 @@ cdef object _sized_items(object value, str what):
 
 
 cdef class ListCodec(Codec):
-    """list and set: [int] n, then n [bytes] elements (v5 spec 6.12, 6.23)."""
+    """list and set: [int] n, then n [bytes] elements (v5 spec 6.12, 6.14)."""
     cdef Codec element
     cdef bint is_set
     cdef str what
@@ -1002,7 +1002,7 @@ cdef class MapCodec(Codec):
 
 cdef class TupleCodec(Codec):
     """tuple and UDT: each field a [bytes] (null allowed); missing trailing fields are null
-    (v5 spec 6.25, 6.26)."""
+    (v5 spec 6.21 and section 7)."""
     cdef tuple fields
     cdef Py_ssize_t nfields
     cdef str what

@@ -272,7 +272,7 @@ class TimeUUIDType(DateType):
 class SimpleDateType(_CassandraType):
     typename = "date"
     date_format = "%Y-%m-%d"
-    # Days are unsigned 32-bit with the Unix epoch at 2**31 (native protocol v5 spec 6.19).
+    # Days are unsigned 32-bit with the Unix epoch at 2**31 (native protocol v5 spec 6.5).
     EPOCH_OFFSET_DAYS = 2 ** 31
     _codec_kind = "date"
 
@@ -529,7 +529,8 @@ class VectorType(_CassandraType):
         if not isinstance(vsize, int) or vsize <= 0:
             raise ValueError("vector dimension must be a positive integer, got %r" % (vsize,))
         name = "%s(%s, %d)" % (cls.cassname, subtype.cass_parameterized_type(), vsize)
-        return type(name, (cls,), {"vector_size": vsize, "subtype": subtype, "subtypes": (subtype,)})
+        return type(name, (cls,), {"vector_size": vsize, "subtype": subtype, "subtypes": (subtype,),
+                                   "cassname": cls.cassname})
 
     @classmethod
     def cass_parameterized_type(cls, full=False):
@@ -580,17 +581,18 @@ def parse_casstype_args(typestring: str):
             prev_types = args[-1][0]
             if not prev_types or isinstance(prev_types[-1], int):
                 raise ValueError("parameters without a type")
-            if not issubclass(prev_types[-1], VectorType) and any(isinstance(t, int) for t in types):
-                raise ValueError("only VectorType takes a number as a parameter")
             prev_types[-1] = prev_types[-1].apply_parameters(types, names)
         else:
             types, names = args[-1]
             parts = re.split(":|=>", tok)
             tok = parts.pop()
             names.append(parts[0] if parts else None)
-            try:
+            # Numbers are parameters only of vectors (their dimension); elsewhere, e.g. the hex
+            # UDT names of UserType(...), digit strings are names.
+            parent = args[-2][0][-1] if len(args) > 1 and args[-2][0] else None
+            if tok.isdigit() and isinstance(parent, type) and issubclass(parent, VectorType):
                 ctype = int(tok)
-            except ValueError:
+            else:
                 ctype = lookup_casstype_simple(tok)
             types.append(ctype)
     if len(args) != 1 or len(args[0][0]) != 1 or isinstance(args[0][0][0], int):
