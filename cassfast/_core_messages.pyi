@@ -27,6 +27,7 @@ def encode_execute_frame(stream_id: int, protocol_version: int, query_id: bytes,
                          skip_meta: bool = ..., result_metadata_id: Optional[bytes] = ...,
                          now_in_seconds: Optional[int] = ..., tracing: bool = ...,
                          custom_payload: Optional[Mapping[str, bytes]] = ..., beta: bool = ...) -> bytes: ...
+def encode_execute_message(msg: Any, stream_id: int, protocol_version: int, beta: bool) -> Optional[bytes]: ...
 def encode_batch_frame(stream_id: int, protocol_version: int, batch_type: Any,
                        queries: Iterable[Tuple[bool, Any, Sequence[Any]]], consistency_level: int,
                        serial_consistency_level: Optional[int] = ..., timestamp: Optional[int] = ...,

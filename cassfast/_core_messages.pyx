@@ -25,7 +25,7 @@ from cassfast._core import ProtocolError, TruncatedMessage
 
 __all__ = [
     "BodyReader", "read_response_prelude", "encode_query_frame", "encode_execute_frame",
-    "encode_batch_frame", "encode_prepare_frame", "encode_startup_frame", "encode_options_frame",
+    "encode_batch_frame", "encode_execute_message", "encode_prepare_frame", "encode_startup_frame", "encode_options_frame",
     "encode_register_frame", "encode_auth_response_frame", "encode_body_frame",
     "compress_frame",
 ]
@@ -162,6 +162,8 @@ cdef inline unsigned char* _write_values(unsigned char* p, list items) except NU
 
 
 cdef bytes _utf8(s, str what):
+    if type(s) is bytes:
+        return <bytes>s
     if type(s) is str:
         return PyUnicode_AsUTF8String(s)
     if isinstance(s, bytes):
@@ -396,6 +398,28 @@ def encode_execute_frame(int stream_id, int protocol_version, query_id, values,
                          custom_payload=None, bint beta=False) -> bytes:
     """A complete EXECUTE frame: <id>[<result_metadata_id> (v5)]<query_parameters>
     (v4 spec 4.1.6, v5 spec 4.1.6)."""
+    return _execute_frame(stream_id, protocol_version, query_id, values, consistency_level,
+                          serial_consistency_level, fetch_size, paging_state, timestamp,
+                          skip_meta, result_metadata_id, now_in_seconds, tracing, custom_payload,
+                          beta)
+
+
+def encode_execute_message(msg, int stream_id, int protocol_version, bint beta):
+    """The EXECUTE frame for a ``protocol.ExecuteMessage``, reading its attributes at C level
+    (the hot path of ``ProtocolHandler.encode_message``).  Returns None when the message needs
+    the checks of the Python path: continuous paging options, or a custom payload before v4."""
+    if msg.continuous_paging_options or (protocol_version < 4 and msg.custom_payload):
+        return None
+    return _execute_frame(stream_id, protocol_version, msg.query_id, msg.query_params,
+                          msg.consistency_level, msg.serial_consistency_level, msg.fetch_size,
+                          msg.paging_state, msg.timestamp, msg.skip_meta,
+                          msg.result_metadata_id, None, msg.tracing, msg.custom_payload, beta)
+
+
+cdef bytes _execute_frame(int stream_id, int protocol_version, query_id, values,
+                          int consistency_level, serial_consistency_level, fetch_size,
+                          paging_state, timestamp, bint skip_meta, result_metadata_id,
+                          now_in_seconds, bint tracing, custom_payload, bint beta):
     cdef bint v5 = protocol_version >= 5
     cdef bytes qid = _short_bytes(query_id, "query id")
     cdef bytes rmid = None

@@ -567,13 +567,8 @@ class ExecuteMessage(_QueryMessage):
         self.keyspace = None
 
     def encode_frame(self, stream_id, protocol_version, beta):
-        if self.custom_payload or self.continuous_paging_options:
-            self._check(protocol_version)
-        return _m.encode_execute_frame(
-            stream_id, protocol_version, self.query_id, self.query_params,
-            self.consistency_level, self.serial_consistency_level, self.fetch_size,
-            self.paging_state, self.timestamp, self.skip_meta, self.result_metadata_id, None,
-            self.tracing, self.custom_payload, beta)
+        self._check(protocol_version)
+        return _m.encode_execute_message(self, stream_id, protocol_version, beta)
 
 
 class PrepareMessage(_MessageType):
@@ -867,7 +862,12 @@ class _ProtocolHandler:
                        compressor: Optional[Callable], allow_beta_protocol_version: bool) -> bytes:
         """The complete frame for ``msg``; the body is compressed with ``compressor`` on v3/v4
         (on v5 compression happens per segment, so ``compressor`` is ignored)."""
-        frame = msg.encode_frame(stream_id, protocol_version, allow_beta_protocol_version)
+        frame = None
+        if type(msg) is ExecuteMessage:
+            frame = _encode_execute_message(msg, stream_id, protocol_version,
+                                            allow_beta_protocol_version)
+        if frame is None:
+            frame = msg.encode_frame(stream_id, protocol_version, allow_beta_protocol_version)
         if compressor is not None and not ProtocolVersion.has_checksumming_support(protocol_version):
             frame = _m.compress_frame(frame, compressor)
         return frame
@@ -911,4 +911,5 @@ class _ProtocolHandler:
         return msg
 
 
+_encode_execute_message = _m.encode_execute_message
 ProtocolHandler = _ProtocolHandler

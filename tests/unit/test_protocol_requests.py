@@ -175,11 +175,35 @@ def test_tracing_custom_payload_and_beta_set_frame_flags():
     assert out[9:9 + 2 + 3 + 5] == struct.pack(">H", 1) + string("k") + value(b"v")
 
 
-def test_custom_payload_needs_protocol_v4():
-    msg = QueryMessage("SELECT 1", 1)
+@pytest.mark.parametrize("make", [lambda: QueryMessage("SELECT 1", 1),
+                                  lambda: ExecuteMessage(b"\x01", [], 1)], ids=["query", "execute"])
+def test_custom_payload_needs_protocol_v4(make):
+    msg = make()
     msg.custom_payload = {"k": b"v"}
     with pytest.raises(UnsupportedOperation):
         encode(msg, 0, 3, None, False)
+
+
+def test_execute_custom_payload_on_v4_precedes_the_body():
+    msg = ExecuteMessage(b"\x01", [], 1)
+    msg.custom_payload = {"k": None}
+    out = encode(msg, 0, 4, None, False)
+    assert out[1] == 0x04 and out[9:9 + 2 + 3 + 4] == struct.pack(">H", 1) + string("k") + value(None)
+
+
+def test_continuous_paging_is_refused_as_a_dse_feature():
+    msg = ExecuteMessage(b"\x01", [], 1, continuous_paging_options=object())
+    with pytest.raises(UnsupportedOperation, match="DSE"):
+        encode(msg, 0, 4, None, False)
+
+
+def test_execute_subclass_is_encoded_like_its_base():
+    class Traced(ExecuteMessage):
+        tracing = True
+
+    out = encode(Traced(b"\x01", [b"x"], 1), 0, 4, None, False)
+    plain = encode(ExecuteMessage(b"\x01", [b"x"], 1), 0, 4, None, False)
+    assert out[1] == 0x02 and out[2:] == plain[2:]
 
 
 @pytest.mark.parametrize("name", sorted(locally_supported_compressions))
