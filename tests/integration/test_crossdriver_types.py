@@ -12,7 +12,8 @@ Duration, Date, Time, UDT namedtuples) to plain data and keeps the Python type o
   is cassandra-driver doing the same (skipped where the reference's literal path cannot express
   the value either).
 
-cassfast connects with protocol v4 (frames) and v5 (checksummed segments).  Setting
+cassfast connects with protocol v4 (frames; plain, LZ4 and Snappy) and v5 (checksummed segments;
+plain and LZ4).  Setting
 ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's place, which validates the
 tests themselves.
 """
@@ -76,7 +77,9 @@ CASES = [
     ("smallint", "smallint", [0, -32768, 32767]),
     ("tinyint", "tinyint", [0, -128, 127]),
     ("text", "text", ["", "h\u00e9llo w\u00f6rld", "\u65e5\u672c\u8a9e\u30c6\u30ad\u30b9\u30c8",
-                      "\U0001f642 emoji \U0001f680", "nul\x00inside", "x" * 100000]),
+                      "\U0001f642 emoji \U0001f680", "nul\x00inside", "x" * 100000,
+                      # Larger than a v5 segment payload (128 KiB - 1): a multi-segment frame.
+                      "y\u00e9" * 100000]),
     ("time", "time", [0, 86399999999999, 1, time(12, 34, 56, 789012), time(0, 0),
                       time(23, 59, 59, 999999)]),
     ("timestamp", "timestamp", [datetime(1970, 1, 1), datetime(1969, 12, 31, 23, 59, 59, 999000),
@@ -174,9 +177,9 @@ def canonical(v):
 class Side:
     """One driver's session on the test keyspace, with prepared statements per column."""
 
-    def __init__(self, name, host, port, protocol_version=None):
+    def __init__(self, name, host, port, protocol_version=None, compression=True):
         self.modules = _driver_modules(name)
-        kwargs = {"port": port}
+        kwargs = {"port": port, "compression": compression}
         if protocol_version:
             kwargs["protocol_version"] = protocol_version
         self.cluster = self.modules["cluster"].Cluster([host], **kwargs)
@@ -238,10 +241,13 @@ def reference(cassandra_single):
     side.close()
 
 
-@pytest.fixture(scope="module", params=[4, 5], ids=["v4", "v5"])
+@pytest.fixture(scope="module", params=[(4, False), (4, "lz4"), (4, "snappy"), (5, False),
+                                        (5, "lz4")],
+                ids=["v4", "v4-lz4", "v4-snappy", "v5", "v5-lz4"])
 def cassfast_side(request, cassandra_single, reference):
     host, port = _node_address(cassandra_single)
-    side = Side("cassfast", host, port, protocol_version=request.param)
+    protocol_version, compression = request.param
+    side = Side("cassfast", host, port, protocol_version, compression)
     yield side
     side.close()
 
