@@ -4,9 +4,10 @@ Two 5,000-row bodies built by the spec oracle (tests/oracle): ten mixed columns 
 text, bigint, timestamp, double, blob, boolean, list<text>, map<text,int>) and int/text.  The
 reference decodes through ``cassandra.protocol.ProtocolHandler.decode_message`` (its compiled
 Cython row parser) and then applies its ``named_tuple_factory``, as its ResponseFuture does;
-cassfast through ``parse_result_metadata`` + ``decode_rows`` with the default named-tuple factory
-(``cassfast.protocol`` is not used yet so that only this layer is measured).  Both produce the
-same rows (asserted before timing).  Run:
+cassfast through ``cassfast.protocol.ProtocolHandler.decode_message`` with the default
+named-tuple factory (``cassfast``), and directly through ``parse_result_metadata`` +
+``decode_rows`` (``cassfast-types``, this layer alone).  All produce the same rows (asserted
+before timing).  Run:
 
     pytest bench/test_bench_rows.py --benchmark-enable
 
@@ -27,7 +28,7 @@ from oracle import cql_oracle as oracle  # noqa: E402
 import cassandra.protocol as ref_protocol  # noqa: E402
 import cassandra.query as ref_query  # noqa: E402
 
-from cassfast import _types, rows  # noqa: E402
+from cassfast import _types, protocol, rows  # noqa: E402
 
 N_ROWS = 5000
 
@@ -64,11 +65,18 @@ def reference_decode(body):
 
 
 def cassfast_decode(body):
+    msg = protocol.ProtocolHandler.decode_message(4, {}, 0, 0, 0x08, body, None, None,
+                                                  row_factory=rows.named_tuple_factory)
+    return msg.parsed_rows
+
+
+def cassfast_types_decode(body):
     meta, _, _, _, pos = _types.parse_result_metadata(body, 4, 4, None)
     return _types.decode_rows(body, pos, meta, rows.named_tuple_factory, 4)
 
 
-IMPLS = {"cassandra-driver": reference_decode, "cassfast": cassfast_decode}
+IMPLS = {"cassandra-driver": reference_decode, "cassfast": cassfast_decode,
+         "cassfast-types": cassfast_types_decode}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -76,11 +84,12 @@ def report_ratios(request):
     yield
     capture = request.config.pluginmanager.getplugin("capturemanager")
     for name in BODIES:
-        ref, mine = _medians.get((name, "cassandra-driver")), _medians.get((name, "cassfast"))
-        if ref and mine:
-            with capture.global_and_fixture_disabled():
-                print("rows decode %-8s ratio of medians (cassandra-driver / cassfast): "
-                                "%.2fx  (%.2f ms vs %.2f ms)" % (name, ref / mine, ref * 1e3, mine * 1e3))
+        for impl in ("cassfast", "cassfast-types"):
+            ref, mine = _medians.get((name, "cassandra-driver")), _medians.get((name, impl))
+            if ref and mine:
+                with capture.global_and_fixture_disabled():
+                    print("rows decode %-8s ratio of medians (cassandra-driver / %s): %.2fx  "
+                          "(%.2f ms vs %.2f ms)" % (name, impl, ref / mine, ref * 1e3, mine * 1e3))
 
 
 @pytest.mark.parametrize("body_name", list(BODIES))
