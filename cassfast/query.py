@@ -39,6 +39,7 @@ __all__ = [
     "BoundStatement",
     "BatchType",
     "BatchStatement",
+    "HostTargetingStatement",
     "ValueSequence",
     "bind_params",
     "TraceUnavailable",
@@ -654,6 +655,34 @@ class BatchStatement(Statement):
             self.batch_type, len(self), _consistency_name(self.consistency_level))
 
     __repr__ = __str__
+
+
+class HostTargetingStatement:
+    """A statement aimed at one host: a copy of ``inner_statement`` that is still an instance of
+    its class (so the session executes it the same way) and carries ``target_host``, the address
+    that ``DefaultLoadBalancingPolicy`` puts first in the query plan.  Kept for API parity; new
+    code passes ``host=`` to ``Session.execute``."""
+
+    target_host = None
+
+    def __new__(cls, inner_statement, target_host):
+        return object.__new__(_host_targeting_class(type(inner_statement)))
+
+    def __init__(self, inner_statement, target_host) -> None:
+        self.__dict__.update(inner_statement.__dict__)
+        self.target_host = target_host
+
+
+_targeting_classes: dict = {}
+
+
+def _host_targeting_class(inner_class: type) -> type:
+    """The subclass of both HostTargetingStatement and ``inner_class``, made once per class."""
+    cls = _targeting_classes.get(inner_class)
+    if cls is None:
+        cls = type(inner_class.__name__, (HostTargetingStatement, inner_class), {})
+        _targeting_classes[inner_class] = cls
+    return cls
 
 
 def bind_params(query: str, params, encoder: Encoder) -> str:

@@ -472,3 +472,22 @@ def test_prepared_statement_metadata_reads_like_the_references():
             ours.is_idempotent, str(ours)) == (ref.query_id, ref.query_string, ref.keyspace,
                                                ref.routing_key_indexes, ref.is_idempotent,
                                                str(ref))
+
+
+# --- host targeting --------------------------------------------------------------------------
+
+def test_host_targeting_statement_is_a_copy_of_its_statement_with_a_target():
+    ours, _ = prepare_both([("pk", "int")], [0])
+    bound = ours.bind((5,))
+    simple = SimpleStatement("SELECT 1", consistency_level=ConsistencyLevel.TWO)
+    for inner in (bound, simple):
+        targeted = cf_query.HostTargetingStatement(inner, "127.0.0.9")
+        assert isinstance(targeted, type(inner)) and isinstance(targeted,
+                                                                cf_query.HostTargetingStatement)
+        assert targeted.target_host == "127.0.0.9"
+        assert not hasattr(inner, "target_host") or inner.target_host is None
+        assert (targeted.routing_key, targeted.consistency_level) == (inner.routing_key,
+                                                                      inner.consistency_level)
+    assert cf_query.HostTargetingStatement(bound, "h").values == bound.values
+    assert type(cf_query.HostTargetingStatement(simple, "a")) is type(
+        cf_query.HostTargetingStatement(simple, "b"))
