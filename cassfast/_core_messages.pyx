@@ -20,6 +20,7 @@ from cassfast._core cimport (FRAME_HEADER_LENGTH, MAX_BODY_LENGTH, get_u16, get_
                              put_u32, put_u64)
 
 import socket
+from collections.abc import Mapping
 
 from cassfast._core import ProtocolError, TruncatedMessage
 
@@ -91,19 +92,35 @@ def set_unset_value(value) -> None:
 
 
 cdef class _Values:
-    """A request's bound values checked once: bytes, None (null) or UNSET, and their size."""
+    """A request's bound values checked once: bytes, None (null) or UNSET, their names when
+    sent by name (flag 0x40, spec 4.1.4), and the bytes they occupy."""
     cdef list items
+    cdef list names
     cdef Py_ssize_t size
 
 
-cdef _Values _check_values(values):
+cdef _Values _check_values(values, bint allow_names=True):
     cdef _Values v = _Values.__new__(_Values)
     cdef Py_ssize_t i, n, size = 0
     cdef object item
     cdef list items
     cdef object unset = None
+    cdef bytes name
+    v.names = None
     if type(values) is list:
         items = <list>values
+    elif isinstance(values, Mapping):
+        if not allow_names:
+            # v4/v5 spec 4.1.7: names for values in BATCH are specified but unusable.
+            raise ValueError("BATCH values must be positional (spec 4.1.7, CASSANDRA-10246)")
+        v.names = []
+        items = []
+        for key, item in values.items():
+            name = _short_bytes(key, "bound value name")
+            v.names.append(name)
+            size += 2 + PyBytes_GET_SIZE(name)
+            items.append(item)
+        values = items
     else:
         items = list(values)
     n = len(items)
@@ -139,12 +156,16 @@ cdef _Values _check_values(values):
     return v
 
 
-cdef inline unsigned char* _write_values(unsigned char* p, list items) except NULL:
+cdef inline unsigned char* _write_values(unsigned char* p, _Values values) except NULL:
+    cdef list items = values.items
+    cdef list names = values.names
     cdef Py_ssize_t i, n = len(items), ln
     cdef object item
     put_u16(p, <uint16_t>n)
     p += 2
     for i in range(n):
+        if names is not None:
+            p = _put_short_bytes(p, <bytes>names[i])
         item = items[i]
         if type(item) is bytes:
             ln = PyBytes_GET_SIZE(item)
@@ -304,6 +325,8 @@ cdef _Params _params(int protocol_version, values, consistency_level, serial_con
     if values is not None:
         q.values = _check_values(values)
         q.flags |= Q_VALUES
+        if q.values.names is not None:
+            q.flags |= Q_NAMES_FOR_VALUES
         q.size += 2 + q.values.size
     if skip_meta:
         q.flags |= Q_SKIP_METADATA
@@ -350,7 +373,7 @@ cdef unsigned char* _write_params(unsigned char* p, _Params q, bint v5) except N
         p[0] = <unsigned char>q.flags
         p += 1
     if q.flags & Q_VALUES:
-        p = _write_values(p, q.values.items)
+        p = _write_values(p, q.values)
     if q.flags & Q_PAGE_SIZE:
         put_u32(p, <uint32_t>q.fetch_size)
         p += 4
@@ -375,7 +398,10 @@ def encode_query_frame(int stream_id, int protocol_version, query, int consisten
                        paging_state=None, timestamp=None, bint skip_meta=False, keyspace=None,
                        now_in_seconds=None, bint tracing=False, custom_payload=None,
                        bint beta=False) -> bytes:
-    """A complete QUERY frame (spec 4.1.4): <query><query_parameters>."""
+    """A complete QUERY frame (spec 4.1.4): <query><query_parameters>.
+
+    ``values`` (here and for EXECUTE) is a sequence of serialized values, or a mapping of bind
+    marker name to value, which sends them by name (flag 0x40)."""
     cdef bytes q = _utf8(query, "query")
     cdef _Params params = _params(protocol_version, values, consistency_level,
                                   serial_consistency_level, fetch_size, paging_state, timestamp,
@@ -469,7 +495,7 @@ def encode_batch_frame(int stream_id, int protocol_version, batch_type, queries,
     if len(queries) > 65535:
         raise ValueError("a batch holds at most 65535 statements (a [short] count)")
     for prepared, string_or_id, values in queries:
-        vals = _check_values(values)
+        vals = _check_values(values, False)
         if prepared:
             sb = _short_bytes(string_or_id, "query id")
             size += 1 + 2 + PyBytes_GET_SIZE(sb) + 2 + vals.size
@@ -506,7 +532,7 @@ def encode_batch_frame(int stream_id, int protocol_version, batch_type, queries,
         p[0] = 1 if prepared else 0
         p += 1
         p = _put_short_bytes(p, sb) if prepared else _put_long_bytes(p, sb)
-        p = _write_values(p, vals.items)
+        p = _write_values(p, vals)
     put_u16(p, <uint16_t>consistency_level)
     p += 2
     if v5:

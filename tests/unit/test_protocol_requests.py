@@ -290,3 +290,24 @@ def test_cold_messages_match_the_reference_encoder(pv):
     for mine, theirs in pairs:
         assert encode(mine, 9, pv, None, False) == ref.ProtocolHandler.encode_message(
             theirs, 9, pv, None, False), type(mine).__name__
+
+
+def test_values_given_as_a_mapping_are_sent_by_name():
+    # Spec 4.1.4 flag 0x40: each [value] is preceded by its marker's [string] name.
+    out = _core_messages.encode_query_frame(1, 4, "INSERT", 1, {"a": b"\x01", "bb": None})
+    body = (long_string("INSERT") + b"\x00\x01" + bytes([0x01 | 0x40]) + struct.pack(">H", 2)
+            + string("a") + value(b"\x01") + string("bb") + value(None))
+    assert out == frame(4, 0, 1, 0x07, body)
+
+
+def test_execute_accepts_named_values_on_v5():
+    out = _core_messages.encode_execute_frame(1, 5, b"\x07", {"k": b"v"}, 1,
+                                              result_metadata_id=b"\x08")
+    body = (b"\x00\x01\x07" + b"\x00\x01\x08" + b"\x00\x01" + struct.pack(">I", 0x41)
+            + struct.pack(">H", 1) + string("k") + value(b"v"))
+    assert out == frame(5, 0, 1, 0x0A, body)
+
+
+def test_batch_refuses_named_values():
+    with pytest.raises(ValueError, match="positional"):
+        _core_messages.encode_batch_frame(0, 4, 0, [(False, "INSERT", {"a": b"x"})], 1)
