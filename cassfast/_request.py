@@ -87,6 +87,26 @@ class ResponseFuture:
     is_schema_agreed = True
     timeout = None
 
+    # Per-request state that most requests never change lives on the class: each instance only
+    # stores what differs, which keeps creating a future cheap (it is on every request's path).
+    _final_exception = None
+    _waiters = None
+    _aio_waiters = None
+    _plan = None
+    _timer = None
+    _query_retries = 0
+    _current_host = None
+    _current_pool = None
+    _current_connection = None
+    _current_stream = None
+    _paging_state = None
+    _col_names = None
+    _col_types = None
+    _warnings = None
+    _custom_payload = None
+    _query_traces = None
+    _result_metadata = None
+
     def __init__(self, session, message, query, timeout, metrics=None, prepared_statement=None,
                  retry_policy=None, row_factory=None, load_balancer=None, start_time=None,
                  speculative_execution_plan=None, continuous_paging_state=None, host=None):
@@ -94,36 +114,18 @@ class ResponseFuture:
         self.message = message
         self.query = query
         self.timeout = timeout
-        self.prepared_statement = prepared_statement
         self._retry_policy = retry_policy
         self.row_factory = row_factory
         self._load_balancer = load_balancer
         self._host = host
-        self._start_time = start_time or time.time()
         self._loop_thread = session._loop_thread
-        self._result_metadata = prepared_statement.result_metadata if prepared_statement is not None else None
-
+        if prepared_statement is not None:
+            self.prepared_statement = prepared_statement
+            self._result_metadata = prepared_statement.result_metadata
         self._final_result = _NOT_DONE
-        self._final_exception = None
-        self._waiters: list | None = None
-        self._callbacks: list | None = []
-        self._errbacks: list | None = []
-        self._aio_waiters: list | None = None
-
-        self._plan = None
-        self._timer = None
-        self._errors: dict = {}
-        self._query_retries = 0
-        self._current_host = None
-        self._current_pool = None
-        self._current_connection = None
-        self._current_stream = None
-        self._paging_state = None
-        self._col_names = None
-        self._col_types = None
-        self._warnings = None
-        self._custom_payload = None
-        self._query_traces = None
+        self._callbacks = []
+        self._errbacks = []
+        self._errors = {}
         self.attempted_hosts = []
 
     # ------------------------------------------------------------------ sending (loop thread)
@@ -514,6 +516,10 @@ class ResponseFuture:
     @property
     def has_more_pages(self) -> bool:
         return bool(self._paging_state)
+
+    @property
+    def _start_time(self):  # kept for API parity; cassfast does not time requests by default
+        return None
 
     @property
     def warnings(self):

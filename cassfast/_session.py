@@ -14,21 +14,28 @@ from typing import Any, Iterator
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
 from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture, RESULT_KIND_PREPARED,
                                _NOT_SET)
+from cassfast import protocol as _protocol_module
+from cassfast import query as _query
 from cassfast.pool import HostConnectionPool
+from cassfast.protocol import BatchMessage, ExecuteMessage, QueryMessage
 
 log = logging.getLogger(__name__)
+
+_BoundStatement = _query.BoundStatement
+_PreparedStatement = _query.PreparedStatement
+_SimpleStatement = _query.SimpleStatement
+_BatchStatement = _query.BatchStatement
+_FETCH_SIZE_UNSET = _query.FETCH_SIZE_UNSET
 
 _IGNORED = -1  # HostDistance.IGNORED
 
 
 def _query_module():
-    from cassfast import query
-    return query
+    return _query
 
 
 def _protocol():
-    from cassfast import protocol
-    return protocol
+    return _protocol_module
 
 
 class Session:
@@ -200,73 +207,72 @@ class Session:
     def _create_response_future(self, query, parameters, trace, custom_payload, timeout,
                                 execution_profile=_NOT_SET, paging_state=None, host=None,
                                 execute_as=None) -> ResponseFuture:
+        """Bind, build the protocol message and the future (calling thread; no I/O)."""
         if self.is_shutdown:
             raise DriverException("Session is shut down")
-        q = _query_module()
-        protocol = _protocol()
-        profile = self._get_profile(execution_profile)
-        if isinstance(query, str):
-            query = q.SimpleStatement(query)
-        elif isinstance(query, q.PreparedStatement):
+        if execution_profile is _NOT_SET:
+            profile = self._default_profile
+        else:
+            profile = self._get_profile(execution_profile)
+        if isinstance(query, _PreparedStatement):
             query = query.bind(parameters)
+        elif isinstance(query, str):
+            query = _SimpleStatement(query)
         if timeout is _NOT_SET:
             timeout = profile.request_timeout
-        cl = query.consistency_level if query.consistency_level is not None else profile.consistency_level
-        serial_cl = (query.serial_consistency_level if query.serial_consistency_level is not None
-                     else profile.serial_consistency_level)
-        retry_policy = query.retry_policy or profile.retry_policy
-        row_factory = profile.row_factory
+        cl = query.consistency_level
+        if cl is None:
+            cl = profile.consistency_level
+        serial_cl = query.serial_consistency_level
+        if serial_cl is None:
+            serial_cl = profile.serial_consistency_level
         fetch_size = query.fetch_size
-        if fetch_size is q.FETCH_SIZE_UNSET:
+        if fetch_size is _FETCH_SIZE_UNSET:
             fetch_size = self.default_fetch_size
         elif fetch_size is not None and fetch_size <= 0:
             fetch_size = None
         protocol_version = self.cluster.protocol_version
-        start_time = None
         timestamp = getattr(query, "timestamp", None)
         if timestamp is None and self.use_client_timestamp:
             timestamp = self.cluster.timestamp_generator()
-        keyspace = query.keyspace if ProtocolVersion.uses_keyspace_flag(protocol_version) else None
 
         prepared = None
-        if isinstance(query, q.SimpleStatement):
+        if type(query) is _BoundStatement or isinstance(query, _BoundStatement):
+            prepared = query.prepared_statement
+            message = ExecuteMessage(prepared.query_id, query.values, cl, serial_cl, fetch_size,
+                                     paging_state, timestamp, bool(prepared.result_metadata), None,
+                                     prepared.result_metadata_id)
+        elif isinstance(query, _SimpleStatement):
             query_string = query.query_string
             if parameters:
-                query_string = q.bind_params(query_string, parameters, self._encoder())
-            message = protocol.QueryMessage(query_string, cl, serial_cl, fetch_size, paging_state,
-                                            timestamp, None, keyspace)
-        elif isinstance(query, q.BoundStatement):
-            prepared = query.prepared_statement
-            message = protocol.ExecuteMessage(
-                prepared.query_id, query.values, cl, serial_cl, fetch_size, paging_state, timestamp,
-                skip_meta=bool(prepared.result_metadata), continuous_paging_options=None,
-                result_metadata_id=prepared.result_metadata_id)
-        elif isinstance(query, q.BatchStatement):
-            if protocol_version < 2:
-                raise DriverException("BatchStatement execution is only supported with protocol version 2 or higher")
-            message = protocol.BatchMessage(query.batch_type, query._statements_and_parameters, cl,
-                                            serial_cl, timestamp, keyspace)
+                query_string = _query.bind_params(query_string, parameters, self._encoder())
+            keyspace = query.keyspace if protocol_version >= 5 else None
+            message = QueryMessage(query_string, cl, serial_cl, fetch_size, paging_state,
+                                   timestamp, None, keyspace)
+        elif isinstance(query, _BatchStatement):
+            keyspace = query.keyspace if protocol_version >= 5 else None
+            message = BatchMessage(query.batch_type, query._statements_and_parameters, cl,
+                                   serial_cl, timestamp, keyspace)
         else:
             raise TypeError("query must be a str or a Statement, not %r" % (type(query).__name__,))
 
         if trace:
             message.tracing = True
-        payload = None
-        if query.custom_payload:
-            payload = dict(query.custom_payload)
-        if custom_payload:
-            payload = dict(payload or {}, **custom_payload)
-        if execute_as:
-            payload = dict(payload or {}, ProxyExecute=execute_as.encode())
-        if payload:
+        if query.custom_payload or custom_payload or execute_as:
+            payload = dict(query.custom_payload or {})
+            if custom_payload:
+                payload.update(custom_payload)
+            if execute_as:
+                payload["ProxyExecute"] = execute_as.encode()
             if protocol_version < 4:
                 raise DriverException("Custom payloads are only supported with protocol version 4 or higher")
             message.custom_payload = payload
-        future = ResponseFuture(self, message, query, timeout, prepared_statement=prepared,
-                                retry_policy=retry_policy, row_factory=row_factory,
-                                load_balancer=profile.load_balancing_policy, start_time=start_time, host=host)
-        for fn, args, kwargs in self._request_init_callbacks:
-            fn(future, *args, **kwargs)
+        future = ResponseFuture(self, message, query, timeout, None, prepared,
+                                query.retry_policy or profile.retry_policy, profile.row_factory,
+                                profile.load_balancing_policy, None, None, None, host)
+        if self._request_init_callbacks:
+            for fn, args, kwargs in self._request_init_callbacks:
+                fn(future, *args, **kwargs)
         return future
 
     def _encoder(self):
