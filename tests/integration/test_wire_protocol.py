@@ -12,6 +12,7 @@ import pytest
 
 from cassfast import ConsistencyLevel
 from cassfast._core import FrameDecoder, SegmentEncoder
+from cassfast._core_messages import compress_frame, encode_query_frame
 from cassfast.protocol import (AuthenticateMessage, ErrorMessage, EventMessage, ExecuteMessage,
                                OptionsMessage, PreparedQueryNotFound, PrepareMessage,
                                ProtocolHandler, QueryMessage, ReadyMessage, RegisterMessage,
@@ -41,12 +42,20 @@ class WireClient:
         self.sock.close()
 
     def send(self, msg):
-        self._stream = (self._stream + 1) % 32768
-        frame = ProtocolHandler.encode_message(msg, self._stream, self.pv, self.compressor, False)
+        if callable(msg):  # a function of the stream id returning an encoded frame
+            self._stream = (self._stream + 1) % 32768
+            frame = msg(self._stream)
+            if self.compressor:
+                frame = compress_frame(frame, self.compressor)
+        else:
+            self._stream = (self._stream + 1) % 32768
+            frame = ProtocolHandler.encode_message(msg, self._stream, self.pv, self.compressor,
+                                                   False)
         self.sock.sendall(self.segments.encode(frame) if self.segments else frame)
         return self._stream
 
     def request(self, msg, result_metadata=None):
+        """Send a message (or a frame builder ``f(stream_id)``) and return its response."""
         stream = self.send(msg)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -182,3 +191,22 @@ def test_register_delivers_schema_change_events(client):
     assert isinstance(event, EventMessage) and event.stream_id == -1
     assert event.event_type == "SCHEMA_CHANGE" and event.event_args["table"] == name
     client.request(QueryMessage("DROP TABLE h3_wire.%s" % name, ONE))
+
+
+def test_query_with_named_values(client):
+    result = client.request(lambda stream: encode_query_frame(
+        stream, client.pv, "SELECT key FROM system.local WHERE key = :k", ONE, {"k": b"local"}))
+    assert result.parsed_rows == [("local",)]
+
+
+@pytest.mark.parametrize("compression", [None, "lz4"])
+def test_v5_now_in_seconds_and_keyspace_are_accepted(cassandra_single, compression):
+    c = WireClient(cassandra_single.contact_points[0], cassandra_single.port, 5, compression)
+    try:
+        c.startup()
+        result = c.request(lambda stream: encode_query_frame(
+            stream, 5, "SELECT key FROM local", ONE, keyspace="system",
+            now_in_seconds=1700000000))
+    finally:
+        c.close()
+    assert result.parsed_rows == [("local",)]
