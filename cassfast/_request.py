@@ -25,6 +25,8 @@ from typing import Any, Callable
 from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
                       RequestExecutionException)
 from cassfast.connection import ConnectionBusy, ConnectionException, ConnectionShutdown
+from cassfast.protocol import ErrorMessage as _ErrorMessage
+from cassfast.protocol import ResultMessage as _ResultMessage
 
 log = logging.getLogger(__name__)
 
@@ -227,25 +229,24 @@ class ResponseFuture:
         host = self._current_host
         connection = self._current_connection
         self._current_stream = None
+        self.coordinator_host = host
         try:
-            self.coordinator_host = host
-            if isinstance(response, BaseException) and not hasattr(response, "code"):
-                self._on_connection_error(host, connection, response)
-                return
-            trace_id = getattr(response, "trace_id", None)
-            if trace_id:
-                self._add_trace(trace_id)
-            warnings = getattr(response, "warnings", None)
-            if warnings:
-                self._warnings = warnings
-                for warning in warnings:
-                    log.warning("Server warning: %s", warning)
-            self._custom_payload = getattr(response, "custom_payload", None)
-            kind = getattr(response, "kind", None)
-            if kind is not None and not hasattr(response, "code"):
-                self._on_result(response, kind, connection)
-            elif hasattr(response, "code"):
+            if response.__class__ is _ResultMessage:  # the common case, checked first
+                if response.trace_id is not None:
+                    self._add_trace(response.trace_id)
+                if response.warnings:
+                    self._on_warnings(response.warnings)
+                self._custom_payload = response.custom_payload
+                self._on_result(response, response.kind, connection)
+            elif isinstance(response, _ErrorMessage):
+                if response.trace_id is not None:
+                    self._add_trace(response.trace_id)
+                if response.warnings:
+                    self._on_warnings(response.warnings)
+                self._custom_payload = response.custom_payload
                 self._on_error(host, connection, response)
+            elif isinstance(response, BaseException):
+                self._on_connection_error(host, connection, response)
             else:
                 exc = ConnectionException("Unexpected response %r from %s" % (response, host),
                                           getattr(host, "endpoint", None))
@@ -255,6 +256,11 @@ class ResponseFuture:
         except Exception as exc:
             log.exception("Unexpected error while handling a response")
             self._set_final_exception(exc)
+
+    def _on_warnings(self, warnings) -> None:
+        self._warnings = warnings
+        for warning in warnings:
+            log.warning("Server warning: %s", warning)
 
     def _on_result(self, response, kind, connection) -> None:
         if kind == RESULT_KIND_ROWS:

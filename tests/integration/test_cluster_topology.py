@@ -1,0 +1,111 @@
+"""Multi-node behaviour on the harness's 3-node, 2-datacenter cluster (127.0.0.1-3; dc1 holds
+.1 and .2, dc2 holds .3): discovery, pools by distance, token-aware routing, and a node stopped
+and restarted (host listeners hear down and up; requests keep working meanwhile).
+
+Server: Apache Cassandra 5.0, variant ``cluster3``.  Implementation: cassfast.
+"""
+import time
+
+import pytest
+
+from cassfast import ConsistencyLevel
+from cassfast.cluster import Cluster
+from cassfast.policies import (ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, HostStateListener,
+                               TokenAwarePolicy)
+
+from _h5_support import contact_of
+
+pytestmark = [pytest.mark.integration, pytest.mark.cluster3]
+
+
+class Recorder(HostStateListener):
+    def __init__(self):
+        self.events = []
+
+    def on_add(self, host):
+        self.events.append(("add", host.address))
+
+    def on_up(self, host):
+        self.events.append(("up", host.address))
+
+    def on_down(self, host):
+        self.events.append(("down", host.address))
+
+    def on_remove(self, host):
+        self.events.append(("remove", host.address))
+
+
+def _wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def cluster3(cassandra_cluster3):
+    return cassandra_cluster3
+
+
+def test_discovery_finds_all_nodes_with_their_datacenters(cluster3):
+    points, port = contact_of(cluster3)
+    with Cluster(points[:1], port=port) as cluster:
+        cluster.connect()
+        hosts = {h.address: h.datacenter for h in cluster.metadata.all_hosts()}
+        assert hosts == {"127.0.0.1": "dc1", "127.0.0.2": "dc1", "127.0.0.3": "dc2"}
+
+
+def test_dc_aware_policy_pools_only_the_local_datacenter(cluster3):
+    points, port = contact_of(cluster3)
+    lbp = DCAwareRoundRobinPolicy(local_dc="dc1")
+    with Cluster(points[:1], port=port, load_balancing_policy=lbp) as cluster:
+        session = cluster.connect()
+        pooled = sorted(h.address for h in session._pools)
+        assert pooled == ["127.0.0.1", "127.0.0.2"]
+        coordinators = {session.execute("SELECT * FROM system.local").response_future.coordinator_host.address
+                        for _ in range(20)}
+        assert coordinators == {"127.0.0.1", "127.0.0.2"}
+
+
+def test_token_aware_routing_sends_to_a_replica(cluster3):
+    points, port = contact_of(cluster3)
+    lbp = TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc="dc1", used_hosts_per_remote_dc=1))
+    with Cluster(points[:1], port=port, load_balancing_policy=lbp) as cluster:
+        session = cluster.connect()
+        session.execute("CREATE KEYSPACE IF NOT EXISTS h5topo WITH replication = "
+                        "{'class': 'NetworkTopologyStrategy', 'dc1': 1, 'dc2': 1}")
+        session.execute("CREATE TABLE IF NOT EXISTS h5topo.kv (k int PRIMARY KEY, v int)")
+        cluster.refresh_schema_metadata()
+        insert = session.prepare("INSERT INTO h5topo.kv (k, v) VALUES (?, ?)")
+        for k in range(30):
+            bound = insert.bind((k, k))
+            rs = session.execute(bound)
+            replicas = {h.address for h in cluster.metadata.get_replicas("h5topo", bound.routing_key)}
+            local_replicas = {a for a in replicas if a in ("127.0.0.1", "127.0.0.2")}
+            assert rs.response_future.coordinator_host.address in local_replicas
+
+
+def test_stopped_node_is_marked_down_and_back_up_when_restarted(cluster3):
+    points, port = contact_of(cluster3)
+    recorder = Recorder()
+    lbp = DCAwareRoundRobinPolicy(local_dc="dc1", used_hosts_per_remote_dc=1)
+    with Cluster(points[:1], port=port, load_balancing_policy=lbp,
+                 reconnection_policy=ConstantReconnectionPolicy(0.5, None),
+                 status_event_refresh_window=0.2) as cluster:
+        session = cluster.connect()
+        cluster.register_listener(recorder)
+        cluster3.stop_node(2)
+        try:
+            assert _wait_for(lambda: ("down", "127.0.0.2") in recorder.events, 60), recorder.events
+            # Requests keep flowing to the remaining nodes meanwhile.
+            for _ in range(20):
+                session.execute("SELECT * FROM system.local", timeout=10)
+        finally:
+            cluster3.start_node(2)
+        assert _wait_for(lambda: ("up", "127.0.0.2") in recorder.events, 120), recorder.events
+        host = [h for h in cluster.metadata.all_hosts() if h.address == "127.0.0.2"][0]
+        assert host.is_up is True
+        assert _wait_for(lambda: session._pools.get(host) is not None and session._pools[host].connections, 30)
+        session.execute("SELECT * FROM system.local", host=host)
