@@ -332,6 +332,11 @@ class ResponseFuture:
             self._set_final_exception(exc)
             return
         self._errors[host] = exc
+        if not getattr(self.query, "is_idempotent", False):
+            # The request may have reached the server before the connection failed: re-sending
+            # a non-idempotent statement could apply it twice, so the error is final.
+            self._set_final_exception(exc)
+            return
         cl = getattr(self.message, "consistency_level", None)
         decision = self._retry_policy.on_request_error(self.query, cl, exc, self._query_retries)
         self._apply_retry_decision(decision, exc, host)

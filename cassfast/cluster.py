@@ -371,6 +371,7 @@ class Cluster:
         hosts = list(self.metadata.all_hosts())
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.populate(self, hosts)
+            profile.load_balancing_policy.check_supported()
         if self.idle_heartbeat_interval:
             self._heartbeat_task = asyncio.ensure_future(self._heartbeat())
 
@@ -530,12 +531,11 @@ class Cluster:
         """Every connection of one session's pool to ``host`` failed: maybe mark the host down."""
         if host.is_up is False:
             return
-        convict = True
-        if host.conviction_policy is not None:
-            try:
-                convict = host.conviction_policy.add_failure(exc)
-            except Exception:  # pragma: no cover - a broken user policy
-                log.exception("Conviction policy failed")
+        try:
+            convict = host.signal_connection_failure(exc)
+        except Exception:  # pragma: no cover - a broken user policy
+            log.exception("Conviction policy failed")
+            convict = True
         if convict:
             self._on_down(host)
 

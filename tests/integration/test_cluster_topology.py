@@ -1,5 +1,5 @@
-"""Multi-node behaviour on the harness's 3-node, 2-datacenter cluster (127.0.0.1-3; dc1 holds
-.1 and .2, dc2 holds .3): discovery, pools by distance, token-aware routing, and a node stopped
+"""Multi-node behaviour on the harness's 3-node, 2-datacenter cluster (dc1 holds the first two
+nodes, dc2 the third): discovery, pools by distance, token-aware routing, and a node stopped
 and restarted (host listeners hear down and up; requests keep working meanwhile).
 
 Server: Apache Cassandra 5.0, variant ``cluster3``.  Implementation: cassfast.
@@ -49,12 +49,22 @@ def cluster3(cassandra_cluster3):
     return cassandra_cluster3
 
 
+def _dcs(cluster3):
+    """{address: datacenter} of the harness's nodes (addresses move with CASSFAST_CLUSTER3_FIRST_IP)."""
+    return {n.address: n.datacenter for n in cluster3.nodes}
+
+
+def _dc1(cluster3):
+    return sorted(a for a, dc in _dcs(cluster3).items() if dc == "dc1")
+
+
 def test_discovery_finds_all_nodes_with_their_datacenters(cluster3):
     points, port = contact_of(cluster3)
     with Cluster(points[:1], port=port) as cluster:
         cluster.connect()
         hosts = {h.address: h.datacenter for h in cluster.metadata.all_hosts()}
-        assert hosts == {"127.0.0.1": "dc1", "127.0.0.2": "dc1", "127.0.0.3": "dc2"}
+        assert hosts == _dcs(cluster3)
+        assert sorted(set(hosts.values())) == ["dc1", "dc2"]
 
 
 def test_dc_aware_policy_pools_only_the_local_datacenter(cluster3):
@@ -63,10 +73,10 @@ def test_dc_aware_policy_pools_only_the_local_datacenter(cluster3):
     with Cluster(points[:1], port=port, load_balancing_policy=lbp) as cluster:
         session = cluster.connect()
         pooled = sorted(h.address for h in session._pools)
-        assert pooled == ["127.0.0.1", "127.0.0.2"]
+        assert pooled == _dc1(cluster3)
         coordinators = {session.execute("SELECT * FROM system.local").response_future.coordinator_host.address
                         for _ in range(20)}
-        assert coordinators == {"127.0.0.1", "127.0.0.2"}
+        assert coordinators == set(_dc1(cluster3))
 
 
 def test_token_aware_routing_sends_to_a_replica(cluster3):
@@ -83,12 +93,13 @@ def test_token_aware_routing_sends_to_a_replica(cluster3):
             bound = insert.bind((k, k))
             rs = session.execute(bound)
             replicas = {h.address for h in cluster.metadata.get_replicas("h5topo", bound.routing_key)}
-            local_replicas = {a for a in replicas if a in ("127.0.0.1", "127.0.0.2")}
+            local_replicas = {a for a in replicas if a in _dc1(cluster3)}
             assert rs.response_future.coordinator_host.address in local_replicas
 
 
 def test_stopped_node_is_marked_down_and_back_up_when_restarted(cluster3):
     points, port = contact_of(cluster3)
+    victim = cluster3.nodes[1]  # the second dc1 node: the control connection stays on the first
     recorder = Recorder()
     lbp = DCAwareRoundRobinPolicy(local_dc="dc1", used_hosts_per_remote_dc=1)
     with Cluster(points[:1], port=port, load_balancing_policy=lbp,
@@ -96,16 +107,16 @@ def test_stopped_node_is_marked_down_and_back_up_when_restarted(cluster3):
                  status_event_refresh_window=0.2) as cluster:
         session = cluster.connect()
         cluster.register_listener(recorder)
-        cluster3.stop_node(2)
+        cluster3.stop_node(victim.index)
         try:
-            assert _wait_for(lambda: ("down", "127.0.0.2") in recorder.events, 60), recorder.events
+            assert _wait_for(lambda: ("down", victim.address) in recorder.events, 60), recorder.events
             # Requests keep flowing to the remaining nodes meanwhile.
             for _ in range(20):
                 session.execute("SELECT * FROM system.local", timeout=10)
         finally:
-            cluster3.start_node(2)
-        assert _wait_for(lambda: ("up", "127.0.0.2") in recorder.events, 120), recorder.events
-        host = [h for h in cluster.metadata.all_hosts() if h.address == "127.0.0.2"][0]
+            cluster3.start_node(victim.index)
+        assert _wait_for(lambda: ("up", victim.address) in recorder.events, 120), recorder.events
+        host = [h for h in cluster.metadata.all_hosts() if h.address == victim.address][0]
         assert host.is_up is True
         assert _wait_for(lambda: session._pools.get(host) is not None and session._pools[host].connections, 30)
         session.execute("SELECT * FROM system.local", host=host)
