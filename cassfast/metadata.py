@@ -348,31 +348,46 @@ class TokenMap:
     replica table of every keyspace, computed once per distinct replication strategy."""
 
     def __init__(self, token_class, token_to_host_owner: Mapping, all_tokens, metadata,
-                 keyspaces: Optional[Mapping] = None, _strategy_cache: Optional[dict] = None) -> None:
+                 keyspaces: Optional[Mapping] = None, _shared: Optional["TokenMap"] = None) -> None:
         self.token_class = token_class
-        self.ring = list(all_tokens)
-        self.token_to_host_owner = dict(token_to_host_owner)
         self._metadata = metadata
-        self._owners = tuple(self.token_to_host_owner[t] for t in self.ring)
-        self._values = [t.value for t in self.ring]
-        self._murmur_ring = (TokenRing(self._values, self._owners)
-                             if token_class is Murmur3Token else None)
-        self._strategy_cache = {} if _strategy_cache is None else _strategy_cache
+        if _shared is not None:
+            # Same ring, new schema: share the ring arrays and the replica tables already built.
+            self.ring = _shared.ring
+            self.token_to_host_owner = _shared.token_to_host_owner
+            self._owners = _shared._owners
+            self._values = _shared._values
+            self._murmur_ring = _shared._murmur_ring
+            previous = _shared._strategy_cache
+        else:
+            self.ring = list(all_tokens)
+            self.token_to_host_owner = dict(token_to_host_owner)
+            self._owners = tuple(self.token_to_host_owner[t] for t in self.ring)
+            self._values = [t.value for t in self.ring]
+            self._murmur_ring = (TokenRing(self._values, self._owners)
+                                 if token_class is Murmur3Token else None)
+            previous = {}
+        # Only the replications in use are kept, so dropped keyspaces do not pin old tables.
+        self._strategy_cache: dict = {}
         self._tables: dict = {}
         if keyspaces is None:
             keyspaces = metadata.keyspaces if metadata is not None else {}
         for name, ks in list(keyspaces.items()):
-            self._tables[name] = self._table_for(ks.replication_strategy)
+            self._tables[name] = self._table_for(ks.replication_strategy, previous)
 
-    def _table_for(self, strategy):
+    def _table_for(self, strategy, previous: Optional[Mapping] = None):
         if strategy is None:
             return None
         try:
             key = strategy._cache_key()
         except Exception:
             key = None
-        if key is not None and key in self._strategy_cache:
-            return self._strategy_cache[key]
+        if key is not None:
+            if key in self._strategy_cache:
+                return self._strategy_cache[key]
+            if previous and key in previous:
+                self._strategy_cache[key] = previous[key]
+                return previous[key]
         try:
             replicas = strategy.replicas_by_ring_index(self._owners)
         except Exception:
@@ -387,8 +402,7 @@ class TokenMap:
     def with_keyspaces(self, keyspaces: Mapping) -> "TokenMap":
         """A new TokenMap over the same ring for a new schema (replica tables shared when the
         replication did not change)."""
-        return TokenMap(self.token_class, self.token_to_host_owner, self.ring, self._metadata,
-                        keyspaces, self._strategy_cache)
+        return TokenMap(self.token_class, None, None, self._metadata, keyspaces, _shared=self)
 
     def _replicas_for_token_value(self, keyspace: str, value) -> tuple:
         table = self._tables.get(keyspace)

@@ -279,3 +279,21 @@ def test_malformed_tokens_are_skipped_not_fatal(caplog):
     assert [t.value for t in md.token_map.ring] == [0, 100]
     assert "not-a-token" in caplog.text
     assert addresses(md.token_map.get_replicas("ks", Murmur3Token(50))) == ["127.0.0.2"]
+
+
+def test_schema_refresh_reuses_unchanged_replica_tables_and_ring():
+    md, _ = build([("127.0.0.1", "dc1", "r1", ["0"]), ("127.0.0.2", "dc1", "r1", ["100"])],
+                  {"ks": {"class": "SimpleStrategy", "replication_factor": "2"}})
+    old = md.token_map
+    md.refresh_schema(keyspaces=[
+        {"keyspace_name": "ks", "durable_writes": True,
+         "replication": {"class": "SimpleStrategy", "replication_factor": "2"}},
+        {"keyspace_name": "new", "durable_writes": True,
+         "replication": {"class": "SimpleStrategy", "replication_factor": "1"}}])
+    new = md.token_map
+    assert new._tables["ks"] is old._tables["ks"]
+    assert new._murmur_ring is old._murmur_ring
+    assert len(new.get_replicas("new", Murmur3Token(50))) == 1
+    md.remove_keyspace("new")
+    assert list(md.token_map._strategy_cache) == [("SimpleStrategy",
+                                                   "{'class': 'SimpleStrategy', 'replication_factor': '2'}")]
