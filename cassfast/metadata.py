@@ -34,9 +34,9 @@ import logging
 import threading
 from binascii import unhexlify
 from bisect import bisect_left
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from hashlib import md5
-from typing import Any, Iterable, Mapping, Optional
+from typing import Mapping, Optional
 
 from cassfast._routing import HashToken, Murmur3Token, ReplicaTable, Token, TokenRing
 from cassfast._schema import (  # noqa: F401  (re-exported: the reference's module layout)
