@@ -119,3 +119,31 @@ def test_connect_to_a_closed_port_raises_no_host_available(node):
         with Cluster(["127.0.0.1"], port=1, connect_timeout=1, control_connection_timeout=1) as cluster:
             cluster.connect()
     assert io_threads() == []
+
+
+def test_negotiation_steps_down_once_from_a_version_the_server_rejects(node, caplog):
+    # Cassandra 5.0 serves v6 only as beta: offered without the beta flag it is refused with a
+    # protocol error, and the driver must step down to v5 (once, without a flood of warnings).
+    import logging
+    points, port = node
+    cluster = Cluster(points, port=port)
+    cluster.protocol_version = 6  # as if the driver's newest version were v6; not "explicit"
+    with caplog.at_level(logging.INFO, logger="cassfast"):
+        with cluster:
+            session = cluster.connect()
+            assert cluster.protocol_version == 5
+            assert session.get_pools()[0].connections[0].protocol_version == 5
+            assert session.execute("SELECT release_version FROM system.local").one()
+    downgrades = [r for r in caplog.records if "Downgrading protocol version" in r.getMessage()]
+    assert len(downgrades) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "protocol" in r.getMessage().lower()]
+
+
+def test_explicit_protocol_version_is_not_downgraded(node):
+    from cassfast.cluster import NoHostAvailable
+    points, port = node
+    with Cluster(points, port=port, protocol_version=6, connect_timeout=3) as cluster:
+        with pytest.raises(NoHostAvailable) as exc:
+            cluster.connect()
+    assert cluster.protocol_version == 6
+    assert exc.value.errors
