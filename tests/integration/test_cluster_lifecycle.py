@@ -147,3 +147,24 @@ def test_explicit_protocol_version_is_not_downgraded(node):
             cluster.connect()
     assert cluster.protocol_version == 6
     assert exc.value.errors
+
+
+def test_shutdown_with_requests_in_flight_completes_every_future(node):
+    import time as _time
+    points, port = node
+    cluster = Cluster(points, port=port)
+    session = cluster.connect()
+    futures = [session.execute_async("SELECT * FROM system.local") for _ in range(2000)]
+    cluster.shutdown()
+    start = _time.monotonic()
+    outcomes = {"ok": 0, "error": 0}
+    for f in futures:
+        try:
+            f.result()
+            outcomes["ok"] += 1
+        except Exception:
+            outcomes["error"] += 1
+    assert outcomes["ok"] + outcomes["error"] == 2000
+    assert _time.monotonic() - start < 5  # failed promptly, not by their 10 s timeouts
+    with pytest.raises(Exception):
+        session.execute("SELECT * FROM system.local")
