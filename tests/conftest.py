@@ -93,8 +93,16 @@ class _Harness:
         self.owned: Dict[str, "CassandraCluster"] = {}
 
     def log(self, message: str) -> None:
+        # Start-up and stop timings belong in the run's output (CI logs), not in a test's
+        # captured output, so capturing is suspended around the write.
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
+        capture = self._config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None:
+            return
+        if capture is None:
+            reporter.write_line(f"[cassandra] {message}")
+            return
+        with capture.global_and_fixture_disabled():
             reporter.write_line(f"[cassandra] {message}")
 
     def acquire(self, variant: str) -> "CassandraCluster":

@@ -104,9 +104,12 @@ def variant_spec(name: str, first_ip: Optional[str] = None, heap: Optional[str] 
     except ValueError as exc:
         raise ConfigError(f"--first-ip {first!r} is not an IPv4 address") from exc
     count = len(shape.datacenters)
-    last = start + (count - 1)
-    if not (start.is_loopback and last.is_loopback) or int(last) & 0xFF in (0, 255):
-        raise ConfigError(f"{name} needs {count} loopback addresses from {first}; {last} is not usable")
+    for i in range(count):
+        address = start + i if int(start) + i <= 0xFFFFFFFF else None
+        # Every 127.0.0.0/8 address is loopback on Linux; the network and broadcast-looking
+        # .0 and .255 are refused to keep addresses unambiguous.
+        if address is None or not address.is_loopback or int(address) & 0xFF in (0, 255):
+            raise ConfigError(f"{name} needs {count} loopback addresses from {first}; {address} is not usable")
     tokens = balanced_tokens(count)
     nodes = tuple(
         NodeSpec(i + 1, str(start + i), dc, "rack1", tokens[i]) for i, dc in enumerate(shape.datacenters)
