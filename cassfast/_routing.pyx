@@ -2,18 +2,21 @@
 """Compiled routing: Cassandra's Murmur3, token -> replica lookup, built-in query plans.
 
 Everything here is pure computation over values handed in by ``cassfast.metadata`` and
-``cassfast.policies``; it does no I/O and imports nothing above the value layer.  Three parts:
+``cassfast.policies``; it does no I/O and imports nothing above the value layer.  Four parts:
 
 * ``murmur3(key)`` / ``murmur3_token(key)``: the partitioner hash exactly as Cassandra's
   ``org.apache.cassandra.utils.MurmurHash.hash3_x64_128`` computes it (first 64 bits), including
   its sign-extended tail bytes, and the token rule of ``Murmur3Partitioner.getToken`` (the minimum
   long is not a valid token and becomes the maximum).
+* ``Token`` / ``HashToken`` / ``Murmur3Token``: the reference's token classes (re-exported by
+  ``cassfast.metadata``), compiled because ``Murmur3Token.from_key`` is on the request path.
 * ``TokenRing`` / ``ReplicaTable``: the ring's sorted tokens in a C array, bisected without
   creating Python objects, and per-replication replica tuples aligned with the ring.
-* ``RotatingPlan`` / ``TokenAwarePlan`` / ``local_replicas``: the query plans of the built-in
-  load-balancing policies as C iterators.  The policies in ``cassfast.policies`` use them only when
-  they are exactly the built-in type; their pure-Python definition is the specification and the
-  tests check that both agree.
+* Plans: ``RotatingPlan`` / ``TokenAwarePlan`` iterators and the planners
+  (``RoundRobinPlanner``, ``DCAwarePlanner``, ``TokenAwarePlanner``) that the built-in
+  load-balancing policies install as their ``make_query_plan`` when they are exactly the built-in
+  type.  Each policy's pure-Python ``_py_make_query_plan`` is the specification; the tests check
+  that both agree.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
