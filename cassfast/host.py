@@ -158,7 +158,13 @@ class Host:
         self.is_up = False
 
     def signal_connection_failure(self, connection_exc):
-        """Tell this host's conviction policy about a failure; True means mark the host down."""
+        """Tell this host's conviction policy about a failure; True means mark the host down.
+
+        ``conviction_policy`` is whatever ``conviction_policy_factory(self)`` returned: a
+        reference-style per-host policy, or, when the factory is a seed-style cluster-wide
+        ``cassfast.policies.ConvictionPolicy`` instance, an adapter that calls
+        ``policy.add_failure(host, connection_exc)`` / ``policy.reset(host)``.
+        """
         if self.conviction_policy is None:
             return True
         return self.conviction_policy.add_failure(connection_exc)
