@@ -55,6 +55,8 @@ cdef enum:
     SEGMENT_CRC32_LENGTH = 4
     # v4/v5 spec section 2.5: a frame body is limited to 256 MiB.
     MAX_BODY_LENGTH = 268435456
+    OPCODE_READY = 0x02
+    OPCODE_AUTHENTICATE = 0x03
 
 cdef uint32_t crc24(uint64_t header, int nbytes) noexcept nogil
 

@@ -181,13 +181,19 @@ cdef class FrameDecoder:
         self._large = None
         self._large_need = 0
 
-    def start_segments(self, compression=None) -> None:
+    def start_segments(self, compression=None) -> list:
         """Switch to v5 segment framing; ``compression`` is None, 'lz4' or a (compress,
-        decompress) pair of LZ4 block functions."""
+        decompress) pair of LZ4 block functions.
+
+        Bytes already received after the STARTUP answer are segment bytes: any frames they
+        complete are returned (normally none, as the server waits for the client's next move)."""
         if self.segments:
             raise ValueError("segment framing has already started on this decoder")
         self._decompress = _resolve_lz4(compression, False)
         self.segments = True
+        if PyByteArray_GET_SIZE(self._buf) == self._pos:
+            return []
+        return self.feed(b"")
 
     @property
     def buffered(self) -> int:
@@ -207,9 +213,9 @@ cdef class FrameDecoder:
         else:
             chunk = bytes(data)
         n = PyBytes_GET_SIZE(chunk)
-        if n == 0:
-            return out
         pending = PyByteArray_GET_SIZE(self._buf) - self._pos
+        if n == 0 and pending == 0:
+            return out
         if pending == 0:
             # Common case: whole frames arrive in one read; parse them in place, keep the tail.
             if self._pos:
@@ -260,6 +266,11 @@ cdef class FrameDecoder:
             out.append((version, p[1], <int16_t>get_u16(p + 2), p[4],
                         PyBytes_FromStringAndSize(<const char*>p + FRAME_HEADER_LENGTH, length)))
             off += FRAME_HEADER_LENGTH + length
+            if (p[4] == OPCODE_READY or p[4] == OPCODE_AUTHENTICATE) and not exact \
+                    and self.protocol_version >= 5 and not self.segments:
+                # v5 section 2: the answer to STARTUP is the last unsegmented frame; what
+                # follows it is segment bytes, left for start_segments() to read.
+                break
         if exact and off != n:
             raise TruncatedMessage("a self-contained segment ends inside an envelope "
                                    "(%d trailing bytes)" % (n - off))

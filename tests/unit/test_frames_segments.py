@@ -241,6 +241,15 @@ def test_corrupt_lz4_payload_raises_compression_error():
         decoder.feed(data)
 
 
+def test_start_segments_decodes_segment_bytes_that_arrived_with_the_startup_answer():
+    ready = struct.pack(">BBhBi", 0x85, 0, 0, 0x02, 0)
+    decoder = FrameDecoder(5)
+    assert decoder.feed(ready + SegmentEncoder().encode(envelope(-1, b"event"))) == [
+        (5, 0, 0, 0x02, b"")]
+    assert decoder.start_segments() == [(5, 0, -1, 0x08, b"event")]
+    assert decoder.buffered == 0
+
+
 def test_bytes_before_start_segments_are_frames_and_after_are_segments():
     # The STARTUP answer arrives unsegmented (v5 section 2); everything after it in segments.
     ready = struct.pack(">BBhBi", 0x85, 0, 0, 0x02, 0)
