@@ -9,9 +9,9 @@
 - v5 segment decode: 50 envelopes in one self-contained segment, ``FrameDecoder.feed`` against
   the reference's ``SegmentCodec`` header+payload decode.
 
-Run:  pytest bench/test_bench_protocol.py --benchmark-enable -s
-The ratio of medians (reference / cassfast) is printed at the end and stored in each cassfast
-benchmark's ``extra_info``.  The machine is small and shared: repeat runs before trusting a ratio.
+Run:  pytest bench/test_bench_protocol.py --benchmark-enable
+The ratio of medians (reference / cassfast, > 1 means cassfast is faster) is printed at the end
+and stored in each cassfast benchmark's ``extra_info``.  The machine is small and shared: repeat runs before trusting a ratio.
 """
 import io
 import struct
@@ -41,15 +41,17 @@ def _record(benchmark, group, who):
         benchmark.extra_info["ratio_vs_reference"] = theirs / stats.stats.median
 
 
-def teardown_module(module):
-    if not _medians:
-        return
-    print("\nratio of medians (cassandra-driver / cassfast):")
-    for (group, who), median in sorted(_medians.items()):
-        theirs = _medians.get((group, "cassandra-driver"))
-        if who != "cassandra-driver" and theirs:
-            print("  %-16s %-28s %8.2f us vs %8.2f us  -> %.2fx"
-                  % (group, who, median * 1e6, theirs * 1e6, theirs / median))
+@pytest.fixture(scope="module", autouse=True)
+def report_ratios(request):
+    yield
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print()
+        for (group, who), median in sorted(_medians.items()):
+            theirs = _medians.get((group, "cassandra-driver"))
+            if who != "cassandra-driver" and theirs:
+                print("%-15s ratio of medians (cassandra-driver / %s): %.2fx  (%.2f us vs %.2f us)"
+                      % (group, who, theirs / median, theirs * 1e6, median * 1e6))
 
 
 @pytest.mark.benchmark(group="execute-encode")
