@@ -1,0 +1,96 @@
+# cython: language_level=3
+# Declarations of cassfast._types_codecs: byte helpers, WriteBuffer, the Codec base class and the
+# shared reading/writing helpers used by _types_collections and _types.
+
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+
+cdef inline uint16_t get_u16(const unsigned char* p) noexcept nogil:
+    return <uint16_t>((<uint16_t>p[0] << 8) | p[1])
+
+
+cdef inline uint32_t get_u32(const unsigned char* p) noexcept nogil:
+    return ((<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8)
+            | <uint32_t>p[3])
+
+
+cdef inline uint64_t get_u64(const unsigned char* p) noexcept nogil:
+    return (<uint64_t>get_u32(p) << 32) | <uint64_t>get_u32(p + 4)
+
+
+cdef inline void put_u16(unsigned char* p, uint16_t v) noexcept nogil:
+    p[0] = <unsigned char>(v >> 8)
+    p[1] = <unsigned char>v
+
+
+cdef inline void put_u32(unsigned char* p, uint32_t v) noexcept nogil:
+    p[0] = <unsigned char>(v >> 24)
+    p[1] = <unsigned char>(v >> 16)
+    p[2] = <unsigned char>(v >> 8)
+    p[3] = <unsigned char>v
+
+
+cdef inline void put_u64(unsigned char* p, uint64_t v) noexcept nogil:
+    put_u32(p, <uint32_t>(v >> 32))
+    put_u32(p + 4, <uint32_t>v)
+
+
+cdef class WriteBuffer:
+    """A growable byte buffer that codecs serialize into."""
+    cdef unsigned char* data
+    cdef Py_ssize_t length
+    cdef Py_ssize_t capacity
+
+    cdef int reserve(self, Py_ssize_t extra) except -1
+    cdef int write(self, const void* src, Py_ssize_t n) except -1
+    cdef int write_u8(self, uint8_t v) except -1
+    cdef int write_u16(self, uint16_t v) except -1
+    cdef int write_u32(self, uint32_t v) except -1
+    cdef int write_u64(self, uint64_t v) except -1
+    cdef int write_uvint(self, uint64_t v) except -1
+    cdef bytes to_bytes(self)
+
+
+cdef class Codec:
+    """One CQL type's converter, built once per type descriptor (see codec_for)."""
+    cdef readonly object cqltype
+    # Empty bytes decode to a value (text, ascii, blob) rather than to None.
+    cdef bint empty_ok
+    # Bytes of every value when fixed-size (packed without lengths in vectors), else -1.
+    cdef Py_ssize_t fixed_size
+    # Values of this type can be dict keys (decides dict vs OrderedMapSerializedKey for maps).
+    cdef bint hashable
+
+    # Decode the n bytes at p (n >= 0, all readable); raise DecodeError when they are not a
+    # valid value.  Returns a new reference, or NULL with an exception set.
+    cdef object decode(self, const unsigned char* p, Py_ssize_t n)
+    # Append the serialization of value (never None) to buf, without a length prefix.
+    cdef int encode(self, WriteBuffer buf, object value) except -1
+
+
+cpdef Codec codec_for(cqltype)
+
+# A non-null cell's value: None for empty bytes of types where empty is no value.
+cdef object decode_cell(Codec codec, const unsigned char* p, Py_ssize_t n)
+
+# Raise DecodeError for input that ends early (always returns -1 with the error set).
+cdef int _truncated(Py_ssize_t need, Py_ssize_t have, str what) except -1
+
+# Readers of protocol notations (v5 spec section 3) over buf[pos:end]; advance pos[0].
+cdef int32_t _read_i32(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* pos, str what) except? -1
+cdef uint16_t _read_u16(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* pos, str what) except? 0xFFFF
+cdef object _read_string(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* pos, str what)
+cdef object _read_bytes(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* pos, str what)
+cdef object _read_short_bytes(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* pos, str what)
+cdef int _read_uvint(const unsigned char* p, Py_ssize_t n, Py_ssize_t* pos, uint64_t* out) except -1
+
+# The [bytes] length at p: -1 for null (-1/-2), else a length known to fit in avail - 4.
+cdef Py_ssize_t _cell_length(const unsigned char* p, Py_ssize_t avail, str what) except -2
+# The element count of a collection value, checked against the bytes that follow.
+cdef Py_ssize_t _collection_count(const unsigned char* p, Py_ssize_t n, int per_item, str what) except -1
+# value itself when it is a sized, iterable, non-string, non-mapping collection; else TypeError.
+cdef object _sized_items(object value, str what)
+
+# A [bytes] element (length then value; None is -1); the collection variant refuses None.
+cdef int _encode_element(Codec codec, WriteBuffer buf, object value) except -1
+cdef int _encode_collection_element(Codec codec, WriteBuffer buf, object value, str what) except -1
