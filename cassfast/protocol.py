@@ -25,7 +25,7 @@ RESULT body without going through the opcode table.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Optional
 from uuid import UUID
 
@@ -73,6 +73,20 @@ CUSTOM_PAYLOAD_FLAG = 0x04
 WARNING_FLAG = 0x08
 USE_BETA_FLAG = 0x10
 USE_BETA_MASK = ~USE_BETA_FLAG
+
+# <query_parameters> flags (spec 4.1.4) under the reference's names; the encoders live in
+# cassfast._core_messages.
+_VALUES_FLAG = 0x01
+_SKIP_METADATA_FLAG = 0x02
+_PAGE_SIZE_FLAG = 0x04
+_WITH_PAGING_STATE_FLAG = 0x08
+_WITH_SERIAL_CONSISTENCY_FLAG = 0x10
+_PROTOCOL_TIMESTAMP_FLAG = 0x20
+_NAMES_FOR_VALUES_FLAG = 0x40
+_WITH_KEYSPACE_FLAG = 0x80
+_PREPARED_WITH_KEYSPACE_FLAG = 0x01
+
+ColumnMetadata = namedtuple("ColumnMetadata", ["keyspace_name", "table_name", "name", "type"])
 
 # RESULT kinds, spec 4.2.5.
 RESULT_KIND_VOID = 0x0001
@@ -421,6 +435,20 @@ class StartupMessage(_MessageType):
         options = dict(self.options)
         options["CQL_VERSION"] = self.cqlversion
         return _m.encode_startup_frame(stream_id, protocol_version, options, beta)
+
+
+class CredentialsMessage(_MessageType):
+    """CREDENTIALS (protocol v1 only): kept for API compatibility; cassfast speaks v3+."""
+    opcode = 0x04
+    name = "CREDENTIALS"
+
+    def __init__(self, creds: dict):
+        self.creds = creds
+
+    def encode_frame(self, stream_id, protocol_version, beta):
+        raise UnsupportedOperation(
+            "Credentials-based authentication is not supported with protocol version 2 or "
+            "higher.  Use the SASL authentication mechanism instead.")
 
 
 class ReadyMessage(_MessageType):
@@ -913,3 +941,15 @@ class _ProtocolHandler:
 
 _encode_execute_message = _m.encode_execute_message
 ProtocolHandler = _ProtocolHandler
+# The reference's alternative handlers (lazy and NumPy row parsers) do not exist here; like the
+# reference when they are unavailable, the names are None.
+LazyProtocolHandler = None
+NumpyProtocolHandler = None
+
+
+def __getattr__(name: str):
+    # cassandra.query.UNSET_VALUE is cassandra.protocol._UNSET_VALUE in the reference.
+    if name == "_UNSET_VALUE":
+        from cassfast._types import UNSET_VALUE
+        return UNSET_VALUE
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -311,3 +311,33 @@ def test_execute_accepts_named_values_on_v5():
 def test_batch_refuses_named_values():
     with pytest.raises(ValueError, match="positional"):
         _core_messages.encode_batch_frame(0, 4, 0, [(False, "INSERT", {"a": b"x"})], 1)
+
+
+def test_reference_message_classes_and_constants_exist_with_the_same_values():
+    import cassfast.protocol as mine
+    for name in ("StartupMessage", "ReadyMessage", "AuthenticateMessage", "CredentialsMessage",
+                 "OptionsMessage", "SupportedMessage", "QueryMessage", "ResultMessage",
+                 "PrepareMessage", "ExecuteMessage", "RegisterMessage", "EventMessage",
+                 "BatchMessage", "AuthChallengeMessage", "AuthResponseMessage",
+                 "AuthSuccessMessage", "ErrorMessage"):
+        assert getattr(mine, name).opcode == getattr(ref, name).opcode, name
+    for name in ("_VALUES_FLAG", "_SKIP_METADATA_FLAG", "_PAGE_SIZE_FLAG",
+                 "_WITH_PAGING_STATE_FLAG", "_WITH_SERIAL_CONSISTENCY_FLAG",
+                 "_PROTOCOL_TIMESTAMP_FLAG", "_NAMES_FOR_VALUES_FLAG", "_WITH_KEYSPACE_FLAG",
+                 "RESULT_KIND_VOID", "RESULT_KIND_ROWS", "RESULT_KIND_SET_KEYSPACE",
+                 "RESULT_KIND_PREPARED", "RESULT_KIND_SCHEMA_CHANGE", "COMPRESSED_FLAG",
+                 "TRACING_FLAG", "CUSTOM_PAYLOAD_FLAG", "WARNING_FLAG", "USE_BETA_FLAG"):
+        assert getattr(mine, name) == getattr(ref, name), name
+    assert {c.error_code for c in mine.error_classes.values()} >= set(ref.error_classes)
+
+
+def test_unset_value_is_the_value_layers_singleton():
+    import cassfast.protocol as mine
+    types = pytest.importorskip("cassfast._types")
+    assert mine._UNSET_VALUE is types.UNSET_VALUE
+
+
+def test_credentials_message_is_unsupported_after_protocol_v1():
+    from cassfast.protocol import CredentialsMessage
+    with pytest.raises(UnsupportedOperation):
+        encode(CredentialsMessage({"username": "u"}), 0, 4, None, False)
