@@ -232,9 +232,8 @@ class Session:
         elif fetch_size is not None and fetch_size <= 0:
             fetch_size = None
         protocol_version = self.cluster.protocol_version
-        timestamp = getattr(query, "timestamp", None)
-        if timestamp is None and self.use_client_timestamp:
-            timestamp = self.cluster.timestamp_generator()
+        # As the reference: the client timestamp comes from the generator (spec 4.1.4 <timestamp>).
+        timestamp = self.cluster.timestamp_generator() if self.use_client_timestamp else None
 
         prepared = None
         if type(query) is _BoundStatement or isinstance(query, _BoundStatement):

@@ -40,6 +40,15 @@ def session(cluster):
     s.execute("CREATE TABLE wide (p int, c int, v text, PRIMARY KEY (p, c))")
     s.execute("CREATE TABLE lwt (k int PRIMARY KEY, v int)")
     s.execute("CREATE TABLE counters (k int PRIMARY KEY, n counter)")
+    # Rows several tests read, so that any single test can run alone (-k).
+    s.execute("INSERT INTO kv (k, v) VALUES (1, 'héllo')")
+    for k in range(10, 20):
+        s.execute("INSERT INTO kv (k, v) VALUES (%s, %s)", (k, "v%d" % k))
+    insert = s.prepare("INSERT INTO wide (p, c, v) VALUES (1, ?, ?)")
+    for start in range(0, 10000, 250):  # bounded: the shared 2-core node times out otherwise
+        futures = [s.execute_async(insert, (c, str(c))) for c in range(start, start + 250)]
+        for f in futures:
+            f.result()
     yield s
     s.execute("DROP KEYSPACE %s" % ks)
 
@@ -90,11 +99,7 @@ def test_prepare_is_cached_per_query_id(session, cluster):
 
 
 def test_paging_over_10000_rows_returns_every_row_once(session, oracle):
-    insert = session.prepare("INSERT INTO wide (p, c, v) VALUES (1, ?, ?)")
-    for start in range(0, 10000, 250):  # bounded: the shared 2-core node times out otherwise
-        futures = [session.execute_async(insert, (c, str(c))) for c in range(start, start + 250)]
-        for f in futures:
-            f.result()
+    # The fixture wrote rows c = 0..9999 of partition 1 with 10,000 prepared INSERTs.
     stmt = SimpleStatement("SELECT c FROM wide WHERE p = 1", fetch_size=1000)
     rs = session.execute(stmt)
     assert rs.has_more_pages
