@@ -8,6 +8,7 @@ from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import cassandra.encoder as ref_encoder
 import cassandra.query as ref_query
@@ -71,3 +72,30 @@ def test_trace_event_time_and_elapsed_match_the_reference():
         ref.datetime, ref.source_elapsed, str(ref))
     assert ours.datetime.tzinfo is not None
     assert cf_query.TraceEvent("x", event_id, None, None, "t").source_elapsed is None
+
+
+# --- properties, with cassandra-driver as the oracle -----------------------------------------
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+                     st.binary(max_size=64), st.uuids(),
+                     st.floats(allow_nan=False, allow_infinity=False))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_values, min_size=1, max_size=5))
+def test_formatting_any_values_matches_the_reference(params):
+    query = "SELECT * FROM t WHERE " + " AND ".join("c%d = %%s" % i for i in range(len(params)))
+    assert cf_query.bind_params(query, params, cf_encoder.Encoder()) == ref_query.bind_params(
+        query, params, ref_encoder.Encoder())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=6))
+def test_routing_key_packing_of_any_components_matches_the_reference(parts):
+    ours, theirs = cf_query.SimpleStatement("q"), ref_query.SimpleStatement("q")
+    ours.routing_key = parts
+    theirs.routing_key = parts
+    assert ours.routing_key == theirs.routing_key
