@@ -25,7 +25,7 @@ RESULT body without going through the opcode table.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from typing import Any, Callable, Optional
 from uuid import UUID
 
@@ -34,9 +34,9 @@ from cassfast import (AlreadyExists, DriverException, FunctionFailure, InvalidRe
                       Unavailable, UnsupportedOperation, UserAggregateDescriptor,
                       UserFunctionDescriptor, WriteFailure, WriteTimeout, WriteType)
 from cassfast import _core_messages as _m
-from cassfast._core import (CompressionError, FrameDecoder, ProtocolError, SegmentEncoder,
-                            TruncatedMessage, MAX_FRAME_BODY)
+from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder
 from cassfast._core_messages import BodyReader, read_response_prelude
+from cassfast.compression import locally_supported_compressions
 
 log = logging.getLogger(__name__)
 
@@ -805,71 +805,8 @@ def _decode_typed_result(types, kind, reader, protocol_version, user_type_map, r
 
 
 # ---------------------------------------------------------------------------------------------
-# Compression for v3/v4 frame bodies (spec section 5).  v5 compresses segments instead (LZ4
-# only), see cassfast._core.SegmentEncoder / FrameDecoder.start_segments.
-
-locally_supported_compressions: "OrderedDict[str, tuple]" = OrderedDict()
-
-try:
-    import lz4.block as _lz4_block
-except ImportError:  # pragma: no cover - lz4 is optional
-    _lz4_block = None
-
-if _lz4_block is not None:
-    def lz4_compress(data: bytes) -> bytes:
-        """Cassandra's LZ4 body: a big-endian [int] uncompressed length, then a raw LZ4 block."""
-        return len(data).to_bytes(4, "big") + _lz4_block.compress(data, store_size=False)
-
-    def lz4_decompress(data: bytes) -> bytes:
-        if len(data) < 4:
-            raise CompressionError("LZ4 frame body of %d bytes has no length prefix" % len(data))
-        size = int.from_bytes(data[:4], "big")
-        # An LZ4 block expands at most ~255x (each extra length byte adds 255 output bytes), so
-        # a larger claim is a lie; checking it keeps a tiny body from forcing a huge allocation.
-        if size > MAX_FRAME_BODY or size > 256 * len(data) + 64:
-            raise CompressionError("LZ4 frame body of %d bytes claims %d uncompressed bytes"
-                                   % (len(data), size))
-        try:
-            out = _lz4_block.decompress(data[4:], uncompressed_size=size)
-        except Exception as exc:
-            raise CompressionError("LZ4 frame body failed to decompress: %s" % exc) from exc
-        if len(out) != size:
-            raise CompressionError("LZ4 frame body decompressed to %d bytes, prefix says %d"
-                                   % (len(out), size))
-        return out
-
-    locally_supported_compressions["lz4"] = (lz4_compress, lz4_decompress)
-
-try:
-    import snappy as _snappy
-except ImportError:  # pragma: no cover - snappy is optional
-    _snappy = None
-
-if _snappy is not None and hasattr(_snappy, "compress"):
-    def _snappy_length(data: bytes) -> int:
-        # A Snappy block starts with its uncompressed length as a little-endian base-128 varint.
-        size = shift = 0
-        for i in range(min(len(data), 5)):
-            size |= (data[i] & 0x7F) << shift
-            if not data[i] & 0x80:
-                return size
-            shift += 7
-        raise CompressionError("Snappy frame body has no valid length prefix")
-
-    def snappy_decompress(data: bytes) -> bytes:
-        if isinstance(data, memoryview):
-            data = data.tobytes()
-        size = _snappy_length(data)
-        # Snappy's densest element (a 3-byte copy of 64 bytes) expands ~21x; see the LZ4 note.
-        if size > MAX_FRAME_BODY or size > 32 * len(data) + 64:
-            raise CompressionError("Snappy frame body of %d bytes claims %d uncompressed bytes"
-                                   % (len(data), size))
-        try:
-            return _snappy.decompress(data)
-        except Exception as exc:
-            raise CompressionError("Snappy frame body failed to decompress: %s" % exc) from exc
-
-    locally_supported_compressions["snappy"] = (_snappy.compress, snappy_decompress)
+# Compression for v3/v4 frame bodies lives in cassfast.compression (re-exported here, as
+# the reference's connection module exports it).
 
 
 # ---------------------------------------------------------------------------------------------

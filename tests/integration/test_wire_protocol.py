@@ -69,13 +69,18 @@ class WireClient:
                 self.events.append(response)
         raise AssertionError("no response on stream %d" % stream)
 
-    def wait_event(self, timeout=20):
+    def wait_event(self, predicate, timeout=20):
+        """The first pushed message matching ``predicate`` (the node is shared: other tests'
+        schema changes arrive too)."""
         deadline = time.monotonic() + timeout
-        while not self.events and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            for i, event in enumerate(self.events):
+                if predicate(event):
+                    return self.events.pop(i)
             for version, flags, stream_id, opcode, body in self.decoder.feed(self.sock.recv(1 << 20)):
                 self.events.append(ProtocolHandler.decode_message(
                     version, {}, stream_id, flags, opcode, body, self.decompressor, None))
-        return self.events.pop(0)
+        raise AssertionError("no matching event within %ss: %r" % (timeout, self.events))
 
     def startup(self):
         options = {"DRIVER_NAME": "cassfast-wire-test"}
@@ -187,9 +192,11 @@ def test_register_delivers_schema_change_events(client):
     assert result.kind == RESULT_KIND_SCHEMA_CHANGE
     assert result.schema_change_event == {"target_type": "TABLE", "change_type": "CREATED",
                                           "keyspace": "h3_wire", "table": name}
-    event = client.wait_event()
+    event = client.wait_event(lambda e: getattr(e, "event_args", {}).get("table") == name)
     assert isinstance(event, EventMessage) and event.stream_id == -1
-    assert event.event_type == "SCHEMA_CHANGE" and event.event_args["table"] == name
+    assert event.event_type == "SCHEMA_CHANGE"
+    assert event.event_args == {"target_type": "TABLE", "change_type": "CREATED",
+                                "keyspace": "h3_wire", "table": name}
     client.request(QueryMessage("DROP TABLE h3_wire.%s" % name, ONE))
 
 
