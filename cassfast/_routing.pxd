@@ -45,6 +45,8 @@ cdef class RotatingPlan:
     cdef Py_ssize_t _n
     cdef Py_ssize_t _j
 
+    cdef object next_or_none(self)
+
 
 cdef class TokenAwarePlan:
     """``first`` in order, then the child's plan without the hosts already in ``first``."""

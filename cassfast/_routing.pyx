@@ -20,10 +20,17 @@ Everything here is pure computation over values handed in by ``cassfast.metadata
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.ref cimport PyObject, Py_DECREF
 from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.stdint cimport int64_t, uint64_t, INT64_MIN, INT64_MAX
 
 import os as _os
+
+
+cdef extern from "Python.h":
+    # NULL without an exception at the end: unlike next(), no StopIteration object is made per
+    # exhausted child plan (which costs more than the rest of a token-aware plan).
+    PyObject* PyIter_Next(object o) except? NULL
 
 # ---------------------------------------------------------------------------------------------
 # Murmur3
@@ -344,6 +351,12 @@ cdef class RotatingPlan:
         return self
 
     def __next__(self):
+        host = self.next_or_none()
+        if host is None:
+            raise StopIteration
+        return host
+
+    cdef object next_or_none(self):
         cdef Py_ssize_t k
         if self._i < self._n:
             k = self._start + self._i
@@ -354,7 +367,7 @@ cdef class RotatingPlan:
         if self._j < len(self._tail):
             self._j += 1
             return <object>PyTuple_GET_ITEM(self._tail, self._j - 1)
-        raise StopIteration
+        return None
 
 
 cdef inline int _init_rotating(RotatingPlan plan, tuple hosts, Py_ssize_t start,
@@ -401,9 +414,20 @@ cdef class TokenAwarePlan:
         if self._i < len(self._first):
             self._i += 1
             return self._first[self._i - 1]
+        cdef PyObject* item
         n = len(self._first)
         while True:
-            host = next(self._child)
+            if type(self._child) is RotatingPlan:
+                # The built-in child: no iterator protocol at all (hosts are never None).
+                host = (<RotatingPlan>self._child).next_or_none()
+                if host is None:
+                    raise StopIteration
+            else:
+                item = PyIter_Next(self._child)
+                if item == NULL:
+                    raise StopIteration
+                host = <object>item
+                Py_DECREF(host)
             for k in range(n):
                 if self._first[k] is host:
                     break
