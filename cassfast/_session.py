@@ -288,13 +288,23 @@ class Session:
 
     def execute_concurrent(self, statements_and_parameters, concurrency=100, raise_on_first_error=True,
                            results_generator=False, execution_profile=_NOT_SET):
+        from cassfast.cluster import EXEC_PROFILE_DEFAULT
         from cassfast.concurrent import execute_concurrent
         return execute_concurrent(self, statements_and_parameters, concurrency, raise_on_first_error,
-                                  results_generator=results_generator)
+                                  results_generator=results_generator,
+                                  execution_profile=(EXEC_PROFILE_DEFAULT if execution_profile is _NOT_SET
+                                                     else execution_profile))
 
     def execute_concurrent_with_args(self, statement, parameters, *args, **kwargs):
         from cassfast.concurrent import execute_concurrent_with_args
         return execute_concurrent_with_args(self, statement, parameters, *args, **kwargs)
+
+    def execute_concurrent_async(self, statements_and_parameters, concurrency=100,
+                                 raise_on_first_error=False, execution_profile=_NOT_SET):
+        from cassfast.cluster import EXEC_PROFILE_DEFAULT
+        from cassfast.concurrent import execute_concurrent_async
+        return execute_concurrent_async(self, statements_and_parameters, concurrency, raise_on_first_error,
+                                        EXEC_PROFILE_DEFAULT if execution_profile is _NOT_SET else execution_profile)
 
     # ------------------------------------------------------------------ prepare
 
