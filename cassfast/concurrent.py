@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from itertools import cycle
 from typing import Any, Iterable, Iterator, List, Union
 
+from cassfast import DriverException
 from cassfast.cluster import EXEC_PROFILE_DEFAULT, ResultSet
 
 __all__ = ["ExecutionResult", "execute_concurrent", "execute_concurrent_with_args",
@@ -238,6 +239,16 @@ def _check_concurrency(concurrency: int) -> None:
         raise ValueError("concurrency must be greater than 0")
 
 
+def _check_may_block(session) -> None:
+    """Refuse to wait on the session's I/O thread (from a completion callback, say): the results
+    arrive on that very thread, so waiting there would hang forever."""
+    io_thread = getattr(session, "_loop_thread", None)
+    if io_thread is not None and io_thread.in_loop_thread():
+        raise DriverException(
+            "execute_concurrent cannot wait for results on the driver's I/O thread (was it "
+            "called from a callback?); use execute_concurrent_async there")
+
+
 def execute_concurrent(session, statements_and_parameters: Iterable, concurrency: int = 100,
                        raise_on_first_error: bool = True, results_generator: bool = False,
                        execution_profile=EXEC_PROFILE_DEFAULT
@@ -255,6 +266,7 @@ def execute_concurrent(session, statements_and_parameters: Iterable, concurrency
     _check_concurrency(concurrency)
     if not statements_and_parameters:
         return []
+    _check_may_block(session)
     if results_generator:
         executor = _GeneratorResults(session, statements_and_parameters, execution_profile)
         executor.start(concurrency, raise_on_first_error)

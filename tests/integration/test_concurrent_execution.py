@@ -124,3 +124,24 @@ def test_async_variant_resolves_to_the_ordered_results(drivers):
     future = cf.concurrent.execute_concurrent_async(
         cf.session, [(select, (c,)) for c in range(40)], concurrency=5)
     assert [r.result_or_exc.one().c for r in future.result(timeout=60)] == list(range(40))
+
+
+@pytest.mark.skipif(SELFTEST, reason="cassandra-driver deadlocks here; cassfast refuses")
+def test_blocking_call_from_a_completion_callback_raises_instead_of_hanging(drivers):
+    import threading
+
+    ref, cf = drivers
+    outcome, done = [], threading.Event()
+
+    def on_rows(_rows):
+        try:
+            cf.concurrent.execute_concurrent(cf.session, [("SELECT k FROM kv LIMIT 1", None)])
+            outcome.append("returned")
+        except Exception as exc:
+            outcome.append(exc)
+        done.set()
+
+    cf.session.execute_async("SELECT k FROM kv LIMIT 1").add_callback(on_rows)
+    assert done.wait(30)
+    assert isinstance(outcome[0], cf.errors.DriverException)
+    assert "I/O thread" in str(outcome[0])

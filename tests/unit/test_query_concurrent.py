@@ -257,3 +257,20 @@ def test_async_variant_with_fail_fast_resolves_to_the_error(threaded):
 
 def test_async_variant_resolves_for_empty_input():
     assert execute_concurrent_async(FakeSession(), []).result(timeout=1) == []
+
+
+def test_waiting_on_the_drivers_io_thread_is_refused_instead_of_hanging():
+    from cassfast import DriverException
+
+    class OnIOThread:
+        @staticmethod
+        def in_loop_thread():
+            return True
+
+    session = FakeSession("sync")
+    session._loop_thread = OnIOThread()
+    with pytest.raises(DriverException, match="I/O thread"):
+        execute_concurrent(session, [("ok", 1)])
+    assert session.submitted == 0
+    # The non-blocking variant is the way to run them from there.
+    assert _payloads(execute_concurrent_async(session, [("ok", 1)]).result(timeout=1)) == [1]
