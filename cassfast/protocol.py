@@ -820,6 +820,8 @@ class _ProtocolHandler:
     """
 
     message_types_by_opcode = _message_types_by_opcode.copy()
+    # Kept for API compatibility; client-side column encryption is not implemented, so it must
+    # stay None.
     column_encryption_policy = None
 
     @classmethod

@@ -3,7 +3,9 @@ frames, v5 plain and LZ4 segments) and into ProtocolHandler.decode_message.  The
 input either decodes or raises a typed error (ProtocolError, or DriverException for a contract
 violation such as rows without metadata); never another exception, a crash or a hang.
 
-Run with ``--hypothesis-show-statistics`` to see how many inputs each fuzzer ran."""
+Run with ``--hypothesis-show-statistics`` to see how many inputs each fuzzer ran (1,500 each by
+default; set CASSFAST_FUZZ_EXAMPLES for more)."""
+import os
 import struct
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -12,7 +14,8 @@ from cassfast import DriverException
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder
 from cassfast.protocol import ProtocolHandler, locally_supported_compressions
 
-EXAMPLES = 1500
+# CASSFAST_FUZZ_EXAMPLES raises the count for a long run (e.g. 20000 before a release).
+EXAMPLES = int(os.environ.get("CASSFAST_FUZZ_EXAMPLES", "1500"))
 fuzz = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TYPED = (ProtocolError, DriverException)
