@@ -417,7 +417,12 @@ class CassandraCluster:
                 time.sleep(1.0)
 
     def _check_ring(self, timeout: float) -> List[str]:
-        """Problems with the ring (empty when fine); raises ProbeFailed if a node does not answer."""
+        """Problems with the ring (empty when fine); raises ProbeFailed if a node does not answer.
+
+        Only running nodes are asked (a node stopped on purpose keeps its ``system.peers`` row on
+        the others), and liveness (a read at ALL) is checked only when every node runs.
+        """
+        running = set(self.running_nodes())
         views = {
             n.address: _probe.probe_node(
                 n.address,
@@ -425,9 +430,10 @@ class CassandraCluster:
                 credentials=self.credentials,
                 ca_file=self.ca_file,
                 timeout=timeout,
-                check_all_up=len(self.nodes) > 1,
+                check_all_up=len(self.nodes) > 1 and len(running) == len(self.nodes),
             )
             for n in self.nodes
+            if n.index in running
         }
         return _probe.ring_problems({n.address: n.datacenter for n in self.nodes}, views)
 
