@@ -31,6 +31,8 @@ Both schema methods rebuild the replica tables of the keyspaces they touch.
 from __future__ import annotations
 
 import logging
+import random
+import struct
 import threading
 from binascii import unhexlify
 from bisect import bisect_left
@@ -602,3 +604,52 @@ class Metadata:
 
     def export_schema_as_string(self) -> str:
         return "\n\n".join(ks.export_as_string() for ks in self.keyspaces.values())
+
+
+NO_VALID_REPLICA = object()
+"""The group of ``group_keys_by_replica`` for keys without an up replica."""
+
+
+def _default_load_balancing_policy(cluster):
+    profiles = getattr(cluster, "profile_manager", None)
+    if profiles is not None:
+        try:
+            from cassfast.cluster import EXEC_PROFILE_DEFAULT
+            return profiles[EXEC_PROFILE_DEFAULT].load_balancing_policy
+        except (ImportError, KeyError, AttributeError):
+            pass
+    return getattr(cluster, "load_balancing_policy", None)
+
+
+def group_keys_by_replica(session, keyspace: str, table: str, keys) -> dict:
+    """Group partition keys (each a sequence of the partition key's column values) by a replica
+    that can serve them: ``{Host: [keys]}``, keys without an up replica under
+    ``NO_VALID_REPLICA``.  An up replica the default profile's policy calls LOCAL is preferred,
+    chosen at random among them, as in the reference driver."""
+    from cassfast.cqltypes import parse_cql_type
+    from cassfast.policies import HostDistance
+
+    cluster = session.cluster
+    metadata = cluster.metadata
+    ks = metadata.keyspaces[keyspace]
+    columns = ks.tables[table].partition_key
+    # Partition keys of a user-defined type are not supported here (no UDT codec is resolved).
+    codecs = [parse_cql_type(c.cql_type) for c in columns]
+    policy = _default_load_balancing_policy(cluster)
+    distance = policy.distance if policy is not None else (lambda host: HostDistance.LOCAL)
+    protocol_version = cluster.protocol_version
+    groups: dict = defaultdict(list)
+    for key in keys:
+        parts = [codec.serialize(value, protocol_version) for codec, value in zip(codecs, key)]
+        if len(parts) == 1:
+            routing_key = parts[0]
+        else:
+            # A composite partition key is routed on its CompositeType form: per component a
+            # 2-byte length, the bytes, and an end-of-component byte 0.
+            routing_key = b"".join(struct.pack(">H", len(p)) + p + b"\x00" for p in parts)
+        replicas = metadata.get_replicas(keyspace, routing_key)
+        candidates = [h for h in replicas if h.is_up and distance(h) == HostDistance.LOCAL]
+        if not candidates:
+            candidates = [h for h in replicas if h.is_up]
+        groups[random.choice(candidates) if candidates else NO_VALID_REPLICA].append(key)
+    return dict(groups)

@@ -297,3 +297,65 @@ def test_schema_refresh_reuses_unchanged_replica_tables_and_ring():
     md.remove_keyspace("new")
     assert list(md.token_map._strategy_cache) == [("SimpleStrategy",
                                                    "{'class': 'SimpleStrategy', 'replication_factor': '2'}")]
+
+
+# -- group_keys_by_replica -----------------------------------------------------------------------
+
+def test_group_keys_by_replica_follows_the_ring_for_single_and_composite_keys():
+    import struct as _struct
+    from cassfast.metadata import NO_VALID_REPLICA, group_keys_by_replica
+    from cassfast.policies import RoundRobinPolicy
+
+    topo = [("127.0.0.1", "dc1", "r1", ["-3074457345618258603"]),
+            ("127.0.0.2", "dc1", "r1", ["3074457345618258602"]),
+            ("127.0.0.3", "dc1", "r1", ["9223372036854775807"])]
+    md, _ = build(topo, {"ks": {"class": "SimpleStrategy", "replication_factor": "1"}})
+    for h in md.all_hosts():
+        h.set_up()
+    md.refresh_schema(
+        keyspaces=[{"keyspace_name": "ks", "durable_writes": True,
+                    "replication": {"class": "SimpleStrategy", "replication_factor": "1"}}],
+        tables=[{"keyspace_name": "ks", "table_name": "t", "flags": {"compound"}},
+                {"keyspace_name": "ks", "table_name": "c", "flags": {"compound"}}],
+        columns=[{"keyspace_name": "ks", "table_name": "t", "column_name": "k", "type": "int",
+                  "kind": "partition_key", "position": 0, "clustering_order": "none"},
+                 {"keyspace_name": "ks", "table_name": "c", "column_name": "a", "type": "text",
+                  "kind": "partition_key", "position": 0, "clustering_order": "none"},
+                 {"keyspace_name": "ks", "table_name": "c", "column_name": "b", "type": "int",
+                  "kind": "partition_key", "position": 1, "clustering_order": "none"}])
+    policy = RoundRobinPolicy()
+    policy.populate(None, md.all_hosts())
+
+    class _Cluster:
+        metadata = md
+        load_balancing_policy = policy
+        protocol_version = 4
+
+    class _Session:
+        cluster = _Cluster()
+
+    def owner(routing_key):
+        token = Murmur3Token.from_key(routing_key).value
+        for address, _, _, (t,) in topo:
+            if token <= int(t):
+                return address
+        return topo[0][0]
+
+    keys = [(i,) for i in range(40)]
+    groups = group_keys_by_replica(_Session(), "ks", "t", keys)
+    assert sum(len(v) for v in groups.values()) == 40 and NO_VALID_REPLICA not in groups
+    for host, ks in groups.items():
+        assert all(owner(_struct.pack(">i", k)) == host.address for (k,) in ks)
+
+    ckeys = [("a%d" % i, i) for i in range(20)]
+    groups = group_keys_by_replica(_Session(), "ks", "c", ckeys)
+    for host, ks in groups.items():
+        for a, b in ks:
+            parts = [a.encode(), _struct.pack(">i", b)]
+            # Cassandra CompositeType: per component <uint16 length><bytes><end-of-component 0>.
+            composite = b"".join(_struct.pack(">H", len(p)) + p + b"\x00" for p in parts)
+            assert owner(composite) == host.address
+
+    for h in md.all_hosts():
+        h.set_down()
+    assert group_keys_by_replica(_Session(), "ks", "t", keys) == {NO_VALID_REPLICA: keys}
