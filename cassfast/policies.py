@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import warnings
 from collections import namedtuple
 from random import randint, shuffle
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -53,7 +54,8 @@ log = logging.getLogger(__name__)
 __all__ = [
     "HostDistance", "HostStateListener", "LoadBalancingPolicy", "RoundRobinPolicy",
     "DCAwareRoundRobinPolicy", "TokenAwarePolicy", "WhiteListRoundRobinPolicy",
-    "HostFilterPolicy", "WrapperPolicy", "DefaultLoadBalancingPolicy", "ConvictionPolicy",
+    "HostFilterPolicy", "WrapperPolicy", "DefaultLoadBalancingPolicy", "DSELoadBalancingPolicy",
+    "ConvictionPolicy",
     "SimpleConvictionPolicy", "ReconnectionPolicy", "ConstantReconnectionPolicy",
     "ExponentialReconnectionPolicy", "RetryDecision", "RetryPolicy", "FallthroughRetryPolicy",
     "DowngradingConsistencyRetryPolicy", "NeverRetryPolicy", "AddressTranslator",
@@ -646,6 +648,15 @@ class DefaultLoadBalancingPolicy(WrapperPolicy):
                     yield h
         else:
             yield from child_plan
+
+
+class DSELoadBalancingPolicy(DefaultLoadBalancingPolicy):
+    """Deprecated alias of :class:`DefaultLoadBalancingPolicy`, kept for the reference's API."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        DefaultLoadBalancingPolicy.__init__(self, *args, **kwargs)
+        warnings.warn("DSELoadBalancingPolicy is deprecated; use DefaultLoadBalancingPolicy",
+                      DeprecationWarning, stacklevel=2)
 
 
 # ---------------------------------------------------------------------------------------------
