@@ -276,7 +276,12 @@ cdef ResultMetadata _read_col_specs(const unsigned char* buf, Py_ssize_t end, Py
     if found is None:
         if len(_metadata_cache) >= _CACHE_LIMIT:
             _metadata_cache.clear()
-        found = ResultMetadata(key)
+        try:
+            found = ResultMetadata(key)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, DecodeError):
+                raise
+            raise DecodeError("result metadata has unusable column types: %s" % (exc,)) from None
         _metadata_cache[key] = found
     return <ResultMetadata>found
 

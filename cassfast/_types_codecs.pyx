@@ -855,7 +855,8 @@ cdef Codec _build_codec(cqltype):
         return EmptyCodec(cqltype)
     builder = _collection_builders.get(kind)
     if builder is not None:
-        if not cqltype.subtypes:
+        # Tuples and UDTs may have no fields; the other parameterised kinds need theirs.
+        if not cqltype.subtypes and kind not in ("tuple", "udt", "composite"):
             raise ValueError("%s needs its type parameters to have a codec" % (cqltype.__name__,))
         return builder(cqltype)
     return BlobCodec(cqltype)

@@ -5,6 +5,7 @@ The fuzz tests feed random and mutated RESULT bodies to parse_result_metadata/de
 only exception allowed is ``_types.DecodeError`` (a ValueError).  Each records how many inputs
 it ran in ``FUZZ_COUNTS`` and asserts it ran the number hypothesis was asked for.
 """
+import os
 import struct
 import sys
 from pathlib import Path
@@ -20,7 +21,8 @@ from cassfast import _types, cqltypes, rows, util  # noqa: E402
 
 DecodeError = _types.DecodeError
 
-FUZZ_EXAMPLES = 3000
+# CASSFAST_FUZZ_EXAMPLES raises the count for a long local fuzz run.
+FUZZ_EXAMPLES = int(os.environ.get("CASSFAST_FUZZ_EXAMPLES", "3000"))
 FUZZ_COUNTS = {"random": 0, "mutated": 0}
 
 COLUMNS = [("id", ("uuid",)), ("n", ("int",)), ("t", ("varchar",)), ("l", ("list", ("int",))),
@@ -115,6 +117,19 @@ def test_nested_type_options_deeper_than_the_limit_are_refused():
         option = b"\x00\x20" + option
     with pytest.raises(DecodeError, match="deeper"):
         _types.read_type_option(option, 0)
+
+
+def test_zero_field_udt_and_tuple_options_are_accepted():
+    # Found by the mutation fuzzer: a UDT option whose field count is 0.
+    option = (oracle.pack_short(0x30) + oracle.pack_string("ks") + oracle.pack_string("empty_udt")
+              + oracle.pack_short(0))
+    body = (oracle.pack_int(2) + oracle.pack_int(1) + oracle.pack_int(1)
+            + oracle.pack_string("ks") + oracle.pack_string("t") + oracle.pack_string("c") + option
+            + oracle.pack_int(1) + oracle.pack_bytes(b""))
+    meta, _, _, _, pos = _types.parse_result_metadata(body, 4, 4, None)
+    assert _types.decode_rows(body, pos, meta, rows.tuple_factory, 4) == [(None,)]
+    empty_tuple = _types.read_type_option(oracle.pack_short(0x31) + oracle.pack_short(0), 0)[0]
+    assert _types.codec_for(empty_tuple).deserialize(b"", 4) == ()
 
 
 def test_unknown_option_id_and_bad_positions_are_decode_errors():
