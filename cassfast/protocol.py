@@ -73,6 +73,7 @@ CUSTOM_PAYLOAD_FLAG = 0x04
 WARNING_FLAG = 0x08
 USE_BETA_FLAG = 0x10
 USE_BETA_MASK = ~USE_BETA_FLAG
+_PRELUDE_FLAGS = TRACING_FLAG | CUSTOM_PAYLOAD_FLAG | WARNING_FLAG
 
 # <query_parameters> flags (spec 4.1.4) under the reference's names; the encoders live in
 # cassfast._core_messages.
@@ -853,7 +854,11 @@ class _ProtocolHandler:
             flags ^= COMPRESSED_FLAG
         if type(body) is not bytes:
             body = bytes(body)
-        trace, warnings, custom_payload, pos = read_response_prelude(flags, body)
+        if flags & _PRELUDE_FLAGS:
+            trace, warnings, custom_payload, pos = read_response_prelude(flags, body)
+        else:
+            trace = warnings = custom_payload = None
+            pos = 0
         try:
             msg_class = cls.message_types_by_opcode[opcode]
         except KeyError:
@@ -869,10 +874,13 @@ class _ProtocolHandler:
             msg = msg_class.recv_body(reader, protocol_version, user_type_map, result_metadata,
                                       cls.column_encryption_policy)
         msg.stream_id = stream_id
-        msg.trace_id = UUID(bytes=trace) if trace is not None else None
-        msg.custom_payload = custom_payload
-        msg.warnings = warnings
-        if warnings:
+        # trace_id, custom_payload and warnings default to None on the class; set when present.
+        if trace is not None:
+            msg.trace_id = UUID(bytes=trace)
+        if custom_payload is not None:
+            msg.custom_payload = custom_payload
+        if warnings is not None:
+            msg.warnings = warnings
             for w in warnings:
                 log.warning("Server warning: %s", w)
         return msg
