@@ -234,7 +234,6 @@ class PreparedStatement:
     fetch size, idempotence, ...) become the defaults of every statement bound from it.
     """
 
-    column_metadata = None
     retry_policy = None
     consistency_level = None
     custom_payload = None
@@ -262,16 +261,20 @@ class PreparedStatement:
         self.result_metadata_id = result_metadata_id
         self.column_encryption_policy = column_encryption_policy
         self.is_idempotent = False
-        # Derived once here rather than on every bind().
-        if column_metadata is not None:
-            self._bind_names = tuple(column_metadata.column_names)
-            specs = column_metadata.col_specs
-            self._bound_keyspace = specs[0][0] if specs else None
-            self._bound_table = specs[0][1] if specs else None
-        else:
-            self._bind_names = ()
-            self._bound_keyspace = self._bound_table = None
-        self._routing_key_index_set = frozenset(routing_key_indexes or ())
+
+    @property
+    def column_metadata(self):
+        """The bind variables' ``ResultMetadata`` (a sequence of ``ColumnMetadata``)."""
+        return self._column_metadata
+
+    @column_metadata.setter
+    def column_metadata(self, metadata) -> None:
+        # What bind() needs from the metadata is derived here, once per metadata, not per bind.
+        self._column_metadata = metadata
+        specs = metadata.col_specs if metadata is not None else ()
+        self._bind_names = tuple(metadata.column_names) if metadata is not None else ()
+        self._bound_keyspace = specs[0][0] if specs else None
+        self._bound_table = specs[0][1] if specs else None
 
     @classmethod
     def from_message(cls, query_id: bytes, column_metadata, pk_indexes: Optional[list],
@@ -303,7 +306,7 @@ class PreparedStatement:
         return BoundStatement(self).bind(values)
 
     def is_routing_key_index(self, i: int) -> bool:
-        return i in self._routing_key_index_set
+        return bool(self.routing_key_indexes) and i in self.routing_key_indexes
 
     def __str__(self) -> str:
         return '<PreparedStatement query="%s", consistency=%s>' % (

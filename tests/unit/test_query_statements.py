@@ -491,3 +491,13 @@ def test_host_targeting_statement_is_a_copy_of_its_statement_with_a_target():
     assert cf_query.HostTargetingStatement(bound, "h").values == bound.values
     assert type(cf_query.HostTargetingStatement(simple, "a")) is type(
         cf_query.HostTargetingStatement(simple, "b"))
+
+
+def test_replacing_the_bind_metadata_rebinds_by_the_new_names():
+    ours, _ = prepare_both([("a", "int")], [])
+    other, _ = prepare_both([("b", "varchar"), ("a", "int")], [])
+    ours.column_metadata = other.column_metadata
+    assert ours.bind({"a": 1, "b": "x"}).values == [b"x", struct.pack(">i", 1)]
+    assert ours.is_routing_key_index(0) is False
+    ours.routing_key_indexes = [1]
+    assert ours.is_routing_key_index(1) and ours.bind(("x", 2)).routing_key == struct.pack(">i", 2)
