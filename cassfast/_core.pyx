@@ -169,6 +169,9 @@ cdef class FrameDecoder:
     with READY or AUTHENTICATE: from then on bytes are read as segments (v5 spec section 2),
     checked against their CRCs, decompressed when LZ4 was negotiated, and the envelopes inside
     them come out as frames.  Pass ``requests=True`` to decode request frames (tests, proxies).
+
+    One decoder per connection, used from one thread at a time (the connection's loop thread):
+    it holds no lock.
     """
 
     def __cinit__(self, int protocol_version, *, bint requests=False):
