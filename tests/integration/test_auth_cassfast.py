@@ -58,8 +58,6 @@ def test_wrong_password_is_refused_and_never_echoed(cassandra_auth):
     assert all(secret not in repr(e) for e in exc.errors.values())
 
 
-@pytest.mark.xfail(strict=True, reason="connection.py (H5) lets the server's BadCredentials error "
-                   "escape the handshake instead of raising AuthenticationFailed, as the reference does")
 def test_wrong_password_surfaces_as_authentication_failed(cassandra_auth):
     exc = _refused(cassandra_auth, "wrong")
     assert all(isinstance(e, AuthenticationFailed) for e in exc.errors.values()), exc.errors
