@@ -76,6 +76,33 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.sort(key=rank)
 
 
+_LAST_TEST_OF = pytest.StashKey[Dict[str, str]]()
+_HARNESS = pytest.StashKey["_Harness"]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # After deselection (-k, -m), so that "last" means the last test that will really run.
+    last: Dict[str, str] = {}
+    for item in session.items:
+        variant = variant_of(item)
+        if variant is not None:
+            last[variant] = item.nodeid
+    session.config.stash[_LAST_TEST_OF] = last
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]):
+    yield
+    # Once a variant's last test and its module fixtures are torn down, a node this session
+    # started is stopped right away: with 2 cores, every idle JVM slows the next variant's start.
+    variant = variant_of(item)
+    if variant is None or item.config.stash.get(_LAST_TEST_OF, {}).get(variant) != item.nodeid:
+        return
+    harness = item.config.stash.get(_HARNESS, None)
+    if harness is not None:
+        harness.release(variant)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     from cassfast.testing import _fetch
 
@@ -133,6 +160,11 @@ class _Harness:
         self.owned[variant] = cluster
         return cluster
 
+    def release(self, variant: str) -> None:
+        cluster = self.owned.pop(variant, None)
+        if cluster is not None:
+            cluster.stop()
+
     def release_all(self) -> None:
         while self.owned:
             _, cluster = self.owned.popitem()
@@ -142,10 +174,12 @@ class _Harness:
 @pytest.fixture(scope="session")
 def cassandra_harness(request: pytest.FixtureRequest):
     harness = _Harness(request.config)
+    request.config.stash[_HARNESS] = harness
     try:
         yield harness
     finally:
         harness.release_all()
+        del request.config.stash[_HARNESS]
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -28,9 +28,12 @@ DEFAULT_HEAP = "1G"
 SUPERUSER = ("cassandra", "cassandra")
 KEYSTORE_PASSWORD = "cassfast"
 
-#: Balanced single tokens for N nodes: Murmur3 tokens span [-2**63, 2**63 - 1], node i owns
-#: the i-th equal slice.  ``num_tokens: 1`` keeps ownership (and the replicas of a key) predictable.
 def balanced_tokens(count: int) -> List[int]:
+    """One token per node, evenly spaced over Murmur3's range [-2**63, 2**63 - 1].
+
+    With ``num_tokens: 1`` node i owns the i-th equal slice, so the replicas of a key are
+    predictable in routing tests.
+    """
     return [-(2 ** 63) + (2 ** 64 // count) * i for i in range(count)]
 
 
