@@ -131,6 +131,22 @@ class ReplicationFactor:
         return hash((self.all_replicas, self.full_replicas))
 
 
+def _index_owners(owners: tuple):
+    """``(hosts, owner_index)``: the distinct hosts of the ring and, per ring position, the index
+    of its host.  The placement walks below then compare small ints instead of calling
+    ``Host.__eq__`` at every step (the difference is seconds on a 256-vnode ring)."""
+    index: dict = {}
+    hosts: list = []
+    owner_index = []
+    for h in owners:
+        k = index.get(h)
+        if k is None:
+            k = index[h] = len(hosts)
+            hosts.append(h)
+        owner_index.append(k)
+    return hosts, owner_index
+
+
 _replication_strategies: dict = {}
 
 
@@ -208,18 +224,19 @@ class SimpleStrategy(ReplicationStrategy):
         return self.replication_factor_info.full_replicas
 
     def replicas_by_ring_index(self, owners: tuple) -> list:
-        n = len(owners)
-        rf = min(self.replication_factor, len(set(owners)))
+        hosts, owner_index = _index_owners(owners)
+        n = len(owner_index)
+        rf = min(self.replication_factor, len(hosts))
         out = []
         for i in range(n):
-            replicas: list = []
+            picked: list = []
             j = 0
-            while len(replicas) < rf and j < n:
-                h = owners[(i + j) % n]
-                if h not in replicas:
-                    replicas.append(h)
+            while len(picked) < rf and j < n:
+                k = owner_index[(i + j) % n]
+                if k not in picked:
+                    picked.append(k)
                 j += 1
-            out.append(tuple(replicas))
+            out.append(tuple(hosts[k] for k in picked))
         return out
 
     def export_for_schema(self) -> str:
@@ -248,39 +265,43 @@ class NetworkTopologyStrategy(ReplicationStrategy):
             dc: rf.full_replicas for dc, rf in self.dc_replication_factors_info.items()}
 
     def replicas_by_ring_index(self, owners: tuple) -> list:
-        n = len(owners)
-        nodes_in_dc = defaultdict(set)
+        hosts, owner_index = _index_owners(owners)
+        n = len(owner_index)
+        dc_of = [h.datacenter for h in hosts]
+        rack_of = [h.rack for h in hosts]
+        nodes_in_dc = defaultdict(int)
         racks_in_dc = defaultdict(set)
-        for h in owners:
-            nodes_in_dc[h.datacenter].add(h)
-            racks_in_dc[h.datacenter].add(h.rack)
+        for k, dc in enumerate(dc_of):
+            nodes_in_dc[dc] += 1
+            racks_in_dc[dc].add(rack_of[k])
         wanted = {dc: rf for dc, rf in self.dc_replication_factors.items()
                   if rf > 0 and dc in nodes_in_dc}
         out = []
         for i in range(n):
             # per DC: [replicas still to place, rack repeats still allowed, racks used]
-            state = {dc: [min(rf, len(nodes_in_dc[dc])), rf - len(racks_in_dc[dc]), set()]
+            state = {dc: [min(rf, nodes_in_dc[dc]), rf - len(racks_in_dc[dc]), set()]
                      for dc, rf in wanted.items()}
             dcs_left = len(state)
-            replicas: list = []
+            picked: list = []
             j = 0
             while dcs_left and j < n:
-                h = owners[(i + j) % n]
+                k = owner_index[(i + j) % n]
                 j += 1
-                st = state.get(h.datacenter)
-                if st is None or st[0] == 0 or h in replicas:
+                st = state.get(dc_of[k])
+                if st is None or st[0] == 0 or k in picked:
                     continue
-                if h.rack not in st[2]:
-                    st[2].add(h.rack)
+                rack = rack_of[k]
+                if rack not in st[2]:
+                    st[2].add(rack)
                 elif st[1] > 0:
                     st[1] -= 1
                 else:
                     continue
-                replicas.append(h)
+                picked.append(k)
                 st[0] -= 1
                 if st[0] == 0:
                     dcs_left -= 1
-            out.append(tuple(replicas))
+            out.append(tuple(hosts[k] for k in picked))
         return out
 
     def export_for_schema(self) -> str:
@@ -321,15 +342,16 @@ class EverywhereStrategy(ReplicationStrategy):
         pass
 
     def replicas_by_ring_index(self, owners: tuple) -> list:
-        n = len(owners)
+        hosts, owner_index = _index_owners(owners)
+        n = len(owner_index)
         out = []
         for i in range(n):
-            replicas: list = []
+            picked: dict = {}  # insertion-ordered set of host indexes
             for j in range(n):
-                h = owners[(i + j) % n]
-                if h not in replicas:
-                    replicas.append(h)
-            out.append(tuple(replicas))
+                picked.setdefault(owner_index[(i + j) % n])
+                if len(picked) == len(hosts):
+                    break
+            out.append(tuple(hosts[k] for k in picked))
         return out
 
     def export_for_schema(self) -> str:
