@@ -123,11 +123,7 @@ class LoadBalancingPolicy(HostStateListener):
         raise NotImplementedError()
 
     def populate(self, cluster, hosts: Iterable) -> None:
-        seen = []
-        for h in hosts:
-            if h not in seen:
-                seen.append(h)
-        self.hosts = tuple(seen)
+        self.hosts = tuple(dict.fromkeys(hosts))  # de-duplicated, in the given order
 
     def make_query_plan(self, working_keyspace: Optional[str] = None, query=None) -> Iterable:
         raise NotImplementedError()
