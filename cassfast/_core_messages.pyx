@@ -240,6 +240,9 @@ cdef _Prefix _prefix(int protocol_version, bint tracing, custom_payload, bint be
             if val is None:
                 parts.append(b"\xff\xff\xff\xff")
             else:
+                if not isinstance(val, (bytes, bytearray, memoryview)):
+                    raise TypeError("custom payload value for %r must be bytes or None, not %s"
+                                    % (k, type(val).__name__))
                 vb = bytes(val)
                 parts.append(_u32_bytes(PyBytes_GET_SIZE(vb)))
                 parts.append(vb)

@@ -341,3 +341,10 @@ def test_credentials_message_is_unsupported_after_protocol_v1():
     from cassfast.protocol import CredentialsMessage
     with pytest.raises(UnsupportedOperation):
         encode(CredentialsMessage({"username": "u"}), 0, 4, None, False)
+
+
+def test_custom_payload_values_must_be_bytes():
+    msg = QueryMessage("SELECT 1", 1)
+    msg.custom_payload = {"k": 5}
+    with pytest.raises(TypeError, match="custom payload value"):
+        encode(msg, 0, 4, None, False)
