@@ -115,13 +115,15 @@ cdef class MapCodec(Codec):
 
     cdef object _decode(self, const unsigned char* p, Py_ssize_t n, bint ordered):
         cdef Py_ssize_t count = _collection_count(p, n, 8, self.what)
-        cdef Py_ssize_t pos = 4, i, klen, vlen
-        cdef dict result
+        cdef Py_ssize_t pos = 4, klen, vlen
+        cdef dict result = None
+        omap = None
+        kbytes = None
         if ordered:
             omap = _OrderedMapSerializedKey(self.cqltype.subtypes[0], 4)
         else:
             result = {}
-        for i in range(count):
+        for _ in range(count):
             klen = _cell_length(p + pos, n - pos, self.what)
             pos += 4
             if klen < 0:
