@@ -194,6 +194,14 @@ cdef bytes _utf8(s, str what):
     raise TypeError("%s must be str or bytes, not %s" % (what, type(s).__name__))
 
 
+cdef bytes _as_bytes(obj, str what):
+    if type(obj) is bytes:
+        return <bytes>obj
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes(obj)
+    raise TypeError("%s must be bytes, not %s" % (what, type(obj).__name__))
+
+
 cdef bytes _short_bytes(s, str what):
     cdef bytes b = _utf8(s, what)
     if PyBytes_GET_SIZE(b) > 65535:
@@ -240,10 +248,7 @@ cdef _Prefix _prefix(int protocol_version, bint tracing, custom_payload, bint be
             if val is None:
                 parts.append(b"\xff\xff\xff\xff")
             else:
-                if not isinstance(val, (bytes, bytearray, memoryview)):
-                    raise TypeError("custom payload value for %r must be bytes or None, not %s"
-                                    % (k, type(val).__name__))
-                vb = bytes(val)
+                vb = _as_bytes(val, "custom payload value for %r" % (k,))
                 parts.append(_u32_bytes(PyBytes_GET_SIZE(vb)))
                 parts.append(vb)
         pre.payload = b"".join(parts)
@@ -339,7 +344,7 @@ cdef _Params _params(int protocol_version, values, consistency_level, serial_con
         q.size += 4
     if paging_state:
         q.flags |= Q_PAGING_STATE
-        q.paging_state = bytes(paging_state)
+        q.paging_state = _as_bytes(paging_state, "paging state")
         q.size += 4 + PyBytes_GET_SIZE(q.paging_state)
     if serial_consistency_level:
         q.flags |= Q_SERIAL_CONSISTENCY

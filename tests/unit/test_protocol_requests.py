@@ -348,3 +348,8 @@ def test_custom_payload_values_must_be_bytes():
     msg.custom_payload = {"k": 5}
     with pytest.raises(TypeError, match="custom payload value"):
         encode(msg, 0, 4, None, False)
+
+
+def test_paging_state_must_be_bytes():
+    with pytest.raises(TypeError, match="paging state"):
+        encode(QueryMessage("SELECT 1", 1, fetch_size=10, paging_state=7), 0, 4, None, False)
