@@ -233,3 +233,15 @@ def test_encode_values_errors_name_the_column_and_cql_type(values, exc, column, 
         _types.encode_values(bind_meta(), values, 4)
     assert 'column "%s"' % column in str(info.value)
     assert "Expected: %s," % cqltype in str(info.value)
+
+
+@pytest.mark.parametrize("mine, ref", FACTORIES, ids=lambda f: f.__name__)
+def test_row_factories_called_directly_match_the_reference(mine, ref):
+    colnames = ["id", "count(*)", "value"]
+    row_tuples = [(1, 2, "a"), (3, 4, None)]
+    got, expected = mine(colnames, list(row_tuples)), ref(colnames, list(row_tuples))
+    assert [type(r).__name__ for r in got] == [type(r).__name__ for r in expected]
+    assert [list(r.items()) if isinstance(r, dict) else tuple(r) for r in got] == \
+        [list(r.items()) if isinstance(r, dict) else tuple(r) for r in expected]
+    if mine is rows.named_tuple_factory:
+        assert got[0]._fields == expected[0]._fields
