@@ -59,11 +59,12 @@ cdef list _local_replicas(object replicas, object local_dc, bint dc_filter, bint
 
 
 cdef class RoundRobinPlanner:
-    cdef public tuple local
-    cdef public tuple remote
+    cdef readonly tuple local
+    cdef readonly tuple remote
     cdef public Py_ssize_t position
+    cdef tuple _rotations
 
-    cdef RotatingPlan make_plan(self)
+    cdef object make_plan(self)
 
 
 cdef class DCAwarePlanner(RoundRobinPlanner):
@@ -78,3 +79,4 @@ cdef class TokenAwarePlanner:
 
     cdef object _child_plan(self, keyspace, query)
     cdef object _replicas(self, keyspace, routing_key)
+    cdef object make_plan(self, working_keyspace, query)

@@ -165,7 +165,7 @@ class RoundRobinPolicy(LoadBalancingPolicy):
         if type(self) in _COMPILED_ROUND_ROBIN:
             # The compiled planner reads the same state as _py_make_query_plan; installing it on
             # the instance skips a Python frame per request.
-            self.make_query_plan = self._planner
+            self.make_query_plan = self._planner.plan
 
     def _state(self) -> RoundRobinPlanner:
         if self._planner is None:  # a subclass that skipped __init__
@@ -173,7 +173,7 @@ class RoundRobinPolicy(LoadBalancingPolicy):
         return self._planner
 
     def _sync(self) -> None:
-        self._state().local = self.hosts
+        self._state().set_hosts(self.hosts, ())
 
     @property
     def _position(self) -> int:
@@ -252,7 +252,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
         self._used_hosts_per_remote_dc = used_hosts_per_remote_dc
         self._sync()
         if type(self) is DCAwareRoundRobinPolicy:
-            self.make_query_plan = self._planner
+            self.make_query_plan = self._planner.plan
 
     @property
     def local_dc(self) -> Optional[str]:
@@ -287,8 +287,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
             for dc, hosts in dc_live.items():
                 if dc != self._local_dc:
                     remote.extend(hosts[:used])
-        state.local = dc_live.get(self._local_dc, ())
-        state.remote = tuple(remote)
+        state.set_hosts(dc_live.get(self._local_dc, ()), tuple(remote))
         state.local_dc = self._local_dc
 
     @property
@@ -429,7 +428,7 @@ class TokenAwarePolicy(LoadBalancingPolicy):
         self._planner = TokenAwarePlanner(child_policy, child_planner, bool(shuffle_replicas))
         self._shuffle_replicas = bool(shuffle_replicas)
         if type(self) is TokenAwarePolicy and child_planner is not None:
-            self.make_query_plan = self._planner
+            self.make_query_plan = self._planner.plan
 
     @property
     def shuffle_replicas(self) -> bool:
