@@ -127,7 +127,7 @@ def test_round_robin_drops_down_host_and_readds_it_when_up():
     assert sorted(p.make_query_plan()) == sorted(hosts)
 
 
-@pytest.mark.parametrize("n", [0, 1, 3, 30])
+@pytest.mark.parametrize("n", [0, 1, 3, 30, 64, 65, 200])  # precomputed up to 64, then rotating
 def test_round_robin_compiled_plan_equals_python_definition(n):
     hosts = make_hosts([("127.0.%d.%d" % (i // 200, i % 200 + 1), "dc1") for i in range(n)])
     p = RoundRobinPolicy()
@@ -203,7 +203,7 @@ def test_dc_aware_down_and_up_change_the_plan():
     assert set(list(p.make_query_plan())[:2]) == {hosts[0], hosts[1]}
 
 
-@pytest.mark.parametrize("per_dc,used", [(1, 0), (2, 1), (10, 2), (3, 5)])
+@pytest.mark.parametrize("per_dc,used", [(1, 0), (2, 1), (10, 2), (3, 5), (70, 2)])
 def test_dc_aware_compiled_plan_equals_python_definition(per_dc, used):
     spec = [("127.%d.0.%d" % (d, i + 1), "dc%d" % d) for d in range(1, 4) for i in range(per_dc)]
     hosts = make_hosts(spec)
