@@ -51,14 +51,6 @@ def test_startup_is_a_string_map_with_cql_version():
     assert encode(msg, 0, 5, None, False) == frame(5, 0, 0, 0x01, body)
 
 
-def test_startup_is_never_compressed():
-    # Spec 4.1.1: STARTUP sets up compression, so it cannot itself be compressed.  The caller
-    # passes no compressor for it; with one, the reference also compresses, so we only pin
-    # the uncompressed bytes here.
-    msg = StartupMessage("3.0.0", {})
-    assert encode(msg, 0, 4, None, False)[1] == 0
-
-
 def test_register_is_a_string_list():
     msg = RegisterMessage(["TOPOLOGY_CHANGE", "STATUS_CHANGE"])
     body = struct.pack(">H", 2) + string("TOPOLOGY_CHANGE") + string("STATUS_CHANGE")
