@@ -23,11 +23,17 @@ when both can live together:
   ``populate``/``on_add``/``on_up``/``on_down``/``on_remove``, so a subclass that only defines
   ``distance`` and ``make_query_plan`` over ``self.hosts`` works as the seed's example does.
 
-Built-in load-balancing policies of exactly their built-in type build their plans with the
-compiled iterators of ``cassfast._routing``; each keeps a pure-Python ``_py_make_query_plan``
-that defines the behaviour (the tests check the two agree), and a user's subclass always gets
-the Python definition or its own override.  How the cluster calls these hooks is written down in
-``docs/architecture.md`` ("Policy wiring").
+* ``DowngradingConsistencyRetryPolicy`` follows the reference's rules (table in its docstring)
+  but emits no deprecation warning: the seed lists it as a regular policy.
+* The conviction, reconnection, retry and speculative-execution classes live in
+  ``cassfast._failure_policies`` and are re-exported here.
+
+Built-in load-balancing policies of exactly their built-in type (RoundRobin, WhiteList,
+DCAware, and TokenAware over RoundRobin or DCAware) install a compiled planner from
+``cassfast._routing`` as their instance's ``make_query_plan``; each keeps a pure-Python
+``_py_make_query_plan`` that defines the behaviour (the tests check the two agree), and a user's
+subclass always gets the Python definition or its own override.  How the cluster calls these
+hooks is written down in ``docs/architecture.md`` ("Policy wiring").
 """
 from __future__ import annotations
 
