@@ -182,3 +182,24 @@ def test_murmur3_token_ordering_and_hash_match_value():
     assert a < b and b > a and a != b
     assert Murmur3Token("7") == b and hash(Murmur3Token(7)) == hash(b)
     assert sorted([b, a]) == [a, b]
+
+
+def test_ring_structures_reject_bad_input_with_typed_errors():
+    from cassfast._routing import ReplicaTable, TokenRing
+    with pytest.raises(ValueError):
+        TokenRing([5, 1], ["a", "b"])  # not ascending
+    with pytest.raises(ValueError):
+        TokenRing([1, 1], ["a", "b"])  # duplicate token
+    with pytest.raises(ValueError):
+        TokenRing([1, 2], ["a"])  # owners do not match
+    with pytest.raises(OverflowError):
+        TokenRing([2 ** 63], ["a"])  # not a Murmur3 token
+    with pytest.raises(TypeError):
+        TokenRing(["1"], ["a"])
+    ring = TokenRing([0, 10], ["a", "b"])
+    with pytest.raises(ValueError):
+        ReplicaTable(ring, [("a",)])
+    with pytest.raises(TypeError):
+        ReplicaTable(None, [])
+    empty = ReplicaTable(TokenRing([], []), [])
+    assert empty.for_key(b"anything") == () and len(empty.ring) == 0
