@@ -456,7 +456,8 @@ def encode_values(ResultMetadata bind_metadata not None, values, int protocol_ve
     cdef list out = PyList_New(ncols)
     cdef WriteBuffer buf = WriteBuffer()
     cdef tuple codecs = bind_metadata._codecs
-    cdef bint by_name = isinstance(values, _Mapping)
+    cdef type kind = type(values)
+    cdef bint by_name = kind is not tuple and kind is not list and isinstance(values, _Mapping)
     cdef bint allow_unset = protocol_version >= 4
     if values is None:
         values = ()

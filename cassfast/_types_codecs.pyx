@@ -15,7 +15,8 @@ from cpython.datetime cimport (PyDate_Check, PyDateTime_Check, date_day, date_mo
                                datetime_minute, datetime_month, datetime_new, datetime_second,
                                datetime_tzinfo, datetime_year, import_datetime)
 from cpython.float cimport PyFloat_AsDouble, PyFloat_FromDouble
-from cpython.long cimport PyLong_AsLongLong, PyLong_FromLong, PyLong_FromLongLong
+from cpython.long cimport (PyLong_AsLongLong, PyLong_AsUnsignedLongLongMask, PyLong_FromLong,
+                           PyLong_FromLongLong)
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
@@ -545,6 +546,12 @@ cdef class UUIDCodec(Codec):
         return _uuid_from_bytes(p)
 
     cdef int encode(self, WriteBuffer buf, object value) except -1:
+        cdef object number
+        if type(value) is _UUID:
+            # The 128-bit value as two big-endian halves, without UUID.bytes' Python code.
+            number = value.int
+            buf.write_u64(PyLong_AsUnsignedLongLongMask(number >> 64))
+            return buf.write_u64(PyLong_AsUnsignedLongLongMask(number))
         try:
             data = value.bytes
         except AttributeError:
@@ -789,6 +796,9 @@ cdef Py_ssize_t _collection_count(const unsigned char* p, Py_ssize_t n, int per_
 
 
 cdef object _sized_items(object value, str what):
+    cdef type kind = type(value)
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
+        return value
     if isinstance(value, (str, bytes, bytearray)) or isinstance(value, _Mapping):
         raise TypeError("expected a sequence or set for %s, got %s" % (what, type(value).__name__))
     try:
