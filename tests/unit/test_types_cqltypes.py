@@ -151,3 +151,29 @@ def test_ordered_map_accepts_unhashable_keys():
     m = U.OrderedMap([([1], "a"), ({"k": 1}, "b")])
     assert m[[1]] == "a" and m[{"k": 1}] == "b" and len(m) == 2
     assert U.OrderedMap([("x", 1)]) == {"x": 1}
+
+
+def test_udt_namedtuples_handle_invalid_field_names_like_the_reference():
+    names = ("first name", "class", "ok")
+    mine = T.UserType.make_udt_class("ks", "person_t", names, (T.UTF8Type,) * 3)
+    ref = R.UserType.make_udt_class("ks", "person_t", names, (R.UTF8Type,) * 3)
+    assert mine.tuple_type._fields == ref.tuple_type._fields
+    data = R.UserType.make_udt_class("ks", "person_t", names, (R.UTF8Type,) * 3).serialize(("a", "b", "c"), 4)
+    assert tuple(mine.deserialize(data, 4)) == ("a", "b", "c")
+
+
+def test_unmapped_udt_values_pickle_so_they_can_be_ordered_map_keys():
+    udt = T.UserType.make_udt_class("ks", "pt", ("x", "y"), (T.Int32Type, T.Int32Type))
+    value = udt.deserialize(udt.serialize((1, 2), 4), 4)
+    assert pickle.loads(pickle.dumps(value)) == value
+    m = U.OrderedMap([(value, "v")])
+    assert m[value] == "v"
+
+
+def test_make_udt_class_is_cached_until_the_fields_change():
+    first = T.UserType.make_udt_class("ks", "evolving", ("a",), (T.Int32Type,))
+    assert T.UserType.make_udt_class("ks", "evolving", ("a",), (T.Int32Type,)) is first
+    altered = T.UserType.make_udt_class("ks", "evolving", ("a", "b"), (T.Int32Type, T.UTF8Type))
+    assert altered is not first and altered.fieldnames == ("a", "b")
+    T.UserType.evict_udt_class("ks", "evolving")
+    assert T.UserType.make_udt_class("ks", "evolving", ("a", "b"), (T.Int32Type, T.UTF8Type)) is not altered
