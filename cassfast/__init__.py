@@ -2,8 +2,9 @@
 
 This root module holds what the reference driver keeps in ``cassandra/__init__.py``: the
 consistency levels, protocol versions, write types, schema-change constants and the exception
-hierarchy that every other layer raises.  It imports nothing else from the package, so any module
-(the compiled core excepted, which imports nothing from cassfast at all) may depend on it.
+hierarchy that every other layer raises.  It imports nothing else from the package at import time
+(only the compiled core, to fail early when it is missing), so any module may depend on it; the
+compiled modules themselves import only each other and the value layer (see docs/architecture.md).
 
 ``install_as_cassandra()`` registers cassfast under the ``cassandra`` name so that unmodified
 code written for cassandra-driver imports cassfast instead.
