@@ -751,6 +751,60 @@ def _parse_cql_tokens(tokens, pos, user_types, text):
     return resolved, pos
 
 
+_SIMPLE_TOKEN = re.compile(r"\s*(?:(frozen)\b|([a-zA-Z0-9_]+)|[,<>])")
+
+
+def cql_types_from_string(cql_type: str) -> list:
+    """The type names in a CQL type string, ``frozen`` left out, in order of appearance:
+    ``cql_types_from_string("map<text, frozen<list<int>>>") == ["map", "text", "list", "int"]``.
+    Scanning stops at the first character that is not part of a plain name or punctuation
+    (a quoted name, for instance), as in the reference driver."""
+    names = []
+    pos = 0
+    while pos < len(cql_type):
+        m = _SIMPLE_TOKEN.match(cql_type, pos)
+        if m is None or m.end() == pos:
+            break
+        if m.group(2):
+            names.append(m.group(2))
+        pos = m.end()
+    return names
+
+
+def strip_frozen(cql: str) -> str:
+    """The CQL type string without its ``frozen<...>`` wrappers:
+    ``strip_frozen("frozen<tuple<int, frozen<list<text>>>>") == "tuple<int, list<text>>"``."""
+    out = []
+    closers = []  # for each open '<': whether its '>' belongs to a dropped frozen<
+    tokens = _tokenize_cql_type(cql)
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        if kind == "word" and value.lower() == "frozen" and i + 1 < len(tokens) and tokens[i + 1] == ("p", "<"):
+            closers.append(True)
+            i += 2
+            continue
+        if kind == "p":
+            if value == "<":
+                closers.append(False)
+                out.append("<")
+            elif value == ">":
+                if not closers:
+                    raise ValueError("unbalanced '>' in CQL type %r" % (cql,))
+                if not closers.pop():
+                    out.append(">")
+            else:
+                out.append(", ")
+        elif kind == "name":
+            out.append('"%s"' % value.replace('"', '""'))
+        elif kind == "custom":
+            out.append("'%s'" % value.replace("'", "''"))
+        else:
+            out.append(value)
+        i += 1
+    return "".join(out)
+
+
 __all__ = [
     "apache_cassandra_type_prefix", "CassandraType", "CassandraTypeType", "EMPTY", "EmptyValue",
     "AsciiType", "BooleanType", "ByteType", "BytesType", "ColumnToCollectionType",
@@ -761,4 +815,5 @@ __all__ = [
     "TimestampType", "TupleType", "UTF8Type", "UUIDType", "UserType", "VarcharType",
     "VectorType", "cql_typename", "is_counter_type", "is_reversed_casstype", "lookup_casstype",
     "lookup_casstype_simple", "mkUnrecognizedType", "parse_casstype_args", "parse_cql_type",
+    "cql_types_from_string", "strip_frozen",
 ]

@@ -177,3 +177,20 @@ def test_make_udt_class_is_cached_until_the_fields_change():
     assert altered is not first and altered.fieldnames == ("a", "b")
     T.UserType.evict_udt_class("ks", "evolving")
     assert T.UserType.make_udt_class("ks", "evolving", ("a", "b"), (T.Int32Type, T.UTF8Type)) is not altered
+
+
+@pytest.mark.parametrize("text", ["frozen<tuple<int, text>>", "map<text,frozen<list<int>>>", "int",
+                                  'frozen<"MyType">', "list<frozen<addr>>", "vector<float, 3>",
+                                  "frozen<map<frozen<set<int>>, frozen<tuple<int, frozen<list<text>>>>>>"])
+def test_strip_frozen_and_cql_types_from_string_match_the_reference(text):
+    assert T.strip_frozen(text) == R.strip_frozen(text)
+    assert T.cql_types_from_string(text) == R.cql_types_from_string(text)
+
+
+def test_map_with_unhashable_keys_round_trips_through_serialize():
+    desc = T.MapType.apply_parameters((T.ListType.apply_parameters((T.Int32Type,)), T.UTF8Type))
+    value = desc.deserialize(desc.serialize(U.OrderedMap([([1, 2], "a"), ([3], "b")]), 4), 4)
+    assert isinstance(value, U.OrderedMapSerializedKey) and value[[1, 2]] == "a"
+    assert desc.serialize(value, 4) == R.MapType.apply_parameters(
+        (R.ListType.apply_parameters((R.Int32Type,)), R.UTF8Type)).serialize(
+            RU.OrderedMap([([1, 2], "a"), ([3], "b")]), 4)
