@@ -186,19 +186,23 @@ class ResponseFuture:
             self._current_host = host
             self._current_pool = pool
             return True
+        # Set before sending: when the caller thread sends (direct writes), the answer may be
+        # handled on the loop thread before send_request even returns.
+        self._current_host = host
+        self._current_pool = pool
+        self._current_connection = connection
+        self.attempted_hosts.append(host)
         try:
-            self._current_stream = connection.send_request(self.message, self._on_response,
-                                                           self._result_metadata, self.row_factory)
+            stream_id = connection.send_request(self.message, self._on_response,
+                                                self._result_metadata, self.row_factory)
         except (ConnectionShutdown, ConnectionBusy) as exc:
             self._errors[host] = exc
             return False
         except Exception as exc:  # encoding failed: the request itself is bad
             self._set_final_exception(exc)
             return True
-        self._current_host = host
-        self._current_pool = pool
-        self._current_connection = connection
-        self.attempted_hosts.append(host)
+        if self._final_result is _NOT_DONE:
+            self._current_stream = stream_id
         return True
 
     def _retry_same_host(self) -> None:
@@ -214,7 +218,7 @@ class ResponseFuture:
             return
         connection = self._current_connection
         if connection is not None and self._current_stream is not None:
-            connection.orphan(self._current_stream)
+            connection.orphan(self._current_stream, self._on_response)
         host = self._current_host
         errors = dict(self._errors)
         if host is not None:

@@ -164,8 +164,12 @@ class Session:
     def execute(self, query, parameters=None, timeout=_NOT_SET, trace=False, custom_payload=None,
                 execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None):
         """Run ``query`` and wait for its ``ResultSet`` (see the reference driver's docs)."""
-        return self.execute_async(query, parameters, trace, custom_payload, timeout, execution_profile,
-                                  paging_state, host, execute_as).result()
+        future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
+                                              execution_profile, paging_state, host, execute_as)
+        # The blocked caller sends its own request (Connection direct writes): the loop thread is
+        # then woken once, by the answer, instead of also for the submission.
+        future._start()
+        return future.result()
 
     def execute_async(self, query, parameters=None, trace=False, custom_payload=None, timeout=_NOT_SET,
                       execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None) -> ResponseFuture:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import ssl as _ssl
+import threading
 import time
 from typing import Any, Callable
 
@@ -150,6 +152,17 @@ class Connection(asyncio.Protocol):
         self._decode = None
         # Set by the owning pool: called after a read freed stream ids, to resume parked requests.
         self.on_streams_freed: Callable[[], None] | None = None
+        # Direct writes (plain TCP only): a duplicate of the socket's descriptor that any thread
+        # may write whole frames to under ``_wlock``, so that a thread blocked in a synchronous
+        # ``execute`` sends its request itself instead of waking the loop thread to do it.
+        # Bytes the kernel does not take at once wait in ``_wbacklog`` (guarded by ``_wlock``)
+        # and are written by the loop when the socket becomes writable; while a backlog exists
+        # every write appends to it, which keeps frames in order.
+        self._wsock: socket.socket | None = None
+        self._wlock = threading.Lock()
+        self._wbacklog: list[bytes] = []
+        self._id_lock = threading.Lock()
+        self._loop_ident: int | None = None
 
     # ------------------------------------------------------------------ opening and the handshake
 
@@ -188,6 +201,7 @@ class Connection(asyncio.Protocol):
         except OSError as exc:
             raise ConnectionException(
                 "Failed to connect to %s: %s" % (self.endpoint, exc), self.endpoint) from exc
+        self._loop_ident = threading.get_ident()
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -195,6 +209,14 @@ class Connection(asyncio.Protocol):
             except OSError:  # pragma: no cover - e.g. a unix socket
                 pass
         await self._handshake()
+        if ssl_ctx is None and sock is not None:
+            # After the handshake: until then every write went through the transport, which
+            # has flushed them (the server answered).
+            try:
+                self._wsock = socket.socket(fileno=os.dup(sock.fileno()))
+                self._wsock.setblocking(False)
+            except OSError:  # pragma: no cover - keep using the transport
+                self._wsock = None
 
     async def _handshake_request(self, msg) -> Any:
         """Send one handshake message on stream 0 and wait for its answer (legacy framing or v5)."""
@@ -389,6 +411,7 @@ class Connection(asyncio.Protocol):
             log.exception("Failed to handle a server event from %s", self.endpoint)
 
     def connection_lost(self, exc) -> None:
+        self._close_wsock()  # the duplicate descriptor would keep the TCP connection open
         if not self.is_closed:
             self.defunct(ConnectionShutdown(
                 "Connection to %s was closed%s" % (self.endpoint, ": %s" % exc if exc else ""),
@@ -416,28 +439,126 @@ class Connection(asyncio.Protocol):
         if self.is_defunct or self.is_closed:
             raise ConnectionShutdown("Connection to %s is %s" % (
                 self.endpoint, "defunct" if self.is_defunct else "closed"), self.endpoint)
-        if self._free_ids:
-            stream_id = self._free_ids.pop()
-        elif self._next_id < self._max_ids:
-            stream_id = self._next_id
-            self._next_id += 1
-        else:
-            raise ConnectionBusy("All %d stream ids of the connection to %s are in use"
-                                 % (self._max_ids - 1, self.endpoint))
+        stream_id = self._alloc_stream_id()
         try:
             data = self._encode(msg, stream_id, self.protocol_version, self._compressor,
                                 self.allow_beta_protocol_version)
         except BaseException:
             self._free_ids.append(stream_id)
             raise
-        self._inflight[stream_id] = (callback, result_metadata, row_factory)
-        self._queue_frame(data)
+        inflight = self._inflight
+        # Registered before the bytes leave: the answer may arrive before the write returns.
+        inflight[stream_id] = (callback, result_metadata, row_factory)
+        if self._wsock is not None and threading.get_ident() != self._loop_ident:
+            self._write(self._segment_writer([data]) if self._segment_writer is not None else data)
+            if self.is_defunct or self.is_closed:
+                # The loop failed the connection meanwhile and may have missed this entry;
+                # whoever pops it reports the failure, exactly once.
+                if inflight.pop(stream_id, None) is not None:
+                    raise ConnectionShutdown("Connection to %s failed while sending" % self.endpoint,
+                                             self.endpoint)
+        elif threading.get_ident() != self._loop_ident and self._loop_ident is not None:
+            self._call_on_loop(lambda: self._queue_frame(data))  # TLS: the transport writes
+        else:
+            self._queue_frame(data)
         return stream_id
 
-    def orphan(self, stream_id: int) -> None:
-        """Forget the callback of a timed-out request; its id comes back when the server answers."""
+    def _alloc_stream_id(self) -> int:
+        # list.pop and list.append are atomic, so the free list needs no lock; the counter that
+        # hands out never-used ids (only while the connection warms up) does.
+        try:
+            return self._free_ids.pop()
+        except IndexError:
+            pass
+        with self._id_lock:
+            if self._next_id < self._max_ids:
+                stream_id = self._next_id
+                self._next_id += 1
+                return stream_id
+        raise ConnectionBusy("All %d stream ids of the connection to %s are in use"
+                             % (self._max_ids - 1, self.endpoint))
+
+    def _write(self, data: bytes) -> None:
+        """Write through the duplicate descriptor (any thread); keep what the kernel refuses."""
+        with self._wlock:
+            if self._wbacklog:
+                self._wbacklog.append(data)
+                return
+            wsock = self._wsock
+            if wsock is None:
+                return
+            try:
+                sent = wsock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._defunct_from_any_thread(ConnectionShutdown(
+                    "Error writing to %s: %s" % (self.endpoint, exc), self.endpoint))
+                return
+            if sent == len(data):
+                return
+            self._wbacklog.append(data[sent:])
+        self._call_on_loop(self._watch_writable)
+
+    def _watch_writable(self) -> None:
+        wsock = self._wsock
+        if wsock is not None and not (self.is_defunct or self.is_closed):
+            self.loop.add_writer(wsock.fileno(), self._on_writable)
+
+    def _on_writable(self) -> None:
+        with self._wlock:
+            wsock = self._wsock
+            if wsock is None or not self._wbacklog:
+                done = True
+            else:
+                data = b"".join(self._wbacklog)
+                self._wbacklog.clear()
+                try:
+                    sent = wsock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError as exc:
+                    self._wbacklog.clear()
+                    self.loop.remove_writer(wsock.fileno())
+                    self.defunct(ConnectionShutdown("Error writing to %s: %s" % (self.endpoint, exc),
+                                                    self.endpoint))
+                    return
+                if sent < len(data):
+                    self._wbacklog.append(data[sent:])
+                done = not self._wbacklog
+        if done and wsock is not None:
+            self.loop.remove_writer(wsock.fileno())
+
+    def _call_on_loop(self, fn) -> None:
+        if threading.get_ident() == self._loop_ident:
+            fn()
+        else:
+            try:
+                self.loop.call_soon_threadsafe(fn)
+            except RuntimeError:  # the loop is closed: the connection is gone anyway
+                pass
+
+    def _defunct_from_any_thread(self, exc: BaseException) -> None:
+        self._call_on_loop(lambda: self.defunct(exc))
+
+    def _close_wsock(self) -> None:
+        with self._wlock:
+            wsock, self._wsock = self._wsock, None
+            self._wbacklog.clear()
+        if wsock is not None:
+            try:
+                self.loop.remove_writer(wsock.fileno())
+            except Exception:  # not watched, or the loop is closing
+                pass
+            wsock.close()
+
+    def orphan(self, stream_id: int, callback: Callable | None = None) -> None:
+        """Forget the callback of a timed-out request; its id comes back when the server answers.
+
+        With ``callback``, only if the stream still belongs to it (the id may have been reused).
+        """
         entry = self._inflight.get(stream_id)
-        if entry is not None and entry[0] is not None:
+        if entry is not None and entry[0] is not None and (callback is None or entry[0] == callback):
             self._inflight[stream_id] = (None, None, None)
             self.orphaned += 1
 
@@ -461,7 +582,10 @@ class Connection(asyncio.Protocol):
             data = self._segment_writer(out)
         else:
             data = out[0] if len(out) == 1 else b"".join(out)
-        self.transport.write(data)
+        if self._wsock is not None:
+            self._write(data)
+        else:
+            self.transport.write(data)
 
     async def request(self, msg, timeout: float | None = 10.0, result_metadata=None):
         """Send ``msg`` and await the decoded answer (cold path: control queries, prepares)."""
@@ -506,6 +630,7 @@ class Connection(asyncio.Protocol):
         self.is_defunct = True
         self.last_error = exc
         log.debug("Defuncting connection to %s: %s", self.endpoint, exc)
+        self._close_wsock()
         if self.transport is not None:
             self.transport.abort()
         self._fail_inflight(exc)
@@ -514,7 +639,13 @@ class Connection(asyncio.Protocol):
     def _fail_inflight(self, exc: BaseException) -> None:
         inflight, self._inflight = self._inflight, {}
         self._out.clear()
-        for callback, _, _ in inflight.values():
+        # popitem, not iteration: a sending thread may still remove its own entry (see
+        # send_request), and each entry must be failed by exactly one side.
+        while True:
+            try:
+                _, (callback, _, _) = inflight.popitem()
+            except KeyError:
+                break
             if callback is not None:
                 try:
                     callback(exc)
@@ -532,6 +663,7 @@ class Connection(asyncio.Protocol):
     def _abort(self, exc: BaseException) -> None:
         self.last_error = exc
         self.is_defunct = True
+        self._close_wsock()
         if self.transport is not None:
             self.transport.abort()
         self._fail_inflight(exc if isinstance(exc, Exception) else ConnectionShutdown(str(exc)))
@@ -540,15 +672,21 @@ class Connection(asyncio.Protocol):
         """Close gracefully: queued frames are flushed, in-flight requests fail with ConnectionShutdown."""
         if self.is_closed:
             return
-        self.is_closed = True
         if self.transport is not None:
             if self._out:
                 self._flush_pending = False
                 out, self._out = self._out, []
+                data = self._segment_writer(out) if self._segment_writer else b"".join(out)
                 try:
-                    self.transport.write(self._segment_writer(out) if self._segment_writer else b"".join(out))
+                    if self._wsock is not None:
+                        self._write(data)
+                    else:
+                        self.transport.write(data)
                 except Exception:  # pragma: no cover - the socket may already be gone
                     pass
+        self.is_closed = True
+        self._close_wsock()
+        if self.transport is not None:
             self.transport.close()
         self._fail_inflight(ConnectionShutdown("Connection to %s was closed" % self.endpoint, self.endpoint))
         self._notify_closed()
