@@ -50,7 +50,7 @@ from cassfast import _types_collections  # noqa: F401  (registers the collection
 from cassfast._types_codecs cimport Codec as CodecT
 from cassfast._types_codecs cimport codec_for as _codec_for
 from cassfast._types_codecs cimport (WriteBuffer, _read_bytes, _read_i32, _read_short_bytes,
-                                     _read_string, _read_u16, _truncated, get_u32)
+                                     _read_string, _read_u16, _truncated, empty_value, get_u32)
 from cassfast._types_codecs import Codec, DecodeError, codec_for, _uses_fast_uuid  # noqa: F401
 from libc.stdint cimport int32_t
 
@@ -416,7 +416,7 @@ def decode_rows(bytes body, Py_ssize_t pos, ResultMetadata metadata not None, ro
                     _truncated(length, end - pos, "cell of column %r" % (names[c],))
                 codec = <CodecT>codecs[c]
                 if length == 0 and not codec.empty_ok:
-                    value = None
+                    value = empty_value(codec)
                 else:
                     value = codec.decode(buf + pos, length)
                 pos += length

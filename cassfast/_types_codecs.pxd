@@ -72,6 +72,8 @@ cpdef Codec codec_for(cqltype)
 
 # A non-null cell's value: None for empty bytes of types where empty is no value.
 cdef object decode_cell(Codec codec, const unsigned char* p, Py_ssize_t n)
+# What an empty (zero-length) value of a non-string type decodes to: None, or cqltypes.EMPTY.
+cdef object empty_value(Codec codec)
 
 # Raise DecodeError for input that ends early (always returns -1 with the error set).
 cdef int _truncated(Py_ssize_t need, Py_ssize_t have, str what) except -1

@@ -29,6 +29,7 @@ import uuid as _uuid_module
 from collections.abc import Mapping as _Mapping
 from decimal import Decimal as _Decimal
 
+from cassfast import cqltypes as _cqltypes
 from cassfast import util as _util
 
 cdef extern from "Python.h":
@@ -250,8 +251,16 @@ cdef object decode_cell(Codec codec, const unsigned char* p, Py_ssize_t n):
     """A non-null cell: empty bytes are None for types where empty is no value (the reference's
     ``from_binary`` rule), otherwise the codec's value."""
     if n == 0 and not codec.empty_ok:
-        return None
+        return empty_value(codec)
     return codec.decode(p, n)
+
+
+cdef object empty_value(Codec codec):
+    # cqltypes.EMPTY when the application opted in through the descriptor's
+    # support_empty_values (reference behaviour), else None.
+    if codec.cqltype.support_empty_values:
+        return _cqltypes.EMPTY
+    return None
 
 
 cdef int _wrong_size(Codec codec, Py_ssize_t expected, Py_ssize_t n) except -1:

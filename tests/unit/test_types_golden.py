@@ -117,3 +117,16 @@ def test_vector_of_fixed_size_floats_is_packed_and_of_text_uses_vint_lengths():
     texts = T.parse_cql_type("vector<text, 2>")
     assert texts.serialize(["ab", ""], 5) == b"\x02ab\x00"
     assert texts.deserialize(b"\x02ab\x00", 5) == ["ab", ""]
+
+
+def test_support_empty_values_makes_empty_non_string_values_decode_to_EMPTY(monkeypatch):
+    # Opt-in reference behaviour: an application that sets support_empty_values on a descriptor
+    # sees the EMPTY marker instead of None, in rows and inside collections.
+    from cassfast import _types, rows
+    monkeypatch.setattr(T.Int32Type, "support_empty_values", True)
+    assert T.Int32Type.from_binary(b"", 5) is T.EMPTY
+    assert LIST_INT.deserialize(bytes.fromhex("00000001" "00000000"), 5) == [T.EMPTY]
+    body = (bytes.fromhex("00000001" "00000001") + b"\x00\x02ks\x00\x01t" + b"\x00\x01c\x00\x09"
+            + bytes.fromhex("00000001" "00000000"))
+    meta, _, _, _, pos = _types.parse_result_metadata(body, 0, 5, None)
+    assert _types.decode_rows(body, pos, meta, rows.tuple_factory, 5) == [(T.EMPTY,)]
