@@ -4,13 +4,15 @@
 """
 import importlib
 import os
+import uuid
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
 SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
-KEYSPACE = "concurrent_it"
+# Unique per run: several runs (developers, CI) may share the node.
+KEYSPACE = "concurrent_it_%s" % uuid.uuid4().hex[:10]
 
 
 def _pkg(name):
@@ -51,6 +53,7 @@ def drivers(cassandra_single):
     setup.shutdown()
     ref, cf = Driver("cassandra", host, port), Driver("cassfast", host, port)
     yield ref, cf
+    ref.session.execute("DROP KEYSPACE IF EXISTS %s" % KEYSPACE)
     cf.cluster.shutdown()
     ref.cluster.shutdown()
 

@@ -6,13 +6,15 @@ cassfast's place to validate the tests themselves.
 """
 import importlib
 import os
+import uuid
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
 SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
-KEYSPACE = "crossdriver_paging"
+# Unique per run: several runs (developers, CI) may share the node.
+KEYSPACE = "crossdriver_paging_%s" % uuid.uuid4().hex[:10]
 ROWS = 10000
 
 
@@ -60,6 +62,7 @@ def sessions(cassandra_single):
             session, insert, [(p, c, v) for c, v in _expected(p)], concurrency=64)
         assert all(r.success for r in results)
     yield ref, cf
+    ref.execute("DROP KEYSPACE IF EXISTS %s" % KEYSPACE)
     cf_cluster.shutdown()
     ref_cluster.shutdown()
 

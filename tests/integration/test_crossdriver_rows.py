@@ -7,13 +7,15 @@ cassfast's place.
 """
 import importlib
 import os
+import uuid
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
 SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
-KEYSPACE = "crossdriver_rows"
+# Unique per run: several runs (developers, CI) may share the node.
+KEYSPACE = "crossdriver_rows_%s" % uuid.uuid4().hex[:10]
 FACTORIES = ["named_tuple_factory", "tuple_factory", "dict_factory", "ordered_dict_factory"]
 QUERIES = [
     "SELECT * FROM odd WHERE k = 1",
@@ -58,6 +60,7 @@ def sessions(cassandra_single):
         cluster = importlib.import_module(pkg + ".cluster").Cluster([host], port=port)
         made[name] = (cluster, cluster.connect(KEYSPACE), importlib.import_module(pkg + ".query"))
     yield made
+    made["cassandra"][1].execute("DROP KEYSPACE IF EXISTS %s" % KEYSPACE)
     for cluster, _, _ in made.values():
         cluster.shutdown()
 

@@ -20,7 +20,8 @@ from cassandra.metadata import Murmur3Token
 pytestmark = pytest.mark.integration
 
 SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
-KEYSPACE = "crossdriver_statements"
+# Unique per run: several runs (developers, CI) may share the node.
+KEYSPACE = "crossdriver_statements_%s" % uuid.uuid4().hex[:10]
 
 
 def _pkg(name):
@@ -62,6 +63,7 @@ def drivers(cassandra_single):
     setup.shutdown()
     ref, cf = Driver("cassandra", host, port), Driver("cassfast", host, port)
     yield ref, cf
+    ref.session.execute("DROP KEYSPACE IF EXISTS %s" % KEYSPACE)
     cf.cluster.shutdown()
     ref.cluster.shutdown()
 

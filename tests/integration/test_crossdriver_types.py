@@ -30,7 +30,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
-KEYSPACE = "crossdriver"
+# Unique per run: several runs (developers, CI) may share the node.
+KEYSPACE = "crossdriver_%s" % uuid.uuid4().hex[:10]
 
 
 def _driver_modules(name):
@@ -238,6 +239,7 @@ def reference(cassandra_single):
     cluster.shutdown()
     side = Side("cassandra", host, port)
     yield side
+    side.session.execute("DROP KEYSPACE IF EXISTS %s" % KEYSPACE)
     side.close()
 
 
