@@ -43,6 +43,8 @@ TITLES = {
     "concurrent_insert": "execute_concurrent, c=100",
 }
 PAYLOAD = "x" * 64
+# The floors: reference CPU per op / cassfast CPU per op must reach these.
+CPU_FLOORS = {"async_insert": 3.0, "sync_insert": 3.0, "select_1row": 5.0}
 
 
 # --- workloads (run inside a worker subprocess, against either driver) ----------------------
@@ -269,9 +271,12 @@ def print_table(table: dict, workloads, drivers) -> None:
                 TITLES[name], driver, m["ops_s"], m["cpu_us"], lo, hi))
         ref, new = table.get(("cassandra-driver", name)), table.get(("cassfast", name))
         if ref and new:
-            print("%-36s %-17s %10.2fx %10.2fx" % (
-                "", "cassfast gain", new["ops_s"] / ref["ops_s"],
-                ref["cpu_us"] / new["cpu_us"]))
+            gain = ref["cpu_us"] / new["cpu_us"]
+            floor = CPU_FLOORS.get(name)
+            verdict = ("   CPU floor %.0fx: %s" % (floor, "met" if gain >= floor else "NOT met")
+                       if floor else "")
+            print("%-36s %-17s %10.2fx %10.2fx%s" % (
+                "", "cassfast gain", new["ops_s"] / ref["ops_s"], gain, verdict))
         print()
 
 
