@@ -90,3 +90,17 @@ def test_plaintext_client_is_refused_by_the_tls_node(cassandra_tls):
     with pytest.raises(NoHostAvailable):
         with Cluster(points, port=port, connect_timeout=3, control_connection_timeout=3) as cluster:
             cluster.connect()
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_legacy_ssl_options_with_ca_and_hostname_check_connect(cassandra_tls):
+    points, port = contact_of(cassandra_tls)
+    options = {"ca_certs": cassandra_tls.ca_file, "check_hostname": True}
+    with Cluster(points, port=port, ssl_options=options) as cluster:
+        session = cluster.connect()
+        assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
+        context = cluster.ssl_context
+        assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+        # TLS connections keep the loop-only write path (no duplicate descriptor).
+        assert session.get_pools()[0].connections[0]._wsock is None
