@@ -127,3 +127,47 @@ def test_finished_entries_are_dropped_when_new_ones_are_added(loop_thread):
         return sum(len(f) for f in q._fifos.values())
     # Each add drops the finished heads first: the FIFO never holds more than the live entry.
     assert _on_loop(loop_thread, churn) <= 1
+
+
+def test_deadline_added_from_another_thread_fires_on_the_loop_thread(loop_thread):
+    fired = []
+    done = threading.Event()
+    loop_thread.deadlines.add(0.03, lambda: (fired.append(threading.get_ident()), done.set()))
+    assert done.wait(2)
+    assert fired == [loop_thread.ident]
+
+
+def test_adding_later_deadlines_from_other_threads_does_not_wake_the_loop(loop_thread, monkeypatch):
+    q = loop_thread.deadlines
+    first = q.add(5.0, lambda: None)  # arms the timer (one wake-up)
+    time.sleep(0.05)
+    wakeups = []
+    real = loop_thread.loop.call_soon_threadsafe
+
+    def counting(*args):
+        wakeups.append(args)
+        return real(*args)
+    monkeypatch.setattr(loop_thread.loop, "call_soon_threadsafe", counting)
+    entries = [q.add(5.0, lambda: None) for _ in range(1000)]
+    assert wakeups == []  # every later deadline rides on the armed timer
+    for e in entries + [first]:
+        DeadlineQueue.cancel(e)
+
+
+def test_many_threads_adding_deadlines_all_fire_exactly_once(loop_thread):
+    fired = []
+    lock = threading.Lock()
+
+    def add_many():
+        for _ in range(200):
+            loop_thread.deadlines.add(0.02, lambda: (lock.acquire(), fired.append(1), lock.release()))
+    threads = [threading.Thread(target=add_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and len(fired) < 800:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert len(fired) == 800
