@@ -156,8 +156,10 @@ class _Harness:
                     f"(python -m cassfast.testing.cluster stop {other_variant})"
                     + (" or set CASSFAST_CLUSTER3_FIRST_IP=127.0.0.21" if variant == "cluster3" else "")
                 )
-        cluster.start(die_with_parent=True)
-        self.owned[variant] = cluster
+        # start() re-checks under the harness's machine-wide lock: if another test run started
+        # the variant meanwhile, it is reused and left to its owner.
+        if cluster.start(die_with_parent=True):
+            self.owned[variant] = cluster
         return cluster
 
     def release(self, variant: str) -> None:

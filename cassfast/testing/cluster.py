@@ -11,6 +11,9 @@ once: starting one stops the other.  The CLI's subcommands map one to one onto t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import functools
 import json
 import os
 import shutil
@@ -18,9 +21,10 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 from cassfast.testing import _config, _fetch, _probe, _process
 from cassfast.testing._config import NATIVE_PORT, STORAGE_PORT, NodePaths, NodeSpec, VariantSpec
@@ -34,6 +38,50 @@ STOP_GRACE = 30.0
 
 class HarnessError(RuntimeError):
     """A node failed to start, died, or a variant could not be run; the message has the log tail."""
+
+
+_held = threading.local()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def _machine_lock(log: Callable[[str], None]) -> Iterator[None]:
+    """Serialise node starts and stops across processes (CLI, pytest sessions, other shells).
+
+    Two test runs that both find ``single`` down must not both start it, and ``single`` and
+    ``cluster3`` share 127.0.0.1, so one lock covers every variant.  Re-entrant per thread,
+    because starting a variant stops the ones that share its addresses.
+    """
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    path = _fetch.cache_root() / "nodes" / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("waiting for another process that is starting or stopping Cassandra nodes ...")
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _exclusive(method: _F) -> _F:
+    @functools.wraps(method)
+    def wrapper(self: "CassandraCluster", *args: Any, **kwargs: Any) -> Any:
+        with _machine_lock(self.log):
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _stderr_log(message: str) -> None:
@@ -155,6 +203,7 @@ class CassandraCluster:
     def fetch(self) -> Path:
         return _fetch.fetch(self.version, log=self.log)
 
+    @_exclusive
     def start(self, timeout: float = DEFAULT_START_TIMEOUT, *, die_with_parent: bool = False) -> bool:
         """Start the variant and wait until it is ready.
 
@@ -185,6 +234,7 @@ class CassandraCluster:
         self.log(f"{self.spec.state_name}: ready in {time.monotonic() - started:.1f}s")
         return True
 
+    @_exclusive
     def stop(self, grace: float = STOP_GRACE) -> None:
         """SIGTERM every node, SIGKILL those still alive after ``grace`` seconds."""
         started = time.monotonic()
@@ -214,6 +264,7 @@ class CassandraCluster:
         self.node_paths(index).pid_file.unlink(missing_ok=True)
         self.log(f"{self.spec.state_name}: killed node{index} ({self._node(index).address})")
 
+    @_exclusive
     def stop_node(self, index: int, grace: float = STOP_GRACE) -> None:
         """Stop node ``index`` cleanly (SIGTERM; its peers are told it is shutting down)."""
         pid = self.pid(index)
@@ -224,6 +275,7 @@ class CassandraCluster:
         how = "killed after the grace period" if forced else "stopped"
         self.log(f"{self.spec.state_name}: {how} node{index} ({self._node(index).address})")
 
+    @_exclusive
     def start_node(
         self, index: int, timeout: float = DEFAULT_START_TIMEOUT, *, die_with_parent: Optional[bool] = None
     ) -> None:
@@ -246,6 +298,7 @@ class CassandraCluster:
         self._wait_ready([index], timeout, started)
         self.log(f"{self.spec.state_name}: node{index} ready in {time.monotonic() - started:.1f}s")
 
+    @_exclusive
     def wipe(self) -> None:
         """Stop the variant and delete its nodes' configuration, data and logs."""
         self.stop()
