@@ -272,3 +272,23 @@ def test_asyncio_many_concurrent_awaits(session):
         return await aio.execute_many(session, select, [(k,) for k in range(10, 20)] * 50, concurrency=64)
     results = asyncio.run(main())
     assert [rs.one().k for rs in results] == list(range(10, 20)) * 50
+
+
+def test_unprepared_statement_is_reprepared_transparently(session, caplog):
+    import logging
+    session.execute("CREATE TABLE reprep (k int PRIMARY KEY, v int)")
+    select = session.prepare("SELECT v FROM reprep WHERE k = ?")
+    # Dropping the table evicts its prepared statements on the server; recreating it with the
+    # same schema makes the old id valid again once re-prepared (ids hash the query string).
+    session.execute("DROP TABLE reprep")
+    session.execute("CREATE TABLE reprep (k int PRIMARY KEY, v int)")
+    session.execute("INSERT INTO reprep (k, v) VALUES (1, 7)")
+    with caplog.at_level(logging.DEBUG, logger="cassfast._request"):
+        row = session.execute(select, (1,)).one()
+    assert row.v == 7
+    assert any("Re-preparing" in r.getMessage() for r in caplog.records)
+
+
+def test_custom_payload_is_accepted_on_v4_plus(session):
+    rs = session.execute("SELECT v FROM kv WHERE k = 1", custom_payload={"h5": b"\x01\x02"})
+    assert rs.one().v == "héllo"
