@@ -230,7 +230,7 @@ class CassandraCluster:
             f"{self.spec.state_name}: starting {len(to_start)} node(s) "
             f"({', '.join(n.address for n in to_start)}), Cassandra {self.version}"
         )
-        self._wait_ready([n.index for n in to_start], timeout, started)
+        self._wait_ready_or_kill([n.index for n in to_start], timeout, started)
         self.log(f"{self.spec.state_name}: ready in {time.monotonic() - started:.1f}s")
         return True
 
@@ -295,7 +295,7 @@ class CassandraCluster:
         started = time.monotonic()
         self._check_ports_free(node)
         self._spawn(node, self.fetch(), die_with_parent)
-        self._wait_ready([index], timeout, started)
+        self._wait_ready_or_kill([index], timeout, started)
         self.log(f"{self.spec.state_name}: node{index} ready in {time.monotonic() - started:.1f}s")
 
     @_exclusive
@@ -429,6 +429,18 @@ class CassandraCluster:
             f"---- last lines of {paths.system_log}:\n{_process.tail(paths.system_log)}\n"
             f"---- last lines of {paths.stdout_log}:\n{_process.tail(paths.stdout_log, 15)}"
         )
+
+    def _wait_ready_or_kill(self, indexes: List[int], timeout: float, started: float) -> None:
+        """Wait for the nodes just spawned; on failure kill them, so no broken JVM lingers."""
+        try:
+            self._wait_ready(indexes, timeout, started)
+        except BaseException:  # KeyboardInterrupt included: Ctrl-C during start-up
+            for index in indexes:
+                pid = self.pid(index)
+                if pid is not None:
+                    _process.kill(pid)
+                self.node_paths(index).pid_file.unlink(missing_ok=True)
+            raise
 
     def _wait_ready(self, indexes: List[int], timeout: float, started: float) -> None:
         deadline = started + timeout
