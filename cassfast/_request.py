@@ -57,6 +57,26 @@ _RETHROW, _RETRY, _IGNORE, _RETRY_NEXT_HOST = 0, 1, 2, 3
 _callback_lock = threading.Lock()
 
 
+class _SpeculativeAttempt:
+    """One extra execution of a request on another host (see ResponseFuture._speculate)."""
+
+    __slots__ = ("future", "host", "connection")
+
+    def __init__(self, future, host, connection) -> None:
+        self.future = future
+        self.host = host
+        self.connection = connection
+
+    def on_response(self, response) -> None:
+        future = self.future
+        if future._final_result is not _NOT_DONE:
+            return
+        if response.__class__ is _ResultMessage:
+            future._handle_response(self.host, self.connection, response)
+        else:
+            future._errors[self.host] = response
+
+
 class NoHostAvailable(Exception):
     """No host in the query plan could run the request; ``errors`` maps each tried host to its error."""
 
@@ -108,6 +128,7 @@ class ResponseFuture:
     _custom_payload = None
     _query_traces = None
     _result_metadata = None
+    _spec_plan = None
 
     def __init__(self, session, message, query, timeout, metrics=None, prepared_statement=None,
                  retry_policy=None, row_factory=None, load_balancer=None, start_time=None,
@@ -124,6 +145,8 @@ class ResponseFuture:
         if prepared_statement is not None:
             self.prepared_statement = prepared_statement
             self._result_metadata = prepared_statement.result_metadata
+        if speculative_execution_plan is not None:
+            self._spec_plan = speculative_execution_plan
         self._final_result = _NOT_DONE
         self._callbacks = []
         self._errbacks = []
@@ -133,7 +156,9 @@ class ResponseFuture:
     # ------------------------------------------------------------------ sending (loop thread)
 
     def _start(self) -> None:
-        """First attempt: build the query plan, arm the timeout, send.  Loop thread only."""
+        """First attempt: build the query plan, arm the timeout, send.
+
+        Runs on the loop thread, or on the thread of a synchronous ``execute`` (direct send)."""
         if self._final_result is not _NOT_DONE:
             return
         if self.timeout is not None:
@@ -148,6 +173,52 @@ class ResponseFuture:
                 self._set_final_exception(exc)
                 return
         self._send_next()
+        if self._spec_plan is not None and self._final_result is _NOT_DONE:
+            self._schedule_speculative(self._current_host)
+
+    # ------------------------------------------------------------------ speculative executions
+
+    def _schedule_speculative(self, host) -> None:
+        """Ask the speculative plan when to start another execution (idempotent statements only)."""
+        delay = self._spec_plan.next_execution(host)
+        if delay is None or delay < 0:
+            return
+        loop = self._loop_thread.loop
+        if self._loop_thread.in_loop_thread():
+            loop.call_later(delay, self._speculate)
+        else:
+            loop.call_soon_threadsafe(loop.call_later, delay, self._speculate)
+
+    def _speculate(self) -> None:
+        """Send the same request to the next host of the plan; the first answer wins.
+
+        A speculative attempt's RESULT completes the request; its errors are only recorded (the
+        main attempt, with its retry decisions, still decides the outcome).
+        """
+        if self._final_result is not _NOT_DONE:
+            return
+        pools = self.session._pools
+        for host in self._plan:
+            pool = pools.get(host)
+            if pool is None or pool.is_shutdown:
+                continue
+            try:
+                connection = pool.borrow_connection()
+            except ConnectionException as exc:
+                self._errors[host] = exc
+                continue
+            if connection is None:
+                continue
+            attempt = _SpeculativeAttempt(self, host, connection)
+            try:
+                connection.send_request(self.message, attempt.on_response, self._result_metadata,
+                                        self.row_factory)
+            except (ConnectionShutdown, ConnectionBusy) as exc:
+                self._errors[host] = exc
+                continue
+            self.attempted_hosts.append(host)
+            self._schedule_speculative(host)
+            return
 
     def send_request(self, error_no_hosts: bool = True) -> bool:
         """Start (or restart) the request; returns immediately.  Safe from any thread."""
@@ -230,9 +301,10 @@ class ResponseFuture:
     def _on_response(self, response) -> None:
         if self._final_result is not _NOT_DONE:
             return
-        host = self._current_host
-        connection = self._current_connection
         self._current_stream = None
+        self._handle_response(self._current_host, self._current_connection, response)
+
+    def _handle_response(self, host, connection, response) -> None:
         self.coordinator_host = host
         try:
             if response.__class__ is _ResultMessage:  # the common case, checked first

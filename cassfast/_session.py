@@ -17,6 +17,7 @@ from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture, 
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
 from cassfast.pool import HostConnectionPool
+from cassfast.policies import NoSpeculativeExecutionPolicy as _NoSpeculativeExecutionPolicy
 from cassfast.protocol import BatchMessage, ExecuteMessage, QueryMessage
 
 log = logging.getLogger(__name__)
@@ -270,9 +271,14 @@ class Session:
             if protocol_version < 4:
                 raise DriverException("Custom payloads are only supported with protocol version 4 or higher")
             message.custom_payload = payload
+        spec_plan = None
+        spec_policy = profile.speculative_execution_policy
+        if (query.is_idempotent and spec_policy is not None
+                and type(spec_policy) is not _NoSpeculativeExecutionPolicy):
+            spec_plan = spec_policy.new_plan(query.keyspace or self.keyspace, query)
         future = ResponseFuture(self, message, query, timeout, None, prepared,
                                 query.retry_policy or profile.retry_policy, profile.row_factory,
-                                profile.load_balancing_policy, None, None, None, host)
+                                profile.load_balancing_policy, None, spec_plan, None, host)
         if self._request_init_callbacks:
             for fn, args, kwargs in self._request_init_callbacks:
                 fn(future, *args, **kwargs)

@@ -120,3 +120,25 @@ def test_stopped_node_is_marked_down_and_back_up_when_restarted(cluster3):
         assert host.is_up is True
         assert _wait_for(lambda: session._pools.get(host) is not None and session._pools[host].connections, 30)
         session.execute("SELECT * FROM system.local", host=host)
+
+
+def test_speculative_executions_of_idempotent_statements_use_more_hosts(cluster3):
+    from cassfast.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
+    from cassfast.policies import ConstantSpeculativeExecutionPolicy, RoundRobinPolicy
+    from cassfast.query import SimpleStatement
+    points, port = contact_of(cluster3)
+    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(),
+                               speculative_execution_policy=ConstantSpeculativeExecutionPolicy(0.0, 2))
+    with Cluster(points[:1], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile}) as cluster:
+        session = cluster.connect()
+        idempotent = SimpleStatement("SELECT cluster_name FROM system.local", is_idempotent=True)
+        plain = SimpleStatement("SELECT cluster_name FROM system.local")
+        spread = []
+        for _ in range(10):
+            rs = session.execute(idempotent)
+            assert rs.one().cluster_name == "cassfast-cluster3"
+            spread.append(len(rs.response_future.attempted_hosts))
+        # Delay 0: the extra executions start before the first answer can arrive.
+        assert max(spread) == 3
+        rs = session.execute(plain)
+        assert rs.response_future.attempted_hosts == [rs.response_future.coordinator_host]
