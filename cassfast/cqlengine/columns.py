@@ -321,8 +321,6 @@ class Float(Column):
         value = super().validate(value)
         if value is None:
             return value
-        if isinstance(value, bool):
-            raise self._error(value, "is not a number")
         try:
             return float(value)
         except (TypeError, ValueError):
@@ -656,7 +654,8 @@ class Tuple(BaseCollectionColumn):
 
     @property
     def cql_type(self) -> str:
-        return "frozen<tuple<%s>>" % ", ".join(_nested_cql(t) for t in self.types)
+        # Tuples are always frozen (CQL spec, "Tuples"); the keyword is only needed when nested.
+        return "tuple<%s>" % ", ".join(_nested_cql(t) for t in self.types)
 
     def validate(self, value):
         value = super().validate(value)

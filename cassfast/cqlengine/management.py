@@ -127,7 +127,10 @@ def _options_cql(model) -> List[str]:
 
 def get_create_table(model) -> str:
     """The CREATE TABLE statement of ``model`` (IF NOT EXISTS, with clustering order and options)."""
-    parts = [col.get_column_def() for col in model._columns.values()]
+    # Key columns first: only a readability choice, CQL does not care about the order.
+    parts = [col.get_column_def() for col in model._primary_keys.values() if col.partition_key]
+    parts += [col.get_column_def() for col in model._clustering_keys.values()]
+    parts += [col.get_column_def() for col in model._columns.values() if not col.primary_key]
     partition = ", ".join(c.cql for c in model._partition_keys.values())
     clustering = [c for c in model._clustering_keys.values()]
     key = "(%s)" % partition if len(model._partition_keys) > 1 or clustering else partition
@@ -139,7 +142,7 @@ def get_create_table(model) -> str:
     ordered = [c for c in clustering if c.clustering_order]
     if ordered:
         withs.append("CLUSTERING ORDER BY (%s)" % ", ".join(
-            "%s %s" % (c.cql, str(c.clustering_order).upper()) for c in clustering))
+            "%s %s" % (c.cql, str(c.clustering_order or "ASC").upper()) for c in clustering))
     withs.extend(_options_cql(model))
     if withs:
         cql += " WITH " + " AND ".join(withs)

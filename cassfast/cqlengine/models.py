@@ -8,8 +8,8 @@ writes only what changed; writes themselves are ``query.DMLQuery``'s business.
 """
 from __future__ import annotations
 
+import copy
 import re
-import warnings
 from typing import Any, Dict, Optional
 
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns
@@ -546,9 +546,7 @@ class ModelMetaClass(type):
             pk_cols[0][1].partition_key = True
         partition = {k: c for k, c in pk_cols if c.partition_key}
         clustering = {k: c for k, c in pk_cols if not c.partition_key}
-        ordered = dict(partition)
-        ordered.update(clustering)
-        ordered.update((k, c) for k, c in defined.items() if not c.primary_key)
+        ordered = defined  # declaration order, as the reference keeps it
 
         if not is_abstract:
             if not pk_cols:
@@ -563,8 +561,6 @@ class ModelMetaClass(type):
                 raise ModelDefinitionException("counter models may only have primary keys and counter columns")
             if any(c.static for c in defined.values()) and not clustering:
                 raise ModelDefinitionException("static columns need at least one clustering column")
-            for k, c in clustering.items():
-                pass
             for k, c in partition.items():
                 if c.clustering_order:
                     raise ModelDefinitionException("partition key columns have no clustering_order (%s)" % k)
@@ -598,13 +594,10 @@ class ModelMetaClass(type):
                 continue
             parents = tuple(getattr(b, exc_name) for b in bases if hasattr(b, exc_name)) or (root,)
             setattr(klass, exc_name, type(exc_name, parents, {"__module__": attrs.get("__module__")}))
-        if not is_abstract and klass.__keyspace__ is None and DEFAULT_KEYSPACE is None:
-            pass  # resolved lazily: connection.setup() may set the default keyspace later
         return klass
 
 
 def _copy_column(col: columns.Column) -> columns.Column:
-    import copy
     return copy.copy(col)
 
 

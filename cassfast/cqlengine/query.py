@@ -244,6 +244,7 @@ class AbstractQuerySet:
         self._only_fields: List[str] = []
         self._values_list = False
         self._flat_values_list = False
+        self._values_order: Optional[List[str]] = None  # values_list fields, in the asked order
         self._distinct_fields: Optional[List[str]] = None
         self._consistency: Optional[int] = None
         self._timestamp = None
@@ -285,6 +286,8 @@ class AbstractQuerySet:
     # -- running the SELECT -------------------------------------------------------------------
 
     def _select_fields(self) -> List[str]:
+        if self._values_list and self._values_order:
+            return self._values_order
         if self._distinct_fields is not None:
             return self._distinct_fields
         names = list(self.model._columns)
@@ -343,7 +346,7 @@ class AbstractQuerySet:
         if not self._values_list:
             return model._construct_instance
         db_map = model._db_map
-        fields = [f for f in self._select_fields()]
+        fields = self._select_fields()
         cols = [model._columns[db_map[f]] for f in fields]
         if self._flat_values_list:
             col, field = cols[0], fields[0]
@@ -535,13 +538,10 @@ class AbstractQuerySet:
         """Rows as lists of values (``flat=True`` with one field: the bare values)."""
         if flat and len(fields) != 1:
             raise TypeError("'flat' is not valid when values_list is called with more than one field.")
-        clone = self.only(fields) if fields else self._clone()
+        clone = self._clone()
         if fields:
-            clone._only_fields = self._field_names(fields)
-            # keep the requested order rather than the model's
             cols = self.model._columns
-            clone._distinct_fields = None
-            clone._values_order = [cols[n].db_field_name for n in clone._only_fields]
+            clone._values_order = [cols[n].db_field_name for n in self._field_names(fields)]
         clone._values_list = True
         clone._flat_values_list = flat
         return clone
@@ -610,12 +610,6 @@ class AbstractQuerySet:
 
 class ModelQuerySet(AbstractQuerySet):
     """The queryset of ``Model.objects``: SELECT plus set-wide create/update/delete."""
-
-    def _select_fields(self) -> List[str]:
-        order = getattr(self, "_values_order", None)
-        if order and self._values_list:
-            return order
-        return super()._select_fields()
 
     def create(self, **kwargs):
         return (self.model(**kwargs).batch(self._batch).ttl(self._ttl).consistency(self._consistency)

@@ -38,7 +38,10 @@ class WhereClause:
             if isinstance(value, Token):
                 if not isinstance(column, _PartitionKeysToken):
                     raise StatementException("Token() values can only be compared with pk__token")
-                value.set_columns(column.partition_columns)
+                try:
+                    value.set_columns(column.partition_columns)
+                except CQLEngineException as exc:
+                    raise StatementException(str(exc)) from None
             return cls(column, operator, value)
         if value is None:
             raise StatementException("None values on filter are not allowed (%s)" % column.column_name)
