@@ -731,6 +731,8 @@ class QueryTrace:
     _SELECT_SESSIONS_FORMAT = "SELECT * FROM system_traces.sessions WHERE session_id = %s"
     _SELECT_EVENTS_FORMAT = "SELECT * FROM system_traces.events WHERE session_id = %s"
     _BASE_RETRY_SLEEP = 0.003
+    # Back-off cap: with max_wait=None an uncapped doubling would soon sleep for hours.
+    _MAX_RETRY_SLEEP = 1.0
 
     def __init__(self, trace_id, session) -> None:
         self.trace_id = trace_id
@@ -747,9 +749,9 @@ class QueryTrace:
         level of the polling reads (the session's default when ``None``).
         """
         attempt = 0
-        start = time.time()
+        start = time.monotonic()
         while True:
-            time_spent = time.time() - start
+            time_spent = time.monotonic() - start
             if max_wait is not None and time_spent >= max_wait:
                 raise TraceUnavailable(
                     "Trace information was not available within %f seconds. "
@@ -761,7 +763,10 @@ class QueryTrace:
             is_complete = (row is not None and row.duration is not None
                            and row.started_at is not None)
             if row is None or (wait_for_complete and not is_complete):
-                time.sleep(self._BASE_RETRY_SLEEP * (2 ** attempt))
+                pause = min(self._BASE_RETRY_SLEEP * (2 ** attempt), self._MAX_RETRY_SLEEP)
+                if max_wait is not None:
+                    pause = min(pause, max(0.0, max_wait - (time.monotonic() - start)))
+                time.sleep(pause)
                 attempt += 1
                 continue
 
@@ -772,7 +777,7 @@ class QueryTrace:
             self.parameters = row.parameters
             self.client = getattr(row, "client", None)
 
-            time_spent = time.time() - start
+            time_spent = time.monotonic() - start
             events = self._execute(self._SELECT_EVENTS_FORMAT, query_cl, time_spent, max_wait)
             self.events = tuple(
                 TraceEvent(r.activity, r.event_id, r.source, r.source_elapsed, r.thread)
