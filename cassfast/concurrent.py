@@ -182,14 +182,12 @@ class _GeneratorResults(_ConcurrentExecutor):
         super().__init__(session, statements_and_params, execution_profile)
         self._results: dict = {}
         self._ready = threading.Condition(self._lock)
-        self._all_done = False
 
     def _record(self, index: int, result: ExecutionResult) -> None:
         self._results[index] = result
         self._ready.notify()
 
     def _on_all_done(self) -> None:
-        self._all_done = True
         self._ready.notify()
 
     def results(self) -> Iterator[ExecutionResult]:
