@@ -13,10 +13,10 @@ Duration, Date, Time, UDT namedtuples) to plain data and keeps the Python type o
   the value either).
 
 cassfast connects with protocol v4 (frames; plain, LZ4 and Snappy) and v5 (checksummed segments;
-plain and LZ4).  Setting
-``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's place, which validates the
-tests themselves.
+plain and LZ4).  Setting ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's
+place, which validates the tests themselves.
 """
+import importlib
 import itertools
 import math
 import os
@@ -35,7 +35,6 @@ KEYSPACE = "crossdriver_%s" % uuid.uuid4().hex[:10]
 
 
 def _driver_modules(name):
-    import importlib
     pkg = "cassandra" if (name == "cassfast" and SELFTEST) or name == "cassandra" else "cassfast"
     return {m: importlib.import_module("%s.%s" % (pkg, m)) for m in ("cluster", "util", "query")}
 
