@@ -56,6 +56,9 @@ from libc.stdint cimport int32_t
 
 cdef extern from "Python.h":
     object PyType_GenericAlloc(PyTypeObject* t, Py_ssize_t nitems)
+    int PyObject_GC_IsTracked(object o)
+    int PyObject_IS_GC(object o)
+    void PyObject_GC_UnTrack(object o)
 
 __all__ = [
     "UNSET_VALUE", "DecodeError", "Codec", "ResultMetadata", "ColumnMetadata", "codec_for",
@@ -376,6 +379,7 @@ def decode_rows(bytes body, Py_ssize_t pos, ResultMetadata metadata not None, ro
     cdef RowShape shape
     cdef PyTypeObject* row_type = NULL
     cdef dict drow
+    cdef bint atomic
     if count < 0:
         raise DecodeError("negative rows count %d" % count)
     # Every cell holds at least its 4-byte length; rows without columns are bounded by the body.
@@ -402,6 +406,7 @@ def decode_rows(bytes body, Py_ssize_t pos, ResultMetadata metadata not None, ro
             row = PyType_GenericAlloc(row_type, ncols)
         else:
             row = PyTuple_New(ncols)
+        atomic = True
         for c in range(ncols):
             if end - pos < 4:
                 _truncated(4, end - pos, "cell length")
@@ -423,8 +428,19 @@ def decode_rows(bytes body, Py_ssize_t pos, ResultMetadata metadata not None, ro
             if shape == SHAPE_DICT:
                 PyDict_SetItem(drow, names[c], value)
             else:
+                # CPython's own rule for tuples (_PyTuple_MaybeUntrack): only values that can
+                # never hold references (not GC objects), or untracked exact tuples, keep the
+                # row atomic; an untracked dict may become tracked later, so it does not.
+                if atomic and PyObject_IS_GC(value) and not (
+                        type(value) is tuple and not PyObject_GC_IsTracked(value)):
+                    atomic = False
                 Py_INCREF(value)
                 PyTuple_SET_ITEM(row, c, value)
+        if atomic and shape != SHAPE_DICT:
+            # A row of atomic values (numbers, strings, None, datetimes, ...) can never be part
+            # of a reference cycle; untracking it spares every later collection from walking
+            # it.  CPython does this itself only for exact tuples, never for named-tuple rows.
+            PyObject_GC_UnTrack(row)
         Py_INCREF(row)
         PyList_SET_ITEM(rows, r, row)
     if shape == SHAPE_OTHER:
