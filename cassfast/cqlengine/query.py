@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import time as _time
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -54,15 +54,36 @@ class MultipleObjectsReturned(QueryException):
 
 
 class _Statement:
-    """A built statement waiting to run alone or in a batch."""
+    """A built statement waiting to run alone or in a batch.
 
-    __slots__ = ("cql", "values", "conditional", "counter")
+    ``build(timestamp)`` rebuilds it with another USING TIMESTAMP: a BATCH's own timestamp
+    applies to the statements that have none (CQL spec, "BATCH"), but a batch of prepared
+    statements cannot carry it in its text, so each statement takes it as a bind value instead.
+    """
 
-    def __init__(self, cql: str, values: List[Any], conditional: bool = False, counter: bool = False) -> None:
+    __slots__ = ("cql", "values", "conditional", "counter", "timestamp", "build")
+
+    def __init__(self, cql: str, values: List[Any], conditional: bool = False, counter: bool = False,
+                 timestamp: Optional[int] = None,
+                 build: Optional[Callable[[Optional[int]], tuple]] = None) -> None:
         self.cql = cql
         self.values = values
         self.conditional = conditional
         self.counter = counter
+        self.timestamp = timestamp
+        self.build = build
+
+    @classmethod
+    def from_builder(cls, build: Callable[[Optional[int]], tuple], timestamp: Optional[int],
+                     conditional: bool = False, counter: bool = False) -> "_Statement":
+        cql, values = build(timestamp=timestamp)
+        return cls(cql, values, conditional, counter, timestamp, build)
+
+    def with_default_timestamp(self, timestamp: int) -> tuple:
+        """(cql, values) using ``timestamp`` unless the statement has its own."""
+        if self.timestamp is not None or self.build is None:
+            return self.cql, self.values
+        return self.build(timestamp=timestamp)
 
     def __repr__(self) -> str:
         return "<Statement %s %r>" % (self.cql, self.values)
@@ -191,11 +212,7 @@ class BatchQuery:
             batch.consistency_level = self._consistency
         ts = _timestamp_micros(self.timestamp)
         for q in self.queries:
-            cql, values = q.cql, q.values
-            if ts is not None and "TIMESTAMP ?" not in cql:
-                # The batch-level timestamp, applied to every statement that has none of its own
-                # (equivalent to BEGIN BATCH USING TIMESTAMP, which prepared batches cannot carry).
-                cql, values = _with_timestamp(cql, values, ts)
+            cql, values = q.with_default_timestamp(ts) if ts is not None else (q.cql, q.values)
             batch.add(conn.prepare(cql), values)
         result = conn.session.execute(batch, timeout=self._timeout)
         if any(q.conditional for q in self.queries):
@@ -210,24 +227,6 @@ class BatchQuery:
         if exc_type is not None and not self._execute_on_exception:
             return
         self.execute()
-
-
-def _with_timestamp(cql: str, values: List[Any], ts: int):
-    """Insert ``USING TIMESTAMP ?`` into an INSERT/UPDATE/DELETE built by ``statements``."""
-    if cql.startswith("INSERT"):
-        if " USING " in cql:
-            return cql + " AND TIMESTAMP ?", values + [ts]
-        return cql + " USING TIMESTAMP ?", values + [ts]
-    # UPDATE <table>[ USING ...] SET / DELETE ... FROM <table>[ USING ...] WHERE: the USING
-    # values come first among the bind values of these two shapes.
-    keyword = " SET " if cql.startswith("UPDATE") else " WHERE "
-    head, _, tail = cql.partition(keyword)
-    n_using = head.count("?")
-    if " USING " in head:
-        head += " AND TIMESTAMP ?"
-    else:
-        head += " USING TIMESTAMP ?"
-    return head + keyword + tail, values[:n_using] + [ts] + values[n_using:]
 
 
 class AbstractQuerySet:
@@ -636,12 +635,13 @@ class ModelQuerySet(AbstractQuerySet):
                 raise ValidationError("Cannot apply update to primary key '%s' for %s.%s"
                                       % (name, self.model.__module__, self.model.__name__))
             assignments.append(_collection_assignment(col, op, value))
-        cql, params = statements.update(self.column_family_name, assignments, self._where,
-                                        ttl=self._ttl if self._ttl is not None else self.model.__default_ttl__,
-                                        timestamp=_timestamp_micros(self._timestamp),
-                                        if_exists=self._if_exists, conditionals=self._conditional)
-        self._dispatch(_Statement(cql, params, conditional=bool(self._if_exists or self._conditional),
-                                  counter=self.model._has_counter))
+        ttl = self._ttl if self._ttl is not None else self.model.__default_ttl__
+        build = partial(statements.update, self.column_family_name, assignments, self._where, ttl=ttl,
+                        if_exists=self._if_exists,
+                        conditionals=self._conditional)
+        self._dispatch(_Statement.from_builder(build, _timestamp_micros(self._timestamp),
+                                               conditional=bool(self._if_exists or self._conditional),
+                                               counter=self.model._has_counter))
 
     def delete(self, columns: Sequence[str] = ()) -> None:
         """DELETE the matched rows (or only ``columns`` of them)."""
@@ -649,11 +649,11 @@ class ModelQuerySet(AbstractQuerySet):
         if not partition_keys <= {w.column.column_name for w in self._where}:
             raise QueryException("The partition key must be defined on delete queries")
         fields = [self._resolve(c) for c in columns]
-        cql, params = statements.delete(self.column_family_name, fields, self._where,
-                                        timestamp=_timestamp_micros(self._timestamp),
-                                        if_exists=self._if_exists, conditionals=self._conditional)
-        self._dispatch(_Statement(cql, params, conditional=bool(self._if_exists or self._conditional),
-                                  counter=self.model._has_counter))
+        build = partial(statements.delete, self.column_family_name, fields, self._where,
+                        if_exists=self._if_exists, conditionals=self._conditional)
+        self._dispatch(_Statement.from_builder(build, _timestamp_micros(self._timestamp),
+                                               conditional=bool(self._if_exists or self._conditional),
+                                               counter=self.model._has_counter))
 
 
 def _collection_assignment(col: columns.Column, op: str, value: Any):
@@ -740,10 +740,11 @@ class DMLQuery:
                     assignments.append((col, None))
                 continue
             assignments.append((col, col.to_database(value)))
-        cql, values = statements.insert(self.column_family_name, assignments, ttl=self._ttl_value(),
-                                        timestamp=_timestamp_micros(self._timestamp),
-                                        if_not_exists=self._if_not_exists)
-        self._execute(_Statement(cql, values, conditional=self._if_not_exists))
+        ttl = self._ttl_value()
+        build = partial(statements.insert, self.column_family_name, assignments, ttl=ttl,
+                        if_not_exists=self._if_not_exists)
+        self._execute(_Statement.from_builder(build, _timestamp_micros(self._timestamp),
+                                              conditional=self._if_not_exists))
 
     def update(self) -> None:
         inst = self.instance
@@ -769,24 +770,26 @@ class DMLQuery:
             if inst._has_counter or self._conditional or self._if_exists:
                 return  # nothing changed; an UPDATE without SET is not valid CQL
             # A new row of primary key columns only: INSERT it.
-            cql, values = statements.insert(self.column_family_name,
-                                            [(c, c.to_database(getattr(inst, n))) for n, c in inst._primary_keys.items()],
-                                            ttl=self._ttl_value(), timestamp=_timestamp_micros(self._timestamp))
-            self._execute(_Statement(cql, values))
+            keys = [(c, c.to_database(getattr(inst, n))) for n, c in inst._primary_keys.items()]
+            ttl = self._ttl_value()
+            build = partial(statements.insert, self.column_family_name, keys, ttl=ttl)
+            self._execute(_Statement.from_builder(build, _timestamp_micros(self._timestamp)))
             return
         where = self._pk_where()
         if any(c.static for c, _, _ in assignments) and all(c.static for c, _, _ in assignments):
             # Only static columns change: address the partition, not the row (CQL "Static columns").
             where = [w for w in where if w.column.partition_key]
-        cql, values = statements.update(self.column_family_name, assignments, where, ttl=self._ttl_value(),
-                                        timestamp=_timestamp_micros(self._timestamp),
-                                        if_exists=self._if_exists, conditionals=self._conditional)
-        self._execute(_Statement(cql, values, conditional=bool(self._if_exists or self._conditional),
-                                 counter=inst._has_counter))
+        ttl = self._ttl_value()
+        build = partial(statements.update, self.column_family_name, assignments, where, ttl=ttl,
+                        if_exists=self._if_exists, conditionals=self._conditional)
+        self._execute(_Statement.from_builder(build, _timestamp_micros(self._timestamp),
+                                              conditional=bool(self._if_exists or self._conditional),
+                                              counter=inst._has_counter))
 
     def delete(self) -> None:
-        cql, values = statements.delete(self.column_family_name, [], self._pk_where(),
-                                        timestamp=_timestamp_micros(self._timestamp),
-                                        if_exists=self._if_exists, conditionals=self._conditional)
-        self._execute(_Statement(cql, values, conditional=bool(self._if_exists or self._conditional),
-                                 counter=self.model._has_counter))
+        where = self._pk_where()
+        build = partial(statements.delete, self.column_family_name, [], where,
+                        if_exists=self._if_exists, conditionals=self._conditional)
+        self._execute(_Statement.from_builder(build, _timestamp_micros(self._timestamp),
+                                              conditional=bool(self._if_exists or self._conditional),
+                                              counter=self.model._has_counter))

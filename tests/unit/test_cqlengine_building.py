@@ -11,7 +11,7 @@ from cassandra.cqlengine import columns as rc, models as rm
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns, management, statements
 from cassfast.cqlengine.functions import MaxTimeUUID, MinTimeUUID, Token
 from cassfast.cqlengine.models import Model, ModelDefinitionException
-from cassfast.cqlengine.query import QueryException, _Statement, _with_timestamp
+from cassfast.cqlengine.query import QueryException, _Statement
 
 
 class Reading(Model):
@@ -216,16 +216,17 @@ def test_counter_and_collection_update_statements():
     assert values == [5, 7, {"x"}, {"k"}]
 
 
-def test_batch_timestamp_is_inserted_before_the_where_values():
-    cql, values = statements.delete('"t"', [], [statements.WhereClause.build(Counted._columns["k"],
-                                                                             statements.EqualsOperator(), "a")])
-    cql2, values2 = _with_timestamp(cql, values, 99)
-    assert cql2 == 'DELETE FROM "t" USING TIMESTAMP ? WHERE "k" = ?' and values2 == [99, "a"]
-    cql, values = statements.update('"t"', [(Counted._columns["n"], statements.INCREMENT, 1)], [], ttl=3)
-    cql2, values2 = _with_timestamp(cql, values, 99)
-    assert cql2 == 'UPDATE "t" USING TTL ? AND TIMESTAMP ? SET "n" = "n" + ?' and values2 == [3, 99, 1]
-    cql, values = statements.insert('"t"', [(Counted._columns["k"], "a")])
-    assert _with_timestamp(cql, values, 99) == ('INSERT INTO "t" ("k") VALUES (?) USING TIMESTAMP ?', ["a", 99])
+def test_batch_timestamp_applies_only_to_statements_without_their_own():
+    from functools import partial
+    where = [statements.WhereClause.build(Counted._columns["k"], statements.EqualsOperator(), "a")]
+    plain = _Statement.from_builder(partial(statements.delete, '"t"', [], where), None)
+    assert plain.with_default_timestamp(99) == ('DELETE FROM "t" USING TIMESTAMP ? WHERE "k" = ?', [99, "a"])
+    own = _Statement.from_builder(partial(statements.update, '"t"', [(Counted._columns["n"], statements.INCREMENT, 1)],
+                                          where, ttl=3), 7)
+    assert own.with_default_timestamp(99) == ('UPDATE "t" USING TTL ? AND TIMESTAMP ? SET "n" = "n" + ? WHERE "k" = ?',
+                                              [3, 7, 1, "a"])
+    ins = _Statement.from_builder(partial(statements.insert, '"t"', [(Counted._columns["k"], "a")]), None)
+    assert ins.with_default_timestamp(99) == ('INSERT INTO "t" ("k") VALUES (?) USING TIMESTAMP ?', ["a", 99])
 
 
 @settings(max_examples=200, deadline=None)
