@@ -30,6 +30,8 @@ from cassfast.protocol import ResultMessage as _ResultMessage
 
 log = logging.getLogger(__name__)
 
+_monotonic = time.monotonic
+
 _NOT_SET = object()
 _NOT_DONE = object()
 
@@ -302,6 +304,12 @@ class ResponseFuture:
         if self._final_result is not _NOT_DONE:
             return
         self._current_stream = None
+        timer = self._timer
+        if timer is not None and timer[0] <= _monotonic():
+            # The answer came after the deadline but before the timer ran (a timer armed from
+            # another thread can lose that race): a late answer is a timeout, deterministically.
+            self._on_timeout()
+            return
         self._handle_response(self._current_host, self._current_connection, response)
 
     def _handle_response(self, host, connection, response) -> None:
