@@ -10,7 +10,6 @@ value of one column and whether it changed since it was loaded or saved.
 """
 from __future__ import annotations
 
-import copy
 import decimal
 import ipaddress
 import itertools
@@ -56,8 +55,10 @@ class BaseValueManager:
         return False
 
     def reset_previous_value(self) -> None:
-        # Collections are mutated in place (obj.tags.append(...)), so keep a copy to diff against.
-        self.previous_value = copy.copy(self.value)
+        # Collections are mutated in place (obj.tags.append(...)), so keep a copy to diff against;
+        # scalars are immutable and are shared.
+        value = self.value
+        self.previous_value = value.copy() if isinstance(value, (list, set, dict)) else value
 
     def getval(self):
         return self.value
@@ -116,6 +117,10 @@ class Column:
 
     def to_database(self, value: Any) -> Any:
         return value
+
+    # Whether a value decoded by the driver is already what to_python returns, so that reading
+    # rows can skip the conversion (see models.BaseModel._construct_instance).
+    driver_value_is_python = False
 
     @property
     def has_default(self) -> bool:
@@ -180,6 +185,7 @@ def quote_identifier(name: str) -> str:
 
 class Blob(Column):
     db_type = "blob"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -196,6 +202,7 @@ Bytes = Blob
 
 class Inet(Column):
     db_type = "inet"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -212,6 +219,7 @@ class Inet(Column):
 
 class Text(Column):
     db_type = "text"
+    driver_value_is_python = True
 
     def __init__(self, min_length: Optional[int] = None, max_length: Optional[int] = None, **kwargs) -> None:
         self.min_length = 1 if min_length is None and kwargs.get("required") else min_length
@@ -248,6 +256,7 @@ class Ascii(Text):
 
 class _IntegerColumn(Column):
     bits: Optional[int] = 32  # None = unbounded (varint)
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -311,6 +320,7 @@ class Counter(_IntegerColumn):
 
 class Float(Column):
     db_type = "float"
+    driver_value_is_python = True
 
     def __init__(self, double_precision: Optional[bool] = None, **kwargs) -> None:
         if double_precision:  # the reference's deprecated spelling of Double
@@ -339,6 +349,7 @@ class Double(Float):
 
 class Decimal(Column):
     db_type = "decimal"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -359,6 +370,7 @@ class Decimal(Column):
 
 class Boolean(Column):
     db_type = "boolean"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -375,6 +387,7 @@ class DateTime(Column):
     """A ``timestamp``: milliseconds since the epoch, UTC.  Naive datetimes are taken as UTC."""
 
     db_type = "timestamp"
+    driver_value_is_python = True
     truncate_microseconds = False
 
     def validate(self, value):
@@ -439,6 +452,7 @@ class Time(Column):
     """A ``time``: nanoseconds since midnight, read back as ``util.Time``."""
 
     db_type = "time"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -460,6 +474,7 @@ class Time(Column):
 
 class Duration(Column):
     db_type = "duration"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -470,6 +485,7 @@ class Duration(Column):
 
 class UUID(Column):
     db_type = "uuid"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)

@@ -146,6 +146,12 @@ def _default_table_name(class_name: str) -> str:
     return re.sub(r"^_+", "", name[-48:].lower())
 
 
+# Per-instance options of the next write, in their reset state.
+_FRESH_WRITE_OPTIONS = {"_ttl": None, "_timestamp": None, "_conditional": None, "_batch": None,
+                        "_timeout": query_module.NOT_SET, "_if_not_exists": False, "_if_exists": False,
+                        "_keyspace": None, "_connection": None}
+
+
 class BaseModel:
     """Instance behaviour of every model; see ``Model``."""
 
@@ -177,8 +183,11 @@ class BaseModel:
     _db_map: Dict[str, str] = {}
     _has_counter = False
     _pk_name: Optional[str] = None
+    _row_readers: Dict[str, tuple] = {}
 
     def __init__(self, **values: Any) -> None:
+        self._keyspace: Optional[str] = None
+        self._connection = None
         self._ttl: Optional[int] = None
         self._timestamp = None
         self._conditional = None
@@ -187,8 +196,6 @@ class BaseModel:
         self._if_not_exists = False
         self._if_exists = False
         self._is_persisted = False
-        self._keyspace: Optional[str] = None
-        self._connection = None
         self.__consistency__ = type(self).__consistency__
         unknown = [k for k in values if k not in self._columns]
         if unknown:
@@ -266,20 +273,29 @@ class BaseModel:
 
     @classmethod
     def _construct_instance(cls, values: Dict[str, Any]):
-        """An instance from a row (a mapping by CQL column name), marked as persisted."""
+        """An instance from a row (a mapping by CQL column name), marked as persisted.
+
+        The hot path of reading: it builds the value managers directly instead of going through
+        ``__init__``, and skips ``to_python`` for the columns whose driver values need none.
+        """
         inst = cls.__new__(cls)
-        BaseModel.__init__(inst)
-        db_map = cls._db_map
-        cols = cls._columns
-        for db_name, value in values.items():
-            name = db_map.get(db_name)
-            if name is None:
-                continue
-            col = cols[name]
-            mgr = inst._values[name]
-            mgr.value = col.to_python(value) if value is not None else (
-                col.get_default() if isinstance(col, columns.BaseContainerColumn) else None)
-        inst._set_persisted()
+        inst.__dict__.update(_FRESH_WRITE_OPTIONS)
+        inst.__consistency__ = cls.__consistency__
+        inst._is_persisted = True
+        managers = {}
+        readers = cls._row_readers
+        for name, col in cls._columns.items():
+            db_name, convert = readers[name]
+            value = values.get(db_name)
+            if value is None:
+                if isinstance(col, columns.BaseContainerColumn):
+                    value = col.get_default()
+            elif convert:
+                value = col.to_python(value)
+            mgr = col.value_manager(inst, col, value)
+            mgr.reset_previous_value()
+            managers[name] = mgr
+        inst._values = managers
         return inst
 
     def _set_persisted(self, force: bool = False) -> None:
@@ -586,6 +602,7 @@ class ModelMetaClass(type):
         attrs["_has_counter"] = any(isinstance(c, columns.Counter) for c in ordered.values())
         attrs["_pk_name"] = next(iter(partition), None)
         attrs["_static_columns"] = {k: c for k, c in ordered.items() if c.static}
+        attrs["_row_readers"] = {k: (c.db_field_name, not c.driver_value_is_python) for k, c in ordered.items()}
 
         klass = super().__new__(mcs, name, bases, attrs)
         # Per-model exceptions, subclassing the bases' ones so `except Base.DoesNotExist` works.

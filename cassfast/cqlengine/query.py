@@ -343,7 +343,16 @@ class AbstractQuerySet:
     def _result_constructor(self) -> Callable[[Dict[str, Any]], Any]:
         model = self.model
         if not self._values_list:
-            return model._construct_instance
+            if self._keyspace is None and self._connection is None:
+                return model._construct_instance
+            keyspace, connection = self._keyspace, self._connection
+
+            def construct(row):
+                # Instances read through using() save back to where they were read from.
+                inst = model._construct_instance(row)
+                inst._keyspace, inst._connection = keyspace, connection
+                return inst
+            return construct
         db_map = model._db_map
         fields = self._select_fields()
         cols = [model._columns[db_map[f]] for f in fields]

@@ -370,5 +370,9 @@ def test_consistency_and_keyspace_options(cqlengine):
         Account.using(keyspace=other).create(name="elsewhere", balance=3)
         assert Account.objects.using(keyspace=other).filter(name="elsewhere").get().balance == 3
         assert Account.objects(name="elsewhere").count() == 0
+        moved = Account.objects.using(keyspace=other).get(name="elsewhere")
+        moved.update(balance=4)  # saved back to the keyspace it was read from
+        assert Account.objects.using(keyspace=other).get(name="elsewhere").balance == 4
+        assert Account.objects(name="elsewhere").count() == 0
     finally:
         management.drop_keyspace(other)

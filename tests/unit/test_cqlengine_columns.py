@@ -185,3 +185,26 @@ def test_timeuuid_from_datetime_encodes_the_time():
     u = columns.TimeUUID.from_datetime(dt)
     assert u.version == 1
     assert util.datetime_from_uuid1(u) == dt.replace(tzinfo=None)
+
+
+# One value per column type, as a user would give it.
+SAMPLES = {"Text": "é", "Ascii": "a", "Integer": -5, "BigInt": 2 ** 40, "SmallInt": 7, "TinyInt": -3,
+           "VarInt": 10 ** 20, "Counter": 12, "Float": 1.5, "Double": 0.1, "Decimal": decimal.Decimal("1.25"),
+           "Boolean": True, "DateTime": datetime.datetime(2020, 1, 2, 3, 4, 5, 6000),
+           "Date": datetime.date(2020, 1, 2), "Time": datetime.time(1, 2, 3, 4),
+           "Duration": util.Duration(1, 2, 3), "UUID": uuid.UUID(int=9),
+           "TimeUUID": uuid.UUID("c9a4d5d6-2e2f-11ed-a261-0242ac120002"), "Blob": b"\x00",
+           "Inet": "10.0.0.1"}
+
+
+@pytest.mark.parametrize("name", SCALARS)
+def test_driver_decoded_values_need_no_conversion_when_the_column_says_so(name):
+    """Rows skip to_python for columns flagged driver_value_is_python: check that the flag is true
+    only where to_python of a value decoded by cassfast's own codec returns it unchanged."""
+    col = _named(getattr(columns, name)())
+    cqltype = cqltypes._cqltypes[col.db_type]
+    decoded = cqltype.deserialize(cqltype.serialize(col.to_database(col.validate(SAMPLES[name])), 4), 4)
+    converted = col.to_python(decoded)
+    if col.driver_value_is_python:
+        assert converted == decoded and type(converted) is type(decoded)
+    assert converted == col.to_python(col.validate(SAMPLES[name]))
