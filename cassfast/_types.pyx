@@ -41,6 +41,7 @@ from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 
+import uuid as _uuid_module
 from collections import namedtuple as _namedtuple
 from collections.abc import Mapping as _Mapping
 
@@ -97,6 +98,7 @@ cdef enum:
     MAX_TYPE_DEPTH = 64
 
 cdef object _UNSET = UNSET_VALUE
+cdef object _UUID = _uuid_module.UUID
 cdef object _tuple_factory = _rows.tuple_factory
 cdef object _named_tuple_factory = _rows.named_tuple_factory
 cdef object _dict_factory = _rows.dict_factory
@@ -431,8 +433,10 @@ def decode_rows(bytes body, Py_ssize_t pos, ResultMetadata metadata not None, ro
                 # CPython's own rule for tuples (_PyTuple_MaybeUntrack): only values that can
                 # never hold references (not GC objects), or untracked exact tuples, keep the
                 # row atomic; an untracked dict may become tracked later, so it does not.
+                # Decoded UUIDs are untracked for good (see _types_codecs), so they count too.
                 if atomic and PyObject_IS_GC(value) and not (
-                        type(value) is tuple and not PyObject_GC_IsTracked(value)):
+                        (type(value) is tuple or type(value) is _UUID)
+                        and not PyObject_GC_IsTracked(value)):
                     atomic = False
                 Py_INCREF(value)
                 PyTuple_SET_ITEM(row, c, value)

@@ -35,6 +35,7 @@ from cassfast import util as _util
 cdef extern from "Python.h":
     object PyType_GenericAlloc(PyTypeObject* t, Py_ssize_t nitems)
     int PyObject_GenericSetAttr(object o, object name, object value) except -1
+    void PyObject_GC_UnTrack(object o)
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
     object _PyLong_FromByteArray(const unsigned char* b, size_t n, int little_endian, int is_signed)
 
@@ -541,6 +542,9 @@ cdef object _uuid_from_bytes(const unsigned char* p):
     u = PyType_GenericAlloc(<PyTypeObject*>_UUID, 0)
     PyObject_GenericSetAttr(u, "int", value)
     PyObject_GenericSetAttr(u, "is_safe", _SAFE_UNKNOWN)
+    # A UUID holds only an int and a SafeUUID member and refuses attribute assignment, so it can
+    # never close a reference cycle: keep the cyclic GC from walking every decoded UUID.
+    PyObject_GC_UnTrack(u)
     return u
 
 

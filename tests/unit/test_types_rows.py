@@ -249,14 +249,15 @@ def test_row_factories_called_directly_match_the_reference(mine, ref):
 
 def test_rows_of_atomic_values_are_untracked_by_the_gc_and_rows_with_containers_are_not():
     import gc
-    atomic = oracle.rows_body([("n", ("int",)), ("t", ("varchar",)), ("ts", ("timestamp",))],
-                              [(1, "a", None)])
+    atomic = oracle.rows_body([("n", ("int",)), ("t", ("varchar",)), ("ts", ("timestamp",)),
+                               ("id", ("uuid",))], [(1, "a", None, uuid.UUID(int=5))])
     nested = oracle.rows_body([("n", ("int",)), ("m", ("map", ("varchar",), ("int",)))],
                               [(1, {"a": 1})])
     for factory in (rows.named_tuple_factory, rows.tuple_factory):
         _, _, plain = decode_with_cassfast(atomic, factory)
         _, _, with_map = decode_with_cassfast(nested, factory)
         assert not gc.is_tracked(plain[0])
+        assert not gc.is_tracked(plain[0][3]) and plain[0][3] == uuid.UUID(int=5)
         # The map is an untracked dict now but may gain references later: the row stays tracked,
         # as CPython's own tuple untracking rule requires.
         assert not gc.is_tracked(with_map[0][1]) and gc.is_tracked(with_map[0])
