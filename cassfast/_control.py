@@ -62,6 +62,7 @@ class ControlConnection:
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._reconnect_task: asyncio.Task | None = None
         self._refresh_lock: asyncio.Lock | None = None
+        self._changed_keyspaces: set = set()
 
     @property
     def connection(self):
@@ -240,10 +241,8 @@ class ControlConnection:
             host.broadcast_rpc_port = row.get("native_port")
 
     async def refresh_schema(self, connection=None, **_target) -> None:
-        """Re-read every ``system_schema`` table and hand the rows to ``Metadata.refresh_schema``.
-
-        Events refresh the whole schema too (after their debounce window): simple and always
-        correct; a per-keyspace refresh (``Metadata.refresh_keyspace``) is a possible optimisation.
+        """Re-read every ``system_schema`` table and hand the rows to ``Metadata.refresh_schema``
+        (at connect and on demand; events and schema-change results refresh only their keyspace).
         """
         connection = connection or self._connection
         if connection is None or not self._schema_metadata_enabled:
@@ -285,9 +284,33 @@ class ControlConnection:
                     connection.endpoint, total)
         return False
 
-    async def refresh_after_schema_change(self) -> bool:
+    async def refresh_keyspace(self, keyspace: str, connection=None) -> None:
+        """Re-read one keyspace's ``system_schema`` rows into ``Metadata.refresh_keyspace``
+        (a keyspace without its row is removed there)."""
+        connection = connection or self._connection
+        if connection is None or not self._schema_metadata_enabled:
+            return
+        literal = "'%s'" % keyspace.replace("'", "''")
+        rows_by_table: dict[str, list[dict]] = {}
+        for table in SCHEMA_TABLES:
+            try:
+                rows_by_table[table] = await self._query(
+                    connection, "SELECT * FROM system_schema.%s WHERE keyspace_name = %s" % (table, literal))
+            except InvalidRequest:
+                rows_by_table[table] = []
+        self._cluster.metadata.refresh_keyspace(keyspace, **rows_by_table)
+
+    async def refresh_after_schema_change(self, event: dict | None = None) -> bool:
+        """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched."""
         agreed = await self.wait_for_schema_agreement()
-        await self.refresh_schema()
+        keyspace = (event or {}).get("keyspace")
+        if keyspace:
+            if event.get("target_type") == "KEYSPACE" and event.get("change_type") == "DROPPED":
+                self._cluster.metadata.remove_keyspace(keyspace)
+            else:
+                await self.refresh_keyspace(keyspace)
+        else:
+            await self.refresh_schema()
         return agreed
 
     # ------------------------------------------------------------------ events
@@ -301,6 +324,11 @@ class ControlConnection:
             change, address = args.get("change_type"), args.get("address")
             self._cluster._on_status_event(change, address, self._status_window)
         elif event_type == "SCHEMA_CHANGE":
+            keyspace = args.get("keyspace")
+            if keyspace:
+                self._changed_keyspaces.add(keyspace)
+            else:
+                self._changed_keyspaces.add(None)  # unknown scope: refresh everything
             self._debounce("schema", self._schema_window, self._refresh_schema_event)
 
     def _debounce(self, key: str, window: float, coroutine_fn) -> None:
@@ -325,7 +353,13 @@ class ControlConnection:
         await self.refresh_node_list_and_token_map()
 
     async def _refresh_schema_event(self) -> None:
-        await self.refresh_schema()
+        # Every keyspace named by the events of the window, each refreshed once.
+        changed, self._changed_keyspaces = self._changed_keyspaces, set()
+        if None in changed:
+            await self.refresh_schema()
+            return
+        for keyspace in sorted(changed):
+            await self.refresh_keyspace(keyspace)
 
 
 def _valid_peer(row: dict) -> bool:

@@ -598,7 +598,8 @@ class Cluster:
     def _on_schema_change_result(self, future, response, connection) -> None:
         async def refresh_then_complete():
             try:
-                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change()
+                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change(
+                    getattr(response, "schema_change_event", None))
             except Exception as exc:
                 log.warning("Schema refresh after a schema change failed: %s", exc)
             future._set_final_result(None)

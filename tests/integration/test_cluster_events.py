@@ -40,6 +40,10 @@ def test_schema_change_by_another_client_reaches_metadata_through_events(cassand
             rs.execute("CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', "
                        "'replication_factor': 1}" % name)
             assert _wait_for(lambda: name in cluster.metadata.keyspaces, 15)
+            # A table change refreshes that keyspace only, and the new table shows up.
+            rs.execute("CREATE TABLE %s.t (k int PRIMARY KEY, v text)" % name)
+            assert _wait_for(lambda: "t" in cluster.metadata.keyspaces[name].tables, 15)
+            assert list(cluster.metadata.keyspaces[name].tables["t"].columns) == ["k", "v"]
             rs.execute("DROP KEYSPACE %s" % name)
             assert _wait_for(lambda: name not in cluster.metadata.keyspaces, 15)
         finally:
@@ -57,6 +61,8 @@ def test_schema_change_through_the_session_is_visible_when_execute_returns(cassa
         # The reference completes a schema-changing request only after the refresh.
         assert name in cluster.metadata.keyspaces
         assert future.is_schema_agreed is True
+        session.execute("CREATE TABLE %s.t2 (k int PRIMARY KEY)" % name)
+        assert "t2" in cluster.metadata.keyspaces[name].tables
         session.execute("DROP KEYSPACE %s" % name)
         assert name not in cluster.metadata.keyspaces
 
