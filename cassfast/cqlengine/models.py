@@ -131,7 +131,13 @@ class QuerySetDescriptor:
             raise AttributeError("objects is only available on the model class, not on instances")
         if model.__abstract__:
             raise CQLEngineException("cannot execute queries against abstract models")
-        return model.__queryset__(model)
+        queryset = model.__queryset__(model)
+        if model._is_polymorphic and not model._is_polymorphic_base:
+            # A subclass reads only its own rows when the server can filter on the discriminator.
+            column = model._discriminator_column
+            if column.partition_key or column.index:
+                return queryset.filter(**{model._discriminator_column_name: model.__discriminator_value__})
+        return queryset
 
     def __call__(self, *args, **kwargs):
         raise NotImplementedError
@@ -184,6 +190,12 @@ class BaseModel:
     _has_counter = False
     _pk_name: Optional[str] = None
     _row_readers: Dict[str, tuple] = {}
+    _is_polymorphic = False
+    _is_polymorphic_base = False
+    _polymorphic_base = None
+    _discriminator_column: Optional[columns.Column] = None
+    _discriminator_column_name: Optional[str] = None
+    _discriminator_map: Dict[Any, type] = {}
 
     def __init__(self, **values: Any) -> None:
         self._keyspace: Optional[str] = None
@@ -238,6 +250,8 @@ class BaseModel:
 
     @classmethod
     def _raw_column_family_name(cls) -> str:
+        if cls._is_polymorphic and not cls._is_polymorphic_base and "__table_name__" not in cls.__dict__:
+            return cls._polymorphic_base._raw_column_family_name()  # subclasses share the base's table
         if cls.__table_name__:
             return cls.__table_name__ if cls.__table_name_case_sensitive__ else cls.__table_name__.lower()
         return _default_table_name(cls.__name__)
@@ -278,6 +292,8 @@ class BaseModel:
         The hot path of reading: it builds the value managers directly instead of going through
         ``__init__``, and skips ``to_python`` for the columns whose driver values need none.
         """
+        if cls._is_polymorphic:
+            cls = cls._class_for_row(values)
         inst = cls.__new__(cls)
         inst.__dict__.update(_FRESH_WRITE_OPTIONS)
         inst.__consistency__ = cls.__consistency__
@@ -297,6 +313,37 @@ class BaseModel:
             managers[name] = mgr
         inst._values = managers
         return inst
+
+    @classmethod
+    def _class_for_row(cls, values: Dict[str, Any]) -> type:
+        """The polymorphic subclass a row belongs to, from its discriminator value."""
+        key = values.get(cls._discriminator_column.db_field_name)
+        if key is None:
+            raise PolymorphicModelException("discriminator value was not found in values")
+        base = cls if cls._is_polymorphic_base else cls._polymorphic_base
+        klass = base._discriminator_map.get(key)
+        if klass is None:
+            raise PolymorphicModelException("unrecognized discriminator column %r for class %s"
+                                            % (key, base.__name__))
+        if not issubclass(klass, cls):
+            raise PolymorphicModelException("%s is not a subclass of %s" % (klass.__name__, cls.__name__))
+        return klass
+
+    @classmethod
+    def _selectable_columns(cls) -> Dict[str, columns.Column]:
+        """The columns a SELECT reads: with polymorphism, those of every registered subclass too."""
+        if not cls._is_polymorphic:
+            return cls._columns
+        out = dict(cls._columns)
+        base = cls if cls._is_polymorphic_base else cls._polymorphic_base
+        seen = {c.db_field_name for c in out.values()}
+        for klass in base._discriminator_map.values():
+            if issubclass(klass, cls):
+                for name, col in klass._columns.items():
+                    if col.db_field_name not in seen:
+                        seen.add(col.db_field_name)
+                        out[name] = col
+        return out
 
     def _set_persisted(self, force: bool = False) -> None:
         for mgr in self._values.values():
@@ -503,6 +550,7 @@ class BaseModel:
         """INSERT a new instance, or UPDATE the changed columns of a loaded one."""
         if self.__abstract__:
             raise CQLEngineException("cannot save abstract models")
+        self._set_discriminator("save")
         self.validate()
         self._dml().save()
         self._set_persisted()
@@ -519,11 +567,18 @@ class BaseModel:
                 raise ValidationError("Cannot apply update to primary key '%s' for %s.%s"
                                       % (name, self.__module__, type(self).__name__))
             setattr(self, name, value)
+        self._set_discriminator("update")
         self.validate()
         self._dml().update()
         self._set_persisted()
         self._reset_write_options()
         return self
+
+    def _set_discriminator(self, action: str) -> None:
+        if self._is_polymorphic:
+            if self._is_polymorphic_base:
+                raise PolymorphicModelException("cannot %s polymorphic base model" % action)
+            setattr(self, self._discriminator_column_name, self.__discriminator_value__)
 
     def delete(self) -> None:
         """DELETE this instance's row."""
@@ -536,6 +591,7 @@ class ModelMetaClass(type):
 
     def __new__(mcs, name, bases, attrs):
         is_abstract = attrs["__abstract__"] = attrs.get("__abstract__", False)
+        attrs["__discriminator_value__"] = attrs.get("__discriminator_value__")  # not inherited
         inherited: Dict[str, columns.Column] = {}
         for base in reversed(bases):
             for col_name, col in getattr(base, "_defined_columns", {}).items():
@@ -581,6 +637,22 @@ class ModelMetaClass(type):
                 if c.clustering_order:
                     raise ModelDefinitionException("partition key columns have no clustering_order (%s)" % k)
 
+        discriminators = [(k, c) for k, c in defined.items() if c.discriminator_column]
+        if len(discriminators) > 1:
+            raise ModelDefinitionException("only one discriminator_column can be defined in a model, %d found"
+                                           % len(discriminators))
+        disc_name, disc_col = discriminators[0] if discriminators else (None, None)
+        if isinstance(disc_col, (columns.BaseContainerColumn, columns.Counter)):
+            raise ModelDefinitionException("counter and container columns cannot be used as discriminator columns")
+        if attrs["__discriminator_value__"] is not None and disc_col is None:
+            raise ModelDefinitionException("__discriminator_value__ specified, but no base columns defined with "
+                                           "discriminator_column=True")
+        is_poly_base = any(c.discriminator_column for _, c in own)
+        poly_base = None
+        if disc_col is not None and not is_poly_base:
+            poly_base = next((klass for b in bases for klass in b.__mro__
+                              if klass.__dict__.get("_is_polymorphic_base")), None)
+
         db_map: Dict[str, str] = {}
         for k, c in ordered.items():
             if c.db_field_name in db_map:
@@ -604,7 +676,17 @@ class ModelMetaClass(type):
         attrs["_static_columns"] = {k: c for k, c in ordered.items() if c.static}
         attrs["_row_readers"] = {k: (c.db_field_name, not c.driver_value_is_python) for k, c in ordered.items()}
 
+        attrs["_is_polymorphic"] = disc_col is not None
+        attrs["_is_polymorphic_base"] = is_poly_base
+        attrs["_polymorphic_base"] = poly_base
+        attrs["_discriminator_column"] = disc_col
+        attrs["_discriminator_column_name"] = disc_name
+        if is_poly_base:
+            attrs["_discriminator_map"] = {}
+
         klass = super().__new__(mcs, name, bases, attrs)
+        if poly_base is not None and attrs["__discriminator_value__"] is not None:
+            poly_base._discriminator_map[attrs["__discriminator_value__"]] = klass
         # Per-model exceptions, subclassing the bases' ones so `except Base.DoesNotExist` works.
         for exc_name, root in (("DoesNotExist", _DoesNotExist), ("MultipleObjectsReturned", _MultipleObjectsReturned)):
             if exc_name in attrs:

@@ -97,6 +97,7 @@ class NamedTable:
     __connection__: Optional[str] = None
     __default_ttl__ = None
     _has_counter = False
+    _is_polymorphic = False
 
     class DoesNotExist(_DoesNotExist):
         pass
@@ -134,6 +135,9 @@ class NamedTable:
                                                    primary_key=r["kind"] in order,
                                                    static=r["kind"] == "static")
         self._loaded_columns = loaded
+
+    def _selectable_columns(self) -> Dict[str, columns.Column]:
+        return self._columns
 
     @property
     def _db_map(self) -> Dict[str, str]:

@@ -289,12 +289,16 @@ class AbstractQuerySet:
             return self._values_order
         if self._distinct_fields is not None:
             return self._distinct_fields
-        names = list(self.model._columns)
+        selectable = self.model._selectable_columns()
+        names = list(selectable)
         if self._only_fields:
             names = [n for n in names if n in self._only_fields]
         elif self._defer_fields:
-            names = [n for n in names if n not in self._defer_fields or self.model._columns[n].primary_key]
-        return [self.model._columns[n].db_field_name for n in names]
+            names = [n for n in names if n not in self._defer_fields or selectable[n].primary_key]
+        if self.model._is_polymorphic and self._only_fields:
+            # the discriminator tells which class a row becomes, so it is always read
+            names.append(self.model._discriminator_column_name)
+        return list(dict.fromkeys(selectable[n].db_field_name for n in names))
 
     def _select_statement(self, count: bool = False) -> _Statement:
         cql, values = statements.select(

@@ -250,3 +250,33 @@ def test_missing_keyspace_is_a_clear_error():
     if models_module.DEFAULT_KEYSPACE is None:
         with pytest.raises(CQLEngineException, match="keyspace"):
             NoKs.objects.filter(k=1)._select_statement()
+
+
+def test_polymorphic_definition_rules():
+    from cassfast.cqlengine.models import PolymorphicModelException
+
+    class Base(Model):
+        __keyspace__ = "ks"
+        k = columns.Integer(primary_key=True)
+        kind = columns.Text(discriminator_column=True)
+
+    class Sub(Base):
+        __discriminator_value__ = "s"
+        extra = columns.Text()
+
+    assert Base._is_polymorphic_base and not Sub._is_polymorphic_base and Sub._polymorphic_base is Base
+    assert Base._discriminator_map == {"s": Sub}
+    assert Sub.column_family_name() == Base.column_family_name()
+    assert Sub.__discriminator_value__ == "s" and Base.__discriminator_value__ is None
+    assert isinstance(Base._construct_instance({"k": 1, "kind": "s", "extra": "e"}), Sub)
+    with pytest.raises(PolymorphicModelException, match="unrecognized"):
+        Base._construct_instance({"k": 1, "kind": "zzz"})
+    with pytest.raises(ModelDefinitionException, match="no base columns"):
+        type("Bad", (Model,), {"k": columns.Integer(primary_key=True), "__discriminator_value__": "x"})
+    with pytest.raises(ModelDefinitionException, match="only one"):
+        type("Two", (Model,), {"k": columns.Integer(primary_key=True),
+                               "a": columns.Text(discriminator_column=True),
+                               "b": columns.Text(discriminator_column=True)})
+    with pytest.raises(ModelDefinitionException, match="container"):
+        type("Coll", (Model,), {"k": columns.Integer(primary_key=True),
+                                "a": columns.Set(columns.Text, discriminator_column=True)})
