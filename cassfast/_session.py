@@ -165,6 +165,10 @@ class Session:
     def execute(self, query, parameters=None, timeout=_NOT_SET, trace=False, custom_payload=None,
                 execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None):
         """Run ``query`` and wait for its ``ResultSet`` (see the reference driver's docs)."""
+        if self._loop_thread.in_loop_thread():
+            # Blocking the I/O thread would stop the answer from ever being read.
+            raise RuntimeError("Session.execute() cannot block on the driver's I/O thread (called "
+                               "from a callback?); use execute_async() there")
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
         # The blocked caller sends its own request (Connection direct writes): the loop thread is

@@ -14,7 +14,8 @@ completes, the I/O thread resolves an asyncio future on the awaiting loop with o
 is involved and no thread blocks.  Code that runs *on* the cluster's own I/O loop (for example
 via :func:`run_on_cluster_loop`) awaits with no cross-thread step at all.
 
-This module adds small helpers on top of that: :func:`execute` (``await aio.execute(session, ...)``),
+This module adds small helpers on top of that: :func:`connect` (connect without blocking the
+running loop), :func:`execute` (``await aio.execute(session, ...)``),
 :func:`execute_many` (bounded-concurrency pipeline that returns results in order) and
 :func:`run_on_cluster_loop`.
 """
@@ -22,6 +23,15 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, Awaitable, Iterable, Sequence
+
+
+async def connect(cluster, keyspace: str | None = None):
+    """``await connect(cluster)``: ``Cluster.connect`` without blocking the running loop.
+
+    Connecting is a cold path of several round trips, run on a worker thread here; every request
+    made afterwards is awaited without one.
+    """
+    return await asyncio.to_thread(cluster.connect, keyspace)
 
 
 async def execute(session, query, parameters=None, **kwargs):

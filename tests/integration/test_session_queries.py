@@ -292,3 +292,31 @@ def test_unprepared_statement_is_reprepared_transparently(session, caplog):
 def test_custom_payload_is_accepted_on_v4_plus(session):
     rs = session.execute("SELECT v FROM kv WHERE k = 1", custom_payload={"h5": b"\x01\x02"})
     assert rs.one().v == "héllo"
+
+
+def test_asyncio_connect_helper_and_blocking_execute_on_the_io_thread_is_refused(node):
+    import threading
+    from cassfast import aio
+    points, port = node
+
+    async def main():
+        cluster = Cluster(points, port=port)
+        session = await aio.connect(cluster)
+        rs = await aio.execute(session, "SELECT release_version FROM system.local")
+        return cluster, session, rs.one().release_version
+    cluster, session, version = asyncio.run(main())
+    try:
+        assert version.startswith("5.")
+        errors, done = [], threading.Event()
+
+        def callback(_rows):
+            try:
+                session.execute("SELECT * FROM system.local")
+            except RuntimeError as exc:
+                errors.append(exc)
+            done.set()
+        session.execute_async("SELECT * FROM system.local").add_callback(callback)
+        assert done.wait(10)
+        assert errors and "execute_async" in str(errors[0])
+    finally:
+        cluster.shutdown()
