@@ -37,7 +37,7 @@ def _models(cols, base):
 
 @pytest.fixture(scope="module")
 def mappers():
-    from cassandra.cqlengine import columns as rc, connection as rconn, management as rmgmt, models as rmodels
+    from cassandra.cqlengine import columns as rc, connection as rconn, models as rmodels
     from cassfast.cqlengine import columns, connection, management, models
     points, port = [HOST], PORT
     connection.setup(points, KS, port=port)

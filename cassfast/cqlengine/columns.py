@@ -14,7 +14,7 @@ import decimal
 import ipaddress
 import itertools
 import uuid as _uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Iterable, Optional
 
 from cassfast import util

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from cassfast.cqlengine import CQLEngineException, columns
 from cassfast.cqlengine import connection as conn_module

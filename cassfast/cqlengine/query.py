@@ -19,7 +19,7 @@ from cassfast.query import BatchStatement, BatchType
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns, statements
 from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine.connection import NOT_SET
-from cassfast.cqlengine.operators import BaseQueryOperator, EqualsOperator, InOperator
+from cassfast.cqlengine.operators import BaseQueryOperator, EqualsOperator
 from cassfast.cqlengine.statements import WhereClause
 
 log = logging.getLogger(__name__)
@@ -382,7 +382,7 @@ class AbstractQuerySet:
 
     def __getitem__(self, s):
         if isinstance(s, slice):
-            start, stop, step = s.start, s.stop, s.step
+            start, stop = s.start, s.stop
             if (start is not None and start < 0) or (stop is not None and stop < 0):
                 self._fill_to(None)
             else:

@@ -13,8 +13,7 @@ from cassfast.cqlengine import CQLEngineException
 from cassfast.cqlengine.columns import (Column, Counter, List as ListColumn, Map, Set, _PartitionKeysToken,
                                         quote_identifier)
 from cassfast.cqlengine.functions import QueryValue, Token
-from cassfast.cqlengine.operators import (BaseWhereOperator, ContainsKeyOperator, ContainsOperator,
-                                          EqualsOperator, InOperator)
+from cassfast.cqlengine.operators import BaseWhereOperator, ContainsKeyOperator, ContainsOperator, InOperator
 
 
 class StatementException(CQLEngineException):

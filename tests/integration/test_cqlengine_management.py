@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from cassfast.cqlengine import CQLEngineException, columns, connection, management, models, usertype
+from cassfast.cqlengine import CQLEngineException, columns, connection, management, usertype
 from cassfast.cqlengine.models import Model
 
 pytestmark = pytest.mark.integration

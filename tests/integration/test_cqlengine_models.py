@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from cassfast import ConsistencyLevel, util
-from cassfast.cqlengine import ValidationError, columns, connection, management, models, usertype
+from cassfast.cqlengine import ValidationError, columns, connection, management, usertype
 from cassfast.cqlengine.functions import MaxTimeUUID, MinTimeUUID, Token
 from cassfast.cqlengine.models import Model
 from cassfast.cqlengine.query import BatchQuery, LWTException

@@ -10,6 +10,7 @@ from cassandra.cqlengine import columns as rc, models as rm
 
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns, management, statements
 from cassfast.cqlengine.functions import MaxTimeUUID, MinTimeUUID, Token
+from cassfast.cqlengine.operators import EqualsOperator
 from cassfast.cqlengine.models import Model, ModelDefinitionException
 from cassfast.cqlengine.query import QueryException, _Statement
 
@@ -206,7 +207,7 @@ def test_only_defer_values_list_and_distinct_select_lists():
 def test_counter_and_collection_update_statements():
     cql, values = statements.update('"ks"."t"', [(Counted._columns["n"], statements.INCREMENT, -3)],
                                     [statements.WhereClause.build(Counted._columns["k"],
-                                                                  statements.EqualsOperator(), "a")])
+                                                                  EqualsOperator(), "a")])
     assert cql == 'UPDATE "ks"."t" SET "n" = "n" + ? WHERE "k" = ?'
     assert values == [-3, "a"]
     cql, values = statements.update('"t"', [(Reading._columns["tags"], statements.APPEND, {"x"}),
@@ -218,7 +219,7 @@ def test_counter_and_collection_update_statements():
 
 def test_batch_timestamp_applies_only_to_statements_without_their_own():
     from functools import partial
-    where = [statements.WhereClause.build(Counted._columns["k"], statements.EqualsOperator(), "a")]
+    where = [statements.WhereClause.build(Counted._columns["k"], EqualsOperator(), "a")]
     plain = _Statement.from_builder(partial(statements.delete, '"t"', [], where), None)
     assert plain.with_default_timestamp(99) == ('DELETE FROM "t" USING TIMESTAMP ? WHERE "k" = ?', [99, "a"])
     own = _Statement.from_builder(partial(statements.update, '"t"', [(Counted._columns["n"], statements.INCREMENT, 1)],
