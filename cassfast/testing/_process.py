@@ -95,6 +95,13 @@ def read_pid(pid_file: Path, marker: str) -> Optional[int]:
     if not is_alive(pid):
         return None
     args = cmdline(pid)
+    # /proc/<pid>/cmdline reads empty while a process is being exec'd or set up; a live process
+    # must not be taken for a dead one because of that.
+    for _ in range(40):
+        if args or not is_alive(pid):
+            break
+        time.sleep(0.05)
+        args = cmdline(pid)
     if not any(marker in arg for arg in args) or "org.apache.cassandra.service.CassandraDaemon" not in args:
         return None
     return pid

@@ -422,6 +422,12 @@ class CassandraCluster:
         pid = _process.spawn(cmd, paths.stdout_log, die_with_parent=die_with_parent)
         paths.pid_file.write_text(f"{pid}\n")
 
+    def _spawned_pid(self, index: int) -> int:
+        try:
+            return int(self.node_paths(index).pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            raise self._failure(index, "has no pid file although it was just started") from None
+
     def _failure(self, index: int, reason: str) -> HarnessError:
         paths = self.node_paths(index)
         return HarnessError(
@@ -439,6 +445,7 @@ class CassandraCluster:
                 pid = self.pid(index)
                 if pid is not None:
                     _process.kill(pid)
+                    _process.reap(pid)
                 self.node_paths(index).pid_file.unlink(missing_ok=True)
             raise
 
@@ -450,7 +457,8 @@ class CassandraCluster:
         #    once the default superuser exists, since the probe logs in with it).
         while pending:
             for index in list(pending):
-                if self.pid(index) is None:
+                # The pid file was just written by this process, so liveness alone is checked.
+                if not _process.is_alive(self._spawned_pid(index)):
                     raise self._failure(index, "exited during start-up")
                 address = self._node(index).address
                 if not _process.port_open(address, NATIVE_PORT):
