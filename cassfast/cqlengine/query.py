@@ -239,6 +239,7 @@ class AbstractQuerySet:
         self._order: List[str] = []
         self._allow_filtering = False
         self._limit: Optional[int] = 10000  # the reference's default cap on a queryset
+        self._limit_set = False  # count() honours only a limit the caller asked for
         self._defer_fields: List[str] = []
         self._only_fields: List[str] = []
         self._values_list = False
@@ -487,7 +488,7 @@ class AbstractQuerySet:
                           self._consistency, self._timeout)
             row = _row_as_dict(list(result)[0], ["count"])
             count = next(iter(row.values()))
-            self._count = count if self._limit is None else min(count, self._limit)
+            self._count = min(count, self._limit) if self._limit_set and self._limit is not None else count
         return self._count
 
     def limit(self, v: Optional[int]):
@@ -497,6 +498,7 @@ class AbstractQuerySet:
             raise QueryException("Limit must be greater than 0, not %d" % v)
         clone = self._clone()
         clone._limit = v
+        clone._limit_set = True
         return clone
 
     def fetch_size(self, v: int):
