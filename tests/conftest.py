@@ -157,8 +157,10 @@ class _Harness:
                     + (" or set CASSFAST_CLUSTER3_FIRST_IP=127.0.0.21" if variant == "cluster3" else "")
                 )
         # start() re-checks under the harness's machine-wide lock: if another test run started
-        # the variant meanwhile, it is reused and left to its owner.
-        if cluster.start(die_with_parent=True):
+        # the variant meanwhile, it is reused and left to its owner.  A variant found partly
+        # running (a node left down) is completed but stays with whoever started it.
+        partly_running = bool(cluster.running_nodes())
+        if cluster.start(die_with_parent=not partly_running) and not partly_running:
             self.owned[variant] = cluster
         return cluster
 
