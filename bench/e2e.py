@@ -160,10 +160,11 @@ def run_worker(args) -> dict:
             fn = getattr(w, name)
             ops = max(1, int(args.ops * OPS_SCALE[name]))
             fn(max(1, ops // 10))                    # warm-up: caches, JIT-free but lazy paths
-            cpu0, t0 = _cpu_seconds(), time.perf_counter()
+            cpu0, caller0, t0 = _cpu_seconds(), time.thread_time(), time.perf_counter()
             fn(ops)
             wall, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
-            out["results"][name] = {"ops": ops, "wall": wall, "cpu": cpu}
+            caller = time.thread_time() - caller0
+            out["results"][name] = {"ops": ops, "wall": wall, "cpu": cpu, "caller_cpu": caller}
     finally:
         w.shutdown()
     return out
@@ -249,6 +250,8 @@ def summarize(runs: dict, workloads) -> dict:
             table[(driver, name)] = {
                 "ops_s": statistics.median(s["ops"] / s["wall"] for s in samples),
                 "cpu_us": statistics.median(s["cpu"] * 1e6 / s["ops"] for s in samples),
+                "caller_us": statistics.median(s["caller_cpu"] * 1e6 / s["ops"]
+                                               for s in samples),
                 "cpu_us_spread": (min(s["cpu"] * 1e6 / s["ops"] for s in samples),
                                   max(s["cpu"] * 1e6 / s["ops"] for s in samples)),
                 "n": len(samples),
@@ -257,8 +260,8 @@ def summarize(runs: dict, workloads) -> dict:
 
 
 def print_table(table: dict, workloads, drivers) -> None:
-    header = "%-36s %-17s %11s %11s %17s" % ("workload", "driver", "ops/s", "CPU us/op",
-                                              "CPU min..max")
+    header = "%-36s %-17s %11s %11s %17s %11s" % ("workload", "driver", "ops/s", "CPU us/op",
+                                                   "CPU min..max", "caller us")
     print(header)
     print("-" * len(header))
     for name in workloads:
@@ -267,8 +270,8 @@ def print_table(table: dict, workloads, drivers) -> None:
             if m is None:
                 continue
             lo, hi = m["cpu_us_spread"]
-            print("%-36s %-17s %11.0f %11.1f %8.1f..%-8.1f" % (
-                TITLES[name], driver, m["ops_s"], m["cpu_us"], lo, hi))
+            print("%-36s %-17s %11.0f %11.1f %8.1f..%-8.1f %11.1f" % (
+                TITLES[name], driver, m["ops_s"], m["cpu_us"], lo, hi, m["caller_us"]))
         ref, new = table.get(("cassandra-driver", name)), table.get(("cassfast", name))
         if ref and new:
             gain = ref["cpu_us"] / new["cpu_us"]
