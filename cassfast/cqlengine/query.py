@@ -698,6 +698,29 @@ def _collection_assignment(col: columns.Column, op: str, value: Any):
                          % (op, col.column_name, type(col).__name__))
 
 
+def _collection_changes(col: columns.Column, previous: Any, value: Any) -> list:
+    """SET terms that turn ``previous`` into ``value`` by element, not by replacing the whole
+    collection, so that concurrent changes to other elements survive (CQL spec, "Collections")."""
+    S = statements
+    if isinstance(col, columns.Set):
+        added, removed = set(value) - set(previous), set(previous) - set(value)
+        return ([(col, S.APPEND, col.to_database(added))] if added else []) + \
+               ([(col, S.REMOVE, col.to_database(removed))] if removed else [])
+    if isinstance(col, columns.Map):
+        changed = {k: v for k, v in value.items() if k not in previous or previous[k] != v}
+        removed = {col.key_col.to_database(k) for k in previous if k not in value}
+        return ([(col, S.MAP_PUT, col.to_database(changed))] if changed else []) + \
+               ([(col, S.REMOVE, removed)] if removed else [])
+    if isinstance(col, columns.List):
+        n, value = len(previous), list(value)
+        if value[:n] == list(previous):
+            return [(col, S.APPEND, col.to_database(value[n:]))] if len(value) > n else []
+        if len(value) > n and value[-n:] == list(previous):
+            return [(col, S.PREPEND, col.to_database(value[:-n]))]
+    # Lists changed in the middle, and tuples (frozen): the whole value.
+    return [(col, S.ASSIGN, col.to_database(value))]
+
+
 class DMLQuery:
     """Saves, updates and deletes one model instance (what ``instance.save()`` runs)."""
 
@@ -779,6 +802,10 @@ class DMLQuery:
             if not (mgr.changed or (mgr.explicit and not inst._is_persisted)):
                 continue
             value = mgr.value
+            if inst._is_persisted and isinstance(col, columns.BaseContainerColumn) \
+                    and not col._val_is_null(value) and not col._val_is_null(mgr.previous_value):
+                assignments.extend(_collection_changes(col, mgr.previous_value, value))
+                continue
             db_value = None if col._val_is_null(value) else col.to_database(value)
             assignments.append((col, statements.ASSIGN, db_value))
         if not assignments:

@@ -376,3 +376,35 @@ def test_consistency_and_keyspace_options(cqlengine):
         assert Account.objects(name="elsewhere").count() == 0
     finally:
         management.drop_keyspace(other)
+
+
+class Profile(Model):
+    __keyspace__ = KS
+    id = columns.Integer(primary_key=True)
+    tags = columns.Set(columns.Text)
+    prefs = columns.Map(columns.Text, columns.Integer)
+    history = columns.List(columns.Integer)
+
+
+def test_saving_a_loaded_collection_changes_only_its_elements(cqlengine):
+    management.sync_table(Profile)
+    Profile.create(id=1, tags={"a", "b"}, prefs={"x": 1, "y": 2}, history=[2, 3])
+    mine = Profile.get(id=1)
+    # Another client changes other elements after we loaded the row...
+    Profile.objects(id=1).update(tags__add={"theirs"}, prefs__update={"theirs": 9}, history__append=[99])
+    mine.tags.discard("a")
+    mine.tags.add("c")
+    mine.prefs["x"] = 10
+    del mine.prefs["y"]
+    mine.history.insert(0, 1)  # a prepend
+    mine.save()
+    got = Profile.get(id=1)
+    assert got.tags == {"b", "c", "theirs"}
+    assert got.prefs == {"x": 10, "theirs": 9}
+    assert got.history == [1, 2, 3, 99]
+    got.history = [7]  # not a prefix/suffix change: replaced whole
+    got.save()
+    assert Profile.get(id=1).history == [7]
+    got.tags = set()
+    got.save()
+    assert Profile.get(id=1).tags == set()
