@@ -12,8 +12,8 @@ Duration, Date, Time, UDT namedtuples) to plain data and keeps the Python type o
   is cassandra-driver doing the same (skipped where the reference's literal path cannot express
   the value either).
 
-cassfast connects with protocol v4 (frames; plain, LZ4 and Snappy) and v5 (checksummed segments;
-plain and LZ4).  Setting ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's
+cassfast connects with protocol v3, v4 (frames; plain, LZ4 and Snappy) and v5 (checksummed
+segments; plain and LZ4).  Setting ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's
 place, which validates the tests themselves.
 """
 import importlib
@@ -242,9 +242,9 @@ def reference(cassandra_single):
     side.close()
 
 
-@pytest.fixture(scope="module", params=[(4, False), (4, "lz4"), (4, "snappy"), (5, False),
+@pytest.fixture(scope="module", params=[(3, False), (4, False), (4, "lz4"), (4, "snappy"), (5, False),
                                         (5, "lz4")],
-                ids=["v4", "v4-lz4", "v4-snappy", "v5", "v5-lz4"])
+                ids=["v3", "v4", "v4-lz4", "v4-snappy", "v5", "v5-lz4"])
 def cassfast_side(request, cassandra_single, reference):
     host, port = _node_address(cassandra_single)
     protocol_version, compression = request.param
