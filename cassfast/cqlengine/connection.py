@@ -15,14 +15,28 @@ from collections import defaultdict
 from typing import Any, Dict, Iterable, Optional
 
 from cassfast import ConsistencyLevel
-from cassfast.cluster import Cluster, _NOT_SET
+from cassfast.cluster import Cluster
 from cassfast.query import SimpleStatement, Statement, dict_factory
 
 from cassfast.cqlengine import CQLEngineException
 
 log = logging.getLogger(__name__)
 
-NOT_SET = _NOT_SET  # the "no timeout given" marker Session.execute understands
+class _NotSet:
+    """The "no timeout given" marker: the session's default timeout applies."""
+
+    def __repr__(self) -> str:
+        return "NOT_SET"
+
+
+NOT_SET = _NotSet()
+
+
+def session_execute(session, statement, params=None, timeout: Any = NOT_SET):
+    """``session.execute`` passing ``timeout`` only when one was given (None = no timeout)."""
+    if timeout is NOT_SET:
+        return session.execute(statement, params)
+    return session.execute(statement, params, timeout=timeout)
 
 cluster: Optional[Cluster] = None
 session = None
@@ -240,7 +254,7 @@ def execute(query, params=None, consistency_level: Optional[int] = None, timeout
         query.consistency_level = consistency_level
     log.debug(format_log_context("Query: %s, Params: %s" % (getattr(query, "query_string", query), params),
                                  connection=connection))
-    return conn.session.execute(query, params, timeout=timeout)
+    return session_execute(conn.session, query, params, timeout)
 
 
 def get_session(connection: Any = None):

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 from cassfast.query import BatchStatement, BatchType
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns, statements
 from cassfast.cqlengine import connection as conn_module
-from cassfast.cqlengine.connection import NOT_SET
+from cassfast.cqlengine.connection import NOT_SET, session_execute
 from cassfast.cqlengine.operators import BaseQueryOperator, EqualsOperator
 from cassfast.cqlengine.statements import WhereClause
 
@@ -117,7 +117,7 @@ def _run(stmt: _Statement, connection: Any, consistency: Optional[int] = None, t
         bound.fetch_size = fetch_size
     log.debug(conn_module.format_log_context("Query: %s, Params: %r" % (stmt.cql, stmt.values),
                                              connection=connection))
-    result = conn.session.execute(bound, timeout=timeout)
+    result = session_execute(conn.session, bound, None, timeout)
     if stmt.conditional:
         check_applied(result)
     return result
@@ -214,7 +214,7 @@ class BatchQuery:
         for q in self.queries:
             cql, values = q.with_default_timestamp(ts) if ts is not None else (q.cql, q.values)
             batch.add(conn.prepare(cql), values)
-        result = conn.session.execute(batch, timeout=self._timeout)
+        result = session_execute(conn.session, batch, None, self._timeout)
         if any(q.conditional for q in self.queries):
             check_applied(result)
         self.queries = []

@@ -363,6 +363,9 @@ def test_udt_values_are_registered_classes_and_fields_can_be_added(cqlengine):
 def test_consistency_and_keyspace_options(cqlengine):
     Account.consistency(ConsistencyLevel.ALL).create(name="cl", balance=1)
     assert Account.objects(name="cl").consistency(ConsistencyLevel.ONE).get().balance == 1
+    assert Account.objects(name="cl").timeout(None).get().balance == 1  # None: wait without limit
+    Account.timeout(5.0).create(name="cl", balance=2)
+    assert Account.objects(name="cl").timeout(5.0).get().balance == 2
     other = KS + "_b"
     management.create_keyspace_simple(other, 1)
     try:
