@@ -15,7 +15,7 @@ from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from cassfast.query import BatchStatement, BatchType
+from cassfast.query import BatchStatement, BatchType as CBatchType
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns, statements
 from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine.connection import NOT_SET, session_execute
@@ -147,6 +147,26 @@ def _check_ttl(ttl: Any) -> Optional[int]:
     return ttl
 
 
+class BatchType:
+    """The reference's names of the non-default batch types (``None`` means LOGGED)."""
+
+    Unlogged = "UNLOGGED"
+    Counter = "COUNTER"
+
+
+_BATCH_TYPES = {"LOGGED": CBatchType.LOGGED, "UNLOGGED": CBatchType.UNLOGGED, "COUNTER": CBatchType.COUNTER}
+
+
+def _driver_batch_type(batch_type: Any) -> Optional[CBatchType]:
+    if batch_type is None or isinstance(batch_type, CBatchType):
+        return batch_type
+    try:
+        return _BATCH_TYPES[str(batch_type).upper()]
+    except KeyError:
+        raise CQLEngineException("unknown batch type %r (use BatchType.Unlogged, BatchType.Counter or None)"
+                                 % (batch_type,)) from None
+
+
 class BatchQuery:
     """Writes collected and sent as one BATCH (``with BatchQuery() as b: Model.batch(b).create(...)``)."""
 
@@ -160,6 +180,7 @@ class BatchQuery:
                  timeout: Any = NOT_SET, connection: Any = None) -> None:
         self.queries: List[_Statement] = []
         self.batch_type = batch_type
+        self._driver_batch_type = _driver_batch_type(batch_type)
         if timestamp is not None and not isinstance(timestamp, (datetime, timedelta, int)):
             raise CQLEngineException("'timestamp' object must be an instance of datetime, timedelta or int")
         self.timestamp = timestamp
@@ -203,9 +224,9 @@ class BatchQuery:
         if not self.queries:
             self._execute_callbacks()
             return
-        batch_type = self.batch_type
+        batch_type = self._driver_batch_type
         if batch_type is None:
-            batch_type = BatchType.COUNTER if all(q.counter for q in self.queries) else BatchType.LOGGED
+            batch_type = CBatchType.COUNTER if all(q.counter for q in self.queries) else CBatchType.LOGGED
         conn = conn_module.get_connection(self._connection)
         batch = BatchStatement(batch_type=batch_type)
         if self._consistency is not None:
@@ -227,6 +248,49 @@ class BatchQuery:
         if exc_type is not None and not self._execute_on_exception:
             return
         self.execute()
+
+
+class ContextQuery:
+    """Use models on another keyspace and/or connection for the length of a ``with`` block::
+
+        with ContextQuery(Car, keyspace="archive") as C:
+            C.create(...)
+    """
+
+    def __init__(self, *models, **kwargs: Any) -> None:
+        from cassfast.cqlengine.models import BaseModel
+        unknown = set(kwargs) - {"keyspace", "connection"}
+        if unknown:
+            raise CQLEngineException("Unknown keyword argument(s): %s" % ", ".join(sorted(unknown)))
+        if not models:
+            raise CQLEngineException("ContextQuery needs at least one model")
+        for model in models:
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise CQLEngineException("Models must be derived from base Model, not %r" % (model,))
+        self.models = models
+        self._keyspace = kwargs.get("keyspace")
+        self._connection = kwargs.get("connection")
+        if self._connection:
+            for model in models:
+                if model.__connection__:
+                    raise CQLEngineException("Cannot specify a connection on model %s that has a __connection__"
+                                             % model.__name__)
+
+    def _clone(self, model):
+        attrs = {"__module__": model.__module__, "__table_name__": model._raw_column_family_name(),
+                 "__table_name_case_sensitive__": True}
+        if self._keyspace:
+            attrs["__keyspace__"] = self._keyspace
+        if self._connection:
+            attrs["__connection__"] = self._connection
+        return type(model.__name__, (model,), attrs)
+
+    def __enter__(self):
+        clones = tuple(self._clone(m) for m in self.models)
+        return clones[0] if len(clones) == 1 else clones
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:
+        return None
 
 
 class AbstractQuerySet:

@@ -281,3 +281,24 @@ def test_polymorphic_definition_rules():
     with pytest.raises(ModelDefinitionException, match="container"):
         type("Coll", (Model,), {"k": columns.Integer(primary_key=True),
                                 "a": columns.Set(columns.Text, discriminator_column=True)})
+
+
+def test_batch_types_accept_the_reference_names_and_driver_values():
+    from cassfast.query import BatchType as DriverBatchType
+    from cassfast.cqlengine.query import BatchQuery, BatchType
+    assert BatchQuery(batch_type=BatchType.Unlogged)._driver_batch_type is DriverBatchType.UNLOGGED
+    assert BatchQuery(batch_type=BatchType.Counter)._driver_batch_type is DriverBatchType.COUNTER
+    assert BatchQuery(batch_type=DriverBatchType.LOGGED)._driver_batch_type is DriverBatchType.LOGGED
+    assert BatchQuery()._driver_batch_type is None  # chosen at execute(): COUNTER if all counters
+    with pytest.raises(CQLEngineException, match="batch type"):
+        BatchQuery(batch_type="SIDEWAYS")
+
+
+def test_context_query_clones_models_onto_another_keyspace():
+    from cassfast.cqlengine.query import ContextQuery
+    with ContextQuery(Counted, Reading, keyspace="other") as (C, R):
+        assert C.column_family_name() == '"other"."hits"' and R._table_cql() == '"other"."reading"'
+        assert issubclass(C.DoesNotExist, Counted.DoesNotExist)
+    assert Counted.column_family_name() == '"ks"."hits"'
+    with pytest.raises(CQLEngineException):
+        ContextQuery(Counted, shard="x")
