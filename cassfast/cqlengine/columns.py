@@ -318,14 +318,10 @@ class Counter(_IntegerColumn):
                          default=0, required=required)
 
 
-class Float(Column):
-    db_type = "float"
-    driver_value_is_python = True
+class BaseFloat(Column):
+    """Shared by the two IEEE 754 types."""
 
-    def __init__(self, double_precision: Optional[bool] = None, **kwargs) -> None:
-        if double_precision:  # the reference's deprecated spelling of Double
-            self.db_type = "double"
-        super().__init__(**kwargs)
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -343,7 +339,16 @@ class Float(Column):
         return self.validate(value)
 
 
-class Double(Float):
+class Float(BaseFloat):
+    db_type = "float"
+
+    def __init__(self, double_precision: Optional[bool] = None, **kwargs) -> None:
+        if double_precision:  # the reference's deprecated spelling of Double
+            self.db_type = "double"
+        super().__init__(**kwargs)
+
+
+class Double(BaseFloat):
     db_type = "double"
 
 

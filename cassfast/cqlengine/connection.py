@@ -49,6 +49,10 @@ _connections: Dict[Any, "Connection"] = {}
 udt_by_keyspace: Dict[str, Dict[str, type]] = defaultdict(dict)
 
 
+class UndefinedKeyspaceException(CQLEngineException):
+    """A model or query needs a keyspace and none is set."""
+
+
 def format_log_context(msg: str, connection: Any = None, keyspace: Optional[str] = None) -> str:
     """Prefix a log message with the keyspace and connection it is about."""
     parts = []

@@ -39,22 +39,23 @@ def _epoch_ms(value: datetime) -> int:
     return int(round(value.timestamp() * 1000))
 
 
-class MinTimeUUID(BaseQueryFunction):
+class TimeUUIDQueryFunction(BaseQueryFunction):
+    """A timeuuid bound computed by the server from a datetime (given in epoch milliseconds)."""
+
+    def __init__(self, value: datetime) -> None:
+        super().__init__(_epoch_ms(value))
+
+
+class MinTimeUUID(TimeUUIDQueryFunction):
     """``minTimeuuid(t)``: the smallest timeuuid of millisecond ``t`` (CQL "Timeuuid functions")."""
 
     format_string = "minTimeuuid(?)"
 
-    def __init__(self, value: datetime) -> None:
-        super().__init__(_epoch_ms(value))
 
-
-class MaxTimeUUID(BaseQueryFunction):
+class MaxTimeUUID(TimeUUIDQueryFunction):
     """``maxTimeuuid(t)``: the largest timeuuid of millisecond ``t``."""
 
     format_string = "maxTimeuuid(?)"
-
-    def __init__(self, value: datetime) -> None:
-        super().__init__(_epoch_ms(value))
 
 
 class Token(BaseQueryFunction):

@@ -227,6 +227,13 @@ def sync_type(ks_name: str, type_model: type, connection: Any = None) -> None:
     _sync_type(ks_name, type_model, connection)
 
 
+def get_create_type(type_model: type, keyspace: str) -> str:
+    """The CREATE TYPE statement of a UserType class in ``keyspace``."""
+    fields = ", ".join("%s %s" % (f.cql, columns._nested_cql(f)) for f in type_model._fields.values())
+    return "CREATE TYPE IF NOT EXISTS %s.%s (%s)" % (quote_identifier(keyspace),
+                                                     quote_identifier(type_model.type_name()), fields)
+
+
 def _sync_type(ks_name: str, type_model: type, connection: Any) -> None:
     nested: list = []
     for field in type_model._fields.values():
@@ -238,8 +245,7 @@ def _sync_type(ks_name: str, type_model: type, connection: Any) -> None:
     qualified = "%s.%s" % (quote_identifier(ks_name), quote_identifier(type_name))
     existing = _type_fields(ks_name, type_name, connection)
     if existing is None:
-        fields = ", ".join("%s %s" % (f.cql, columns._nested_cql(f)) for f in type_model._fields.values())
-        _execute("CREATE TYPE IF NOT EXISTS %s (%s)" % (qualified, fields), connection)
+        _execute(get_create_type(type_model, ks_name), connection)
     else:
         for f in type_model._fields.values():
             if f.db_field_name not in existing:

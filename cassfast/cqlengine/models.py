@@ -278,6 +278,15 @@ class BaseModel:
                           quote_identifier(cls._raw_column_family_name()))
 
     @classmethod
+    def _class_get_connection(cls):
+        return cls.__connection__
+
+    def _inst_get_connection(self):
+        return self._connection or self.__connection__
+
+    _get_connection = hybrid_classmethod(_class_get_connection, _inst_get_connection)
+
+    @classmethod
     def _get_column(cls, name: str) -> columns.Column:
         return cls._columns[name]
 

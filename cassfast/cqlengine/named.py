@@ -13,27 +13,9 @@ from cassfast.cqlengine import CQLEngineException, columns
 from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine.columns import quote_identifier
 from cassfast.cqlengine.models import ColumnQueryEvaluator
-from cassfast.cqlengine.query import (AbstractQuerySet, DoesNotExist as _DoesNotExist, ModelQuerySet,
-                                      MultipleObjectsReturned as _MultipleObjectsReturned)
-
-
-class ResultObject(dict):
-    """A row as a dict whose keys can also be read as attributes."""
-
-    def __getattr__(self, item: str):
-        try:
-            return self[item]
-        except KeyError:
-            raise AttributeError(item) from None
-
-
-class SimpleQuerySet(AbstractQuerySet):
-    """Queryset over a NamedTable: rows are ResultObjects."""
-
-    def _result_constructor(self):
-        if self._values_list:
-            return super()._result_constructor()
-        return ResultObject
+from cassfast.cqlengine.query import (DoesNotExist as _DoesNotExist, ModelQuerySet,
+                                      MultipleObjectsReturned as _MultipleObjectsReturned, ResultObject,
+                                      SimpleQuerySet)
 
 
 class NamedQuerySet(SimpleQuerySet, ModelQuerySet):

@@ -686,6 +686,25 @@ class AbstractQuerySet:
         return clone
 
 
+class ResultObject(dict):
+    """A row as a dict whose keys can also be read as attributes."""
+
+    def __getattr__(self, item: str):
+        try:
+            return self[item]
+        except KeyError:
+            raise AttributeError(item) from None
+
+
+class SimpleQuerySet(AbstractQuerySet):
+    """Queryset over a NamedTable: rows are ResultObjects."""
+
+    def _result_constructor(self):
+        if self._values_list:
+            return super()._result_constructor()
+        return ResultObject
+
+
 class ModelQuerySet(AbstractQuerySet):
     """The queryset of ``Model.objects``: SELECT plus set-wide create/update/delete."""
 

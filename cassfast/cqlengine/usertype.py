@@ -66,6 +66,15 @@ class BaseUserType:
     def has_changed_fields(self) -> bool:
         return not self._is_persisted
 
+    def reset_changed_fields(self) -> None:
+        self._is_persisted = True
+
+    @classmethod
+    def register_for_keyspace(cls, keyspace: str, connection: Optional[str] = None) -> None:
+        """Have rows of ``keyspace`` decode this type into instances of this class."""
+        from cassfast.cqlengine import connection as conn_module
+        conn_module.register_udt(keyspace, cls.type_name(), cls, connection=connection)
+
     def __getattr__(self, name: str):
         values = self.__dict__.get("_values")
         if values is not None and name in values:
