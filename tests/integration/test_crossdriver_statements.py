@@ -161,3 +161,24 @@ def test_trace_populated_by_cassfast_matches_cassandra_drivers_reading(drivers):
             for e in trace.events] == [
         (e.description, e.datetime, e.source, e.source_elapsed, e.thread_name)
         for e in ref_trace.events]
+
+
+def test_protocol_v3_derives_the_routing_key_from_schema_metadata(cassandra_single, drivers):
+    # v3 RESULT Prepared carries no partition-key indexes (they came with v4, spec 4.2.5.4), so
+    # the indexes must come from the cluster's table metadata.
+    ref, _ = drivers
+    host, port = _node_address(cassandra_single)
+    cluster = importlib.import_module(_pkg("cassfast") + ".cluster").Cluster(
+        [host], port=port, protocol_version=3)
+    try:
+        session = cluster.connect(KEYSPACE)
+        insert = session.prepare("INSERT INTO composite_pk (v, d, c, b, a) VALUES (?, ?, ?, ?, ?)")
+        assert insert.routing_key_indexes == [4, 3, 2]
+        c = uuid.UUID(int=99)
+        bound = insert.bind((1, 2, c, "v3", 3))
+        session.execute(bound)
+    finally:
+        cluster.shutdown()
+    token = _server_token(ref.session, "SELECT token(a, b, c) FROM composite_pk "
+                          "WHERE a = %s AND b = %s AND c = %s", (3, "v3", c))
+    assert Murmur3Token.from_key(bound.routing_key).value == token
