@@ -102,16 +102,14 @@ class Workloads:
                 finished = state["left"] == 0
             if finished:
                 done.set()
-            else:
+            elif state["error"] is None:
                 send()
 
         def on_err(exc):
             state["error"] = exc
             done.set()
 
-        with lock:
-            starters = min(self.inflight, ops)
-        for _ in range(starters):
+        for _ in range(min(self.inflight, ops)):
             send()
         done.wait()
         if state["error"] is not None:
