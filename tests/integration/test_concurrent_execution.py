@@ -148,3 +148,19 @@ def test_blocking_call_from_a_completion_callback_raises_instead_of_hanging(driv
     assert done.wait(30)
     assert isinstance(outcome[0], cf.errors.DriverException)
     assert "I/O thread" in str(outcome[0])
+
+
+def test_high_concurrency_completes_every_statement_in_order(drivers):
+    ref, cf = drivers
+    insert = cf.session.prepare("INSERT INTO kv (k, v) VALUES (?, ?)")
+    select = cf.session.prepare("SELECT k, v FROM kv WHERE k = ?")
+    keys = range(100000, 120000)
+    writes = cf.concurrent.execute_concurrent_with_args(
+        cf.session, insert, [(k, "h%d" % k) for k in keys], concurrency=1000)
+    assert len(writes) == len(keys) and all(w.success for w in writes)
+    reads = cf.concurrent.execute_concurrent_with_args(
+        cf.session, select, [(k,) for k in keys], concurrency=1000, results_generator=True)
+    assert [tuple(r.result_or_exc.one()) for r in reads] == [(k, "h%d" % k) for k in keys]
+    count = ref.session.execute("SELECT count(*) FROM kv WHERE k >= 100000 AND k < 120000 "
+                                "ALLOW FILTERING").one()[0]
+    assert count == len(keys)
