@@ -115,8 +115,9 @@ def _run(stmt: _Statement, connection: Any, consistency: Optional[int] = None, t
         bound.consistency_level = consistency
     if fetch_size is not None:
         bound.fetch_size = fetch_size
-    log.debug(conn_module.format_log_context("Query: %s, Params: %r" % (stmt.cql, stmt.values),
-                                             connection=connection))
+    if log.isEnabledFor(logging.DEBUG):  # formatting the values costs more than running a prepared statement
+        log.debug(conn_module.format_log_context("Query: %s, Params: %r" % (stmt.cql, stmt.values),
+                                                 connection=connection))
     result = session_execute(conn.session, bound, None, timeout)
     if stmt.conditional:
         check_applied(result)
@@ -345,7 +346,11 @@ class AbstractQuerySet:
         return copy.copy(self)
 
     def __repr__(self) -> str:
-        return "<%s %s>" % (type(self).__name__, self._select_statement().cql)
+        try:
+            what = self._select_statement().cql
+        except CQLEngineException as exc:  # e.g. no keyspace yet: repr must not raise
+            what = "(%s)" % exc
+        return "<%s %s>" % (type(self).__name__, what)
 
     # -- running the SELECT -------------------------------------------------------------------
 
