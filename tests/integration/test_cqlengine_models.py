@@ -411,3 +411,18 @@ def test_saving_a_loaded_collection_changes_only_its_elements(cqlengine):
     got.tags = set()
     got.save()
     assert Profile.get(id=1).tags == set()
+
+
+def test_udt_columns_read_without_registration_still_give_the_class(cqlengine, node, monkeypatch):
+    """A process that never ran sync_type gets the driver's own UDT values; the column converts."""
+    from collections import defaultdict
+    created = AllTypes.create(contact=Contact(name="zoe", home=Address(street="Oak", number=3), phones=["9"]))
+    monkeypatch.setattr(connection, "udt_by_keyspace", defaultdict(dict))
+    points, port = node
+    connection.register_connection("fresh", hosts=points, cluster_options={"port": port})
+    try:
+        got = AllTypes.objects.using(connection="fresh").get(id=created.id).contact
+        assert isinstance(got, Contact) and isinstance(got.home, Address)
+        assert got == Contact(name="zoe", home=Address(street="Oak", number=3), phones=["9"])
+    finally:
+        connection.unregister_connection("fresh")
