@@ -421,9 +421,11 @@ class DateTime(Column):
 
 
 class Date(Column):
-    """A ``date``: read back as ``datetime.date`` (``util.Date`` when outside its range)."""
+    """A ``date``: held as ``util.Date`` as in the reference (it compares equal to
+    ``datetime.date`` and also covers days outside ``date``'s years 1-9999)."""
 
     db_type = "date"
+    driver_value_is_python = True
 
     def validate(self, value):
         value = super().validate(value)
@@ -442,12 +444,7 @@ class Date(Column):
 
     def to_python(self, value):
         value = self.validate(value)
-        if isinstance(value, util.Date):
-            try:
-                return value.date()
-            except ValueError:  # beyond datetime.date's years 1-9999: keep the raw day count
-                return value
-        return value
+        return value if value is None or isinstance(value, util.Date) else util.Date(value)
 
     def to_database(self, value):
         return self.validate(value)

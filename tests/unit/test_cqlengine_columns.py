@@ -208,3 +208,26 @@ def test_driver_decoded_values_need_no_conversion_when_the_column_says_so(name):
     if col.driver_value_is_python:
         assert converted == decoded and type(converted) is type(decoded)
     assert converted == col.to_python(col.validate(SAMPLES[name]))
+
+
+@pytest.mark.parametrize("name", ["Date", "Time", "Duration", "DateTime", "UUID", "Decimal", "Set", "Map", "List"])
+def test_values_read_back_have_the_reference_types(name):
+    """Model attributes read from rows have the same Python type names as in the reference
+    (e.g. util.Date, not datetime.date), so code inspecting them behaves the same."""
+    from cassandra import util as ref_util
+    args = {"Set": (columns.Integer,), "Map": (columns.Integer, columns.Integer), "List": (columns.Integer,)}
+    ref_args = {"Set": (ref_columns.Integer,), "Map": (ref_columns.Integer, ref_columns.Integer),
+                "List": (ref_columns.Integer,)}
+    driver_values = {
+        "Date": (ref_util.Date(18000), util.Date(18000)), "Time": (ref_util.Time(5), util.Time(5)),
+        "Duration": (ref_util.Duration(1, 2, 3), util.Duration(1, 2, 3)),
+        "DateTime": (datetime.datetime(2020, 1, 1),) * 2, "UUID": (uuid.UUID(int=1),) * 2,
+        "Decimal": (decimal.Decimal("1.5"),) * 2,
+        "Set": (ref_util.SortedSet([1]), util.SortedSet([1])),
+        "Map": (ref_util.OrderedMapSerializedKey(ref_cqltypes.Int32Type, 4), {1: 2}),
+        "List": ([1],) * 2,
+    }
+    ref_value, my_value = driver_values[name]
+    ref = _named(getattr(ref_columns, name)(*ref_args.get(name, ())))
+    mine = _named(getattr(columns, name)(*args.get(name, ())))
+    assert type(mine.to_python(my_value)).__name__ == type(ref.to_python(ref_value)).__name__
