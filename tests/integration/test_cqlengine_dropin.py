@@ -35,6 +35,20 @@ PROGRAM = textwrap.dedent('''
         address = columns.UserDefinedType(Address)
         joined = columns.DateTime(default=lambda: datetime.datetime(2020, 5, 17, 1, 2, 3))
 
+    class Kinds(Model):
+        __keyspace__ = ks
+        k = columns.Integer(primary_key=True)
+        d = columns.Date()
+        t = columns.Time()
+        dec = columns.Decimal()
+        dur = columns.Duration()
+        tup = columns.Tuple(columns.Integer, columns.Text)
+        m = columns.Map(columns.Text, columns.List(columns.Integer))
+        ts = columns.DateTime()
+        tu = columns.TimeUUID()
+        ip = columns.Inet()
+        vi = columns.VarInt()
+
     class Visits(Model):
         __keyspace__ = ks
         page = columns.Text(primary_key=True)
@@ -44,6 +58,13 @@ PROGRAM = textwrap.dedent('''
     management.create_keyspace_simple(ks, 1)
     management.sync_table(User)
     management.sync_table(Visits)
+    management.sync_table(Kinds)
+    from cassandra.util import Duration
+    Kinds.create(k=1, d=datetime.date(1999, 12, 31), t=datetime.time(23, 59, 59, 5), dec="3.14159",
+                 dur=Duration(1, 2, 3), tup=(1, "a"), m={"x": [1, 2]}, ts=datetime.datetime(2001, 2, 3, 4, 5, 6, 7000),
+                 tu=uuid.UUID("c9a4d5d6-2e2f-11ed-a261-0242ac120002"), ip="192.168.0.1", vi=-10 ** 25)
+    kinds = Kinds.get(k=1)
+    print("kinds", [(name, repr(getattr(kinds, name))) for name in kinds.keys()])
 
     for i in range(120):
         User.create(org="acme", username="u%03d" % i, age=i % 50, emails={"u%d@x" % i},

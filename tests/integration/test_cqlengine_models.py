@@ -426,3 +426,24 @@ def test_udt_columns_read_without_registration_still_give_the_class(cqlengine, n
         assert got == Contact(name="zoe", home=Address(street="Oak", number=3), phones=["9"])
     finally:
         connection.unregister_connection("fresh")
+
+
+def test_models_are_usable_from_many_threads(cqlengine):
+    import threading
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(40):
+                Account.create(name="thread-%d-%d" % (t, i), balance=i)
+                assert Account.get(name="thread-%d-%d" % (t, i)).balance == i
+        except Exception as exc:  # collected and asserted below, in the test's thread
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    names = ["thread-%d-%d" % (t, i) for t in range(8) for i in range(40)]
+    assert Account.objects(name__in=names).count() == 320
