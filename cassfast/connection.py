@@ -449,18 +449,20 @@ class Connection(asyncio.Protocol):
         inflight = self._inflight
         # Registered before the bytes leave: the answer may arrive before the write returns.
         inflight[stream_id] = (callback, result_metadata, row_factory)
-        if self._wsock is not None and threading.get_ident() != self._loop_ident:
-            self._write(self._segment_writer([data]) if self._segment_writer is not None else data)
-            if self.is_defunct or self.is_closed:
-                # The loop failed the connection meanwhile and may have missed this entry;
-                # whoever pops it reports the failure, exactly once.
-                if inflight.pop(stream_id, None) is not None:
-                    raise ConnectionShutdown("Connection to %s failed while sending" % self.endpoint,
-                                             self.endpoint)
-        elif threading.get_ident() != self._loop_ident and self._loop_ident is not None:
-            self._call_on_loop(lambda: self._queue_frame(data))  # TLS: the transport writes
-        else:
+        if self._loop_ident is None or threading.get_ident() == self._loop_ident:
             self._queue_frame(data)
+            return stream_id
+        if self._wsock is not None:
+            self._write(self._segment_writer([data]) if self._segment_writer is not None else data)
+        else:
+            self._call_on_loop(lambda: self._queue_frame(data))  # TLS: the transport writes
+        if self.is_defunct or self.is_closed:
+            # The loop may have failed the connection while this thread registered the request:
+            # ``defunct`` sets the flag before it swaps and drains the in-flight map, so an entry
+            # that missed the drain is seen here.  Whoever pops it reports the failure, once.
+            if inflight.pop(stream_id, None) is not None:
+                raise ConnectionShutdown("Connection to %s failed while sending" % self.endpoint,
+                                         self.endpoint)
         return stream_id
 
     def _alloc_stream_id(self) -> int:
@@ -480,6 +482,7 @@ class Connection(asyncio.Protocol):
 
     def _write(self, data: bytes) -> None:
         """Write through the duplicate descriptor (any thread); keep what the kernel refuses."""
+        error = None
         with self._wlock:
             if self._wbacklog:
                 self._wbacklog.append(data)
@@ -492,13 +495,16 @@ class Connection(asyncio.Protocol):
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
-                self._defunct_from_any_thread(ConnectionShutdown(
-                    "Error writing to %s: %s" % (self.endpoint, exc), self.endpoint))
-                return
-            if sent == len(data):
-                return
-            self._wbacklog.append(data[sent:])
-        self._call_on_loop(self._watch_writable)
+                error = exc
+                sent = len(data)
+            if sent < len(data):
+                self._wbacklog.append(data[sent:])
+        # Outside the lock: defunct() closes the descriptor, which takes the lock.
+        if error is not None:
+            self._defunct_from_any_thread(ConnectionShutdown(
+                "Error writing to %s: %s" % (self.endpoint, error), self.endpoint))
+        elif sent < len(data):
+            self._call_on_loop(self._watch_writable)
 
     def _watch_writable(self) -> None:
         wsock = self._wsock
@@ -506,6 +512,7 @@ class Connection(asyncio.Protocol):
             self.loop.add_writer(wsock.fileno(), self._on_writable)
 
     def _on_writable(self) -> None:
+        error = None
         with self._wlock:
             wsock = self._wsock
             if wsock is None or not self._wbacklog:
@@ -518,16 +525,16 @@ class Connection(asyncio.Protocol):
                 except (BlockingIOError, InterruptedError):
                     sent = 0
                 except OSError as exc:
-                    self._wbacklog.clear()
-                    self.loop.remove_writer(wsock.fileno())
-                    self.defunct(ConnectionShutdown("Error writing to %s: %s" % (self.endpoint, exc),
-                                                    self.endpoint))
-                    return
+                    error = exc
+                    sent = len(data)
                 if sent < len(data):
                     self._wbacklog.append(data[sent:])
                 done = not self._wbacklog
         if done and wsock is not None:
             self.loop.remove_writer(wsock.fileno())
+        if error is not None:  # outside the lock: defunct() takes it to close the descriptor
+            self.defunct(ConnectionShutdown("Error writing to %s: %s" % (self.endpoint, error),
+                                            self.endpoint))
 
     def _call_on_loop(self, fn) -> None:
         if threading.get_ident() == self._loop_ident:

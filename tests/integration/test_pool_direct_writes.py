@@ -121,3 +121,56 @@ def test_killed_connection_fails_blocked_callers_promptly_and_the_pool_recovers(
         time.sleep(0.05)
     assert pool.connections and pool.connections[0] is not victim
     assert session.execute(select, (1,)).one().k == 1
+
+
+@pytest.mark.parametrize("request_path", ["caller", "loop"])
+def test_a_write_error_defuncts_the_connection_without_deadlock(setup, request_path):
+    points, port, cluster, session = setup
+    pool = session.get_pools()[0]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not pool.connections:
+        time.sleep(0.05)
+    victim = pool.connections[0]
+    real = victim._wsock
+
+    class Broken:
+        """The duplicate descriptor, except that every send fails as on a reset connection."""
+
+        def send(self, data):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return real.fileno()
+
+        def close(self):
+            real.close()
+    victim._wsock = Broken()
+    if request_path == "loop":
+        # execute_async: the loop thread flushes, so the error is met on the loop thread.
+        future = session.execute_async("SELECT * FROM system.local", timeout=5)
+        with pytest.raises((ConnectionException, NoHostAvailable)):
+            future.result()
+        assert victim.is_defunct
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (pool.connections and pool.host.is_up):
+            time.sleep(0.05)
+        assert session.execute("SELECT release_version FROM system.local").one()
+        return
+    result = {}
+
+    def caller():
+        try:
+            session.execute("SELECT * FROM system.local", timeout=5)
+            result["outcome"] = "ok"
+        except (ConnectionException, NoHostAvailable) as exc:
+            result["outcome"] = exc
+    t = threading.Thread(target=caller)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "the caller deadlocked on a write error"
+    assert isinstance(result["outcome"], (ConnectionException, NoHostAvailable))
+    assert victim.is_defunct
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (pool.connections and pool.host.is_up):
+        time.sleep(0.05)
+    assert session.execute("SELECT release_version FROM system.local").one()
