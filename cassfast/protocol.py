@@ -246,6 +246,16 @@ def _failures(reader: BodyReader, protocol_version: int):
     return reader.read_int(), None
 
 
+def _coordination_failure_info(reader: BodyReader, protocol_version: int) -> dict:
+    # The prefix READ_FAILURE and WRITE_FAILURE share: <cl><received><blockfor><failures>.
+    consistency = reader.read_short()
+    received = reader.read_int()
+    required = reader.read_int()
+    failures, code_map = _failures(reader, protocol_version)
+    return {"consistency": consistency, "received_responses": received,
+            "required_responses": required, "failures": failures, "error_code_map": code_map}
+
+
 class UnavailableErrorMessage(RequestExecutionException):
     summary = "Unavailable exception"
     error_code = 0x1000
@@ -309,13 +319,9 @@ class ReadFailureMessage(RequestExecutionException):
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
-        consistency = reader.read_short()
-        received = reader.read_int()
-        required = reader.read_int()
-        failures, code_map = _failures(reader, protocol_version)
-        return {"consistency": consistency, "received_responses": received,
-                "required_responses": required, "failures": failures,
-                "error_code_map": code_map, "data_retrieved": bool(reader.read_byte())}
+        info = _coordination_failure_info(reader, protocol_version)
+        info["data_retrieved"] = bool(reader.read_byte())
+        return info
 
     def to_exception(self):
         return ReadFailure(self.summary_msg(), **self.info)
@@ -340,13 +346,9 @@ class WriteFailureMessage(RequestExecutionException):
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
-        consistency = reader.read_short()
-        received = reader.read_int()
-        required = reader.read_int()
-        failures, code_map = _failures(reader, protocol_version)
-        return {"consistency": consistency, "received_responses": received,
-                "required_responses": required, "failures": failures,
-                "error_code_map": code_map, "write_type": _write_type(reader.read_string())}
+        info = _coordination_failure_info(reader, protocol_version)
+        info["write_type"] = _write_type(reader.read_string())
+        return info
 
     def to_exception(self):
         return WriteFailure(self.summary_msg(), **self.info)
