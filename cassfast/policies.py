@@ -542,57 +542,6 @@ class WhiteListRoundRobinPolicy(RoundRobinPolicy):
 _COMPILED_ROUND_ROBIN = frozenset((RoundRobinPolicy, WhiteListRoundRobinPolicy))
 
 
-class HostFilterPolicy(LoadBalancingPolicy):
-    """Defers to a child policy for hosts where ``predicate(host)`` is true; the others are
-    IGNORED and filtered out of the child's plans (which can skew a rotating child's balance).
-    """
-
-    def __init__(self, child_policy: LoadBalancingPolicy, predicate: Callable[[Any], Any]) -> None:
-        LoadBalancingPolicy.__init__(self)
-        self._child_policy = child_policy
-        self._predicate = predicate
-
-    @property
-    def predicate(self) -> Callable[[Any], Any]:
-        return self._predicate
-
-    def distance(self, host) -> int:
-        if self._predicate(host):
-            return self._child_policy.distance(host)
-        return HostDistance.IGNORED
-
-    def populate(self, cluster, hosts: Iterable) -> None:
-        hosts = list(hosts)
-        LoadBalancingPolicy.populate(self, cluster, hosts)
-        self._child_policy.populate(cluster=cluster, hosts=hosts)
-
-    def make_query_plan(self, working_keyspace=None, query=None) -> Iterator:
-        predicate = self._predicate
-        for host in self._child_policy.make_query_plan(working_keyspace=working_keyspace,
-                                                       query=query):
-            if predicate(host):
-                yield host
-
-    def check_supported(self) -> None:
-        self._child_policy.check_supported()
-
-    def on_up(self, host, *args, **kwargs):
-        LoadBalancingPolicy._add_live(self, host)
-        return self._child_policy.on_up(host, *args, **kwargs)
-
-    def on_down(self, host, *args, **kwargs):
-        LoadBalancingPolicy._remove_live(self, host)
-        return self._child_policy.on_down(host, *args, **kwargs)
-
-    def on_add(self, host, *args, **kwargs):
-        LoadBalancingPolicy._add_live(self, host)
-        return self._child_policy.on_add(host, *args, **kwargs)
-
-    def on_remove(self, host, *args, **kwargs):
-        LoadBalancingPolicy._remove_live(self, host)
-        return self._child_policy.on_remove(host, *args, **kwargs)
-
-
 class WrapperPolicy(LoadBalancingPolicy):
     """Base for policies that delegate everything but the plan to a child policy."""
 
@@ -626,6 +575,37 @@ class WrapperPolicy(LoadBalancingPolicy):
     def on_remove(self, host, *args, **kwargs):
         LoadBalancingPolicy._remove_live(self, host)
         return self._child_policy.on_remove(host, *args, **kwargs)
+
+
+class HostFilterPolicy(WrapperPolicy):
+    """Defers to a child policy for hosts where ``predicate(host)`` is true; the others are
+    IGNORED and filtered out of the child's plans (which can skew a rotating child's balance).
+    """
+
+    def __init__(self, child_policy: LoadBalancingPolicy, predicate: Callable[[Any], Any]) -> None:
+        WrapperPolicy.__init__(self, child_policy)
+        self._predicate = predicate
+
+    @property
+    def predicate(self) -> Callable[[Any], Any]:
+        return self._predicate
+
+    def distance(self, host) -> int:
+        if self._predicate(host):
+            return self._child_policy.distance(host)
+        return HostDistance.IGNORED
+
+    def populate(self, cluster, hosts: Iterable) -> None:
+        hosts = list(hosts)
+        LoadBalancingPolicy.populate(self, cluster, hosts)
+        self._child_policy.populate(cluster=cluster, hosts=hosts)
+
+    def make_query_plan(self, working_keyspace=None, query=None) -> Iterator:
+        predicate = self._predicate
+        for host in self._child_policy.make_query_plan(working_keyspace=working_keyspace,
+                                                       query=query):
+            if predicate(host):
+                yield host
 
 
 class DefaultLoadBalancingPolicy(WrapperPolicy):
