@@ -31,6 +31,7 @@ from cassfast.protocol import ResultMessage as _ResultMessage
 log = logging.getLogger(__name__)
 
 _monotonic = time.monotonic
+_allocate_lock = threading.Lock  # the C lock type: the cheapest one-shot wake-up
 
 _NOT_SET = object()
 _NOT_DONE = object()
@@ -321,7 +322,15 @@ class ResponseFuture:
                 if response.warnings:
                     self._on_warnings(response.warnings)
                 self._custom_payload = response.custom_payload
-                self._on_result(response, response.kind, connection)
+                if response.kind == RESULT_KIND_ROWS and response.result_metadata_id is None:
+                    # The common case, without the calls of _on_result (which handles a changed
+                    # result metadata id, v5 spec 4.2.5.2, and the other result kinds).
+                    self._paging_state = response.paging_state
+                    self._col_names = response.column_names
+                    self._col_types = response.column_types
+                    self._finish(response.parsed_rows, None)
+                else:
+                    self._on_result(response, response.kind, connection)
             elif isinstance(response, _ErrorMessage):
                 if response.trace_id is not None:
                     self._add_trace(response.trace_id)
@@ -554,11 +563,10 @@ class ResponseFuture:
     def result(self):
         """Wait for and return the ResultSet, or raise the request's exception.
 
-        The wait is bounded by the request timeout (enforced on the I/O thread), plus a margin so
-        that a lost wake-up can never block the caller forever.
+        The wait is bounded by the request timeout (see ``_wait_on``).
         """
         if self._final_result is _NOT_DONE:
-            lock = threading.Lock()
+            lock = _allocate_lock()
             lock.acquire()
             with _callback_lock:
                 pending = self._final_result is _NOT_DONE
@@ -568,14 +576,21 @@ class ResponseFuture:
                     else:
                         self._waiters.append(lock)
             if pending:
-                wait = -1 if self.timeout is None else self.timeout + 5.0
-                if not lock.acquire(True, wait):
-                    raise OperationTimedOut({self._current_host: "result() wait exceeded the request timeout"},
-                                            self._current_host)
+                self._wait_on(lock)
         if self._final_exception is not None:
             raise self._final_exception
         from cassfast.cluster import ResultSet
         return ResultSet(self, self._final_result)
+
+    def _wait_on(self, lock) -> None:
+        """Block until ``_finish`` releases ``lock`` (a registered waiter acquired once already).
+
+        Bounded by the request timeout (enforced on the I/O thread) plus a margin, so that a lost
+        wake-up can never block the caller forever."""
+        wait = -1 if self.timeout is None else self.timeout + 5.0
+        if not lock.acquire(True, wait):
+            raise OperationTimedOut({self._current_host: "result() wait exceeded the request timeout"},
+                                    self._current_host)
 
     def add_callback(self, fn, *args, **kwargs):
         with _callback_lock:

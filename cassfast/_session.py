@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any, Iterator
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
@@ -29,6 +30,8 @@ _BatchStatement = _query.BatchStatement
 _FETCH_SIZE_UNSET = _query.FETCH_SIZE_UNSET
 
 _IGNORED = -1  # HostDistance.IGNORED
+_allocate_lock = threading.Lock
+_get_ident = threading.get_ident
 
 
 def _query_module():
@@ -165,16 +168,28 @@ class Session:
     def execute(self, query, parameters=None, timeout=_NOT_SET, trace=False, custom_payload=None,
                 execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None):
         """Run ``query`` and wait for its ``ResultSet`` (see the reference driver's docs)."""
-        if self._loop_thread.in_loop_thread():
+        if _get_ident() == self._loop_thread.ident:
             # Blocking the I/O thread would stop the answer from ever being read.
             raise RuntimeError("Session.execute() cannot block on the driver's I/O thread (called "
                                "from a callback?); use execute_async() there")
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
+        # No other thread knows the future yet, so this thread's wake-up lock is registered
+        # without the callback lock that ``ResponseFuture.result`` needs.
+        lock = _allocate_lock()
+        lock.acquire()
+        waiters = future._waiters
+        if waiters is None:
+            future._waiters = [lock]
+        else:
+            waiters.append(lock)
         # The blocked caller sends its own request (Connection direct writes): the loop thread is
         # then woken once, by the answer, instead of also for the submission.
         future._start()
-        return future.result()
+        future._wait_on(lock)
+        if future._final_exception is not None:
+            raise future._final_exception
+        return ResultSet(future, future._final_result)
 
     def execute_async(self, query, parameters=None, trace=False, custom_payload=None, timeout=_NOT_SET,
                       execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None) -> ResponseFuture:
@@ -465,7 +480,10 @@ class ResultSet:
         self.column_names = response_future._col_names
         self.column_types = response_future._col_types
         self._raw = initial_response
-        self._set_current_rows(initial_response)
+        if initial_response.__class__ is list:  # decoded rows: the common case
+            self._current_rows = initial_response
+        else:
+            self._set_current_rows(initial_response)
         self._page_iter = None
         self._list_mode = False
 

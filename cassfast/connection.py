@@ -439,7 +439,11 @@ class Connection(asyncio.Protocol):
         if self.is_defunct or self.is_closed:
             raise ConnectionShutdown("Connection to %s is %s" % (
                 self.endpoint, "defunct" if self.is_defunct else "closed"), self.endpoint)
-        stream_id = self._alloc_stream_id()
+        try:
+            # list.pop is atomic: the free list needs no lock (see _alloc_stream_id).
+            stream_id = self._free_ids.pop()
+        except IndexError:
+            stream_id = self._alloc_stream_id()
         try:
             data = self._encode(msg, stream_id, self.protocol_version, self._compressor,
                                 self.allow_beta_protocol_version)
