@@ -311,6 +311,19 @@ class ResponseFuture:
             # another thread can lose that race): a late answer is a timeout, deterministically.
             self._on_timeout()
             return
+        if (response.__class__ is _ResultMessage and response.kind == RESULT_KIND_ROWS
+                and response.result_metadata_id is None and response.trace_id is None
+                and not response.warnings):
+            # The common answer (rows, nothing else to look at) finishes here: one call instead
+            # of the four of the general path below (the result metadata id case is v5 spec
+            # 4.2.5.2, handled by _on_result).
+            self.coordinator_host = self._current_host
+            self._custom_payload = response.custom_payload
+            self._paging_state = response.paging_state
+            self._col_names = response.column_names
+            self._col_types = response.column_types
+            self._finish(response.parsed_rows, None)
+            return
         self._handle_response(self._current_host, self._current_connection, response)
 
     def _handle_response(self, host, connection, response) -> None:
@@ -322,15 +335,7 @@ class ResponseFuture:
                 if response.warnings:
                     self._on_warnings(response.warnings)
                 self._custom_payload = response.custom_payload
-                if response.kind == RESULT_KIND_ROWS and response.result_metadata_id is None:
-                    # The common case, without the calls of _on_result (which handles a changed
-                    # result metadata id, v5 spec 4.2.5.2, and the other result kinds).
-                    self._paging_state = response.paging_state
-                    self._col_names = response.column_names
-                    self._col_types = response.column_types
-                    self._finish(response.parsed_rows, None)
-                else:
-                    self._on_result(response, response.kind, connection)
+                self._on_result(response, response.kind, connection)
             elif isinstance(response, _ErrorMessage):
                 if response.trace_id is not None:
                     self._add_trace(response.trace_id)

@@ -26,6 +26,7 @@ from cassfast import AuthenticationFailed, ProtocolVersion, __version__
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, EndPointFactory  # noqa: F401 (reference re-exports)
 
 log = logging.getLogger(__name__)
+_monotonic = time.monotonic
 
 try:
     from cassfast._core import ProtocolError  # the core's typed error for malformed input
@@ -363,7 +364,7 @@ class Connection(asyncio.Protocol):
             batcher.flush()
 
     def _on_data(self, data: bytes) -> None:
-        self.last_activity = time.monotonic()
+        self.last_activity = _monotonic()
         try:
             frames = self._decoder.feed(data)
         except Exception as exc:
