@@ -72,7 +72,7 @@ def test_listener_and_policy_follow_a_node_down_and_up(cassandra_cluster3):
         assert listener.wait_for(f"Host came online: {third.address}"), listener.events
         # The policy hears on_up before the listeners do, so the host should already be planned.
         # One CI-like run saw it missing right after on_up (cause not yet found: see the closing
-        # note of issue #5); wait briefly and record how often that happens instead of flaking.
+        # note of issue #5), so wait briefly rather than fail on that race.
         deadline = time.monotonic() + 30
         while third.address not in [h.address for h in policy.make_query_plan()]:
             assert time.monotonic() < deadline, (listener.events, policy.hosts)
