@@ -3,33 +3,22 @@
 ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's place.
 """
 import importlib
-import os
 import uuid
 
 import pytest
+from _crossdriver import SELFTEST, driver_package, node_address
 
 pytestmark = pytest.mark.integration
 
-SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
 # Unique per run: several runs (developers, CI) may share the node.
 KEYSPACE = "concurrent_it_%s" % uuid.uuid4().hex[:10]
 
 
-def _pkg(name):
-    return "cassandra" if name == "cassandra" or SELFTEST else "cassfast"
-
-
-def _node_address(node):
-    """(host, port) of the harness's node, whatever shape the fixture value has."""
-    points = getattr(node, "contact_points", None)
-    host = (points[0] if points else None) or getattr(node, "host", None) \
-        or getattr(node, "address", None) or "127.0.0.1"
-    return str(host), int(getattr(node, "port", None) or 9042)
 
 
 class Driver:
     def __init__(self, name, host, port):
-        pkg = _pkg(name)
+        pkg = driver_package(name)
         self.concurrent = importlib.import_module(pkg + ".concurrent")
         self.query = importlib.import_module(pkg + ".query")
         self.errors = importlib.import_module(pkg)
@@ -39,7 +28,7 @@ class Driver:
 
 @pytest.fixture(scope="module")
 def drivers(cassandra_single):
-    host, port = _node_address(cassandra_single)
+    host, port = node_address(cassandra_single)
     from cassandra.cluster import Cluster
     setup = Cluster([host], port=port)
     s = setup.connect()

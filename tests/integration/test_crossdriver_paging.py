@@ -5,34 +5,23 @@ resume on another driver).  ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-d
 cassfast's place to validate the tests themselves.
 """
 import importlib
-import os
 import uuid
 
 import pytest
+from _crossdriver import driver_package, node_address
 
 pytestmark = pytest.mark.integration
 
-SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
 # Unique per run: several runs (developers, CI) may share the node.
 KEYSPACE = "crossdriver_paging_%s" % uuid.uuid4().hex[:10]
 ROWS = 10000
 
 
-def _pkg(name):
-    return "cassandra" if name == "cassandra" or SELFTEST else "cassfast"
-
 
 def _connect(name, host, port):
-    cluster = importlib.import_module(_pkg(name) + ".cluster").Cluster([host], port=port)
+    cluster = importlib.import_module(driver_package(name) + ".cluster").Cluster([host], port=port)
     return cluster, cluster.connect(KEYSPACE)
 
-
-def _node_address(node):
-    """(host, port) of the harness's node, whatever shape the fixture value has."""
-    points = getattr(node, "contact_points", None)
-    host = (points[0] if points else None) or getattr(node, "host", None) \
-        or getattr(node, "address", None) or "127.0.0.1"
-    return str(host), int(getattr(node, "port", None) or 9042)
 
 
 def _expected(p):
@@ -41,7 +30,7 @@ def _expected(p):
 
 @pytest.fixture(scope="module")
 def sessions(cassandra_single):
-    host, port = _node_address(cassandra_single)
+    host, port = node_address(cassandra_single)
     from cassandra.cluster import Cluster
     setup = Cluster([host], port=port)
     s = setup.connect()
@@ -54,7 +43,7 @@ def sessions(cassandra_single):
     ref_cluster, ref = _connect("cassandra", host, port)
     cf_cluster, cf = _connect("cassfast", host, port)
     ref_concurrent = importlib.import_module("cassandra.concurrent")
-    cf_concurrent = importlib.import_module(_pkg("cassfast") + ".concurrent")
+    cf_concurrent = importlib.import_module(driver_package("cassfast") + ".concurrent")
     # Partition 1 by cassandra-driver, partition 2 by cassfast (through its execute_concurrent).
     for p, session, concurrent in ((1, ref, ref_concurrent), (2, cf, cf_concurrent)):
         insert = session.prepare("INSERT INTO paged (p, c, v) VALUES (?, ?, ?)")
@@ -79,7 +68,7 @@ def _read_partition(session, module_pkg, p, fetch_size):
 @pytest.mark.parametrize("fetch_size", [333, 5000])
 def test_cassfast_pages_through_a_partition_written_by_cassandra_driver(sessions, fetch_size):
     ref, cf = sessions
-    rows, first_page, had_more = _read_partition(cf, _pkg("cassfast"), 1, fetch_size)
+    rows, first_page, had_more = _read_partition(cf, driver_package("cassfast"), 1, fetch_size)
     assert first_page == fetch_size and had_more
     assert rows == _expected(1)
 
@@ -94,7 +83,7 @@ def test_cassandra_driver_pages_through_a_partition_written_by_cassfast(sessions
 def test_full_table_scan_returns_the_same_rows_in_the_same_order(sessions):
     ref, cf = sessions
     ref_q = importlib.import_module("cassandra.query")
-    cf_q = importlib.import_module(_pkg("cassfast") + ".query")
+    cf_q = importlib.import_module(driver_package("cassfast") + ".query")
     query = "SELECT p, c, v FROM paged"
     ref_rows = [tuple(r) for r in ref.execute(ref_q.SimpleStatement(query, fetch_size=777))]
     cf_rows = [tuple(r) for r in cf.execute(cf_q.SimpleStatement(query, fetch_size=777))]
@@ -105,7 +94,7 @@ def test_full_table_scan_returns_the_same_rows_in_the_same_order(sessions):
 def test_cassfast_resumes_from_a_paging_state_saved_by_cassandra_driver(sessions):
     ref, cf = sessions
     ref_q = importlib.import_module("cassandra.query")
-    cf_q = importlib.import_module(_pkg("cassfast") + ".query")
+    cf_q = importlib.import_module(driver_package("cassfast") + ".query")
     query = "SELECT c, v FROM paged WHERE p = 1"
     first = ref.execute(ref_q.SimpleStatement(query, fetch_size=1000))
     state = first.paging_state

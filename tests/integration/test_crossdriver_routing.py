@@ -6,21 +6,17 @@ dc1, so exactly one node is right).  This checks cassfast's routing keys, token 
 cassandra-driver in cassfast's place.
 """
 import importlib
-import os
 import uuid
 
 import pytest
+from _crossdriver import driver_package
 
 pytestmark = pytest.mark.cluster3
 
-SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
 # Unique per run: several runs (developers, CI) may share the cluster.
 KEYSPACE = "crossdriver_routing_%s" % uuid.uuid4().hex[:10]
 KEYS = 40
 
-
-def _pkg(name):
-    return "cassandra" if name == "cassandra" or SELFTEST else "cassfast"
 
 
 def _address(host):
@@ -31,7 +27,7 @@ def _address(host):
 
 
 def _connect(name, contact_points, port):
-    pkg = _pkg(name)
+    pkg = driver_package(name)
     cluster_mod = importlib.import_module(pkg + ".cluster")
     policies = importlib.import_module(pkg + ".policies")
     profile = cluster_mod.ExecutionProfile(load_balancing_policy=policies.TokenAwarePolicy(

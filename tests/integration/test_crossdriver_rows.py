@@ -6,14 +6,13 @@ cleans the reference's way.  ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-
 cassfast's place.
 """
 import importlib
-import os
 import uuid
 
 import pytest
+from _crossdriver import driver_package, node_address
 
 pytestmark = pytest.mark.integration
 
-SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
 # Unique per run: several runs (developers, CI) may share the node.
 KEYSPACE = "crossdriver_rows_%s" % uuid.uuid4().hex[:10]
 FACTORIES = ["named_tuple_factory", "tuple_factory", "dict_factory", "ordered_dict_factory"]
@@ -26,21 +25,11 @@ QUERIES = [
 ]
 
 
-def _pkg(name):
-    return "cassandra" if name == "cassandra" or SELFTEST else "cassfast"
-
-
-def _node_address(node):
-    """(host, port) of the harness's node, whatever shape the fixture value has."""
-    points = getattr(node, "contact_points", None)
-    host = (points[0] if points else None) or getattr(node, "host", None) \
-        or getattr(node, "address", None) or "127.0.0.1"
-    return str(host), int(getattr(node, "port", None) or 9042)
 
 
 @pytest.fixture(scope="module")
 def sessions(cassandra_single):
-    host, port = _node_address(cassandra_single)
+    host, port = node_address(cassandra_single)
     from cassandra.cluster import Cluster
     setup = Cluster([host], port=port)
     s = setup.connect()
@@ -56,7 +45,7 @@ def sessions(cassandra_single):
     setup.shutdown()
     made = {}
     for name in ("cassandra", "cassfast"):
-        pkg = _pkg(name)
+        pkg = driver_package(name)
         cluster = importlib.import_module(pkg + ".cluster").Cluster([host], port=port)
         made[name] = (cluster, cluster.connect(KEYSPACE), importlib.import_module(pkg + ".query"))
     yield made

@@ -10,35 +10,24 @@
 ``CASSFAST_CROSSDRIVER_SELFTEST=1`` puts cassandra-driver in cassfast's place.
 """
 import importlib
-import os
 import uuid
 
 import pytest
+from _crossdriver import driver_package, node_address
 
 from cassandra.metadata import Murmur3Token
 
 pytestmark = pytest.mark.integration
 
-SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
 # Unique per run: several runs (developers, CI) may share the node.
 KEYSPACE = "crossdriver_statements_%s" % uuid.uuid4().hex[:10]
 
 
-def _pkg(name):
-    return "cassandra" if name == "cassandra" or SELFTEST else "cassfast"
-
-
-def _node_address(node):
-    """(host, port) of the harness's node, whatever shape the fixture value has."""
-    points = getattr(node, "contact_points", None)
-    host = (points[0] if points else None) or getattr(node, "host", None) \
-        or getattr(node, "address", None) or "127.0.0.1"
-    return str(host), int(getattr(node, "port", None) or 9042)
 
 
 class Driver:
     def __init__(self, name, host, port):
-        pkg = _pkg(name)
+        pkg = driver_package(name)
         self.query = importlib.import_module(pkg + ".query")
         self.root = importlib.import_module(pkg)
         self.cluster = importlib.import_module(pkg + ".cluster").Cluster([host], port=port)
@@ -47,7 +36,7 @@ class Driver:
 
 @pytest.fixture(scope="module")
 def drivers(cassandra_single):
-    host, port = _node_address(cassandra_single)
+    host, port = node_address(cassandra_single)
     from cassandra.cluster import Cluster
     setup = Cluster([host], port=port)
     s = setup.connect()
@@ -167,8 +156,8 @@ def test_protocol_v3_derives_the_routing_key_from_schema_metadata(cassandra_sing
     # v3 RESULT Prepared carries no partition-key indexes (they came with v4, spec 4.2.5.4), so
     # the indexes must come from the cluster's table metadata.
     ref, _ = drivers
-    host, port = _node_address(cassandra_single)
-    cluster = importlib.import_module(_pkg("cassfast") + ".cluster").Cluster(
+    host, port = node_address(cassandra_single)
+    cluster = importlib.import_module(driver_package("cassfast") + ".cluster").Cluster(
         [host], port=port, protocol_version=3)
     try:
         session = cluster.connect(KEYSPACE)

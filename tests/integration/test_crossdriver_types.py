@@ -19,23 +19,22 @@ place, which validates the tests themselves.
 import importlib
 import itertools
 import math
-import os
 import uuid
 from collections.abc import Mapping, Set
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from _crossdriver import driver_package, node_address
 
 pytestmark = pytest.mark.integration
 
-SELFTEST = os.environ.get("CASSFAST_CROSSDRIVER_SELFTEST") == "1"
 # Unique per run: several runs (developers, CI) may share the node.
 KEYSPACE = "crossdriver_%s" % uuid.uuid4().hex[:10]
 
 
 def _driver_modules(name):
-    pkg = "cassandra" if (name == "cassfast" and SELFTEST) or name == "cassandra" else "cassfast"
+    pkg = driver_package(name)
     return {m: importlib.import_module("%s.%s" % (pkg, m)) for m in ("cluster", "util", "query")}
 
 
@@ -209,14 +208,6 @@ class Side:
         self.cluster.shutdown()
 
 
-def _node_address(node):
-    """(host, port) of the harness's node, whatever shape the fixture value has."""
-    points = getattr(node, "contact_points", None)
-    host = (points[0] if points else None) or getattr(node, "host", None) \
-        or getattr(node, "address", None) or "127.0.0.1"
-    return str(host), int(getattr(node, "port", None) or 9042)
-
-
 def create_schema(session):
     session.execute("DROP KEYSPACE IF EXISTS %s" % KEYSPACE)
     session.execute("CREATE KEYSPACE %s WITH replication = "
@@ -231,7 +222,7 @@ def create_schema(session):
 
 @pytest.fixture(scope="module")
 def reference(cassandra_single):
-    host, port = _node_address(cassandra_single)
+    host, port = node_address(cassandra_single)
     from cassandra.cluster import Cluster
     cluster = Cluster([host], port=port)
     create_schema(cluster.connect())
@@ -246,7 +237,7 @@ def reference(cassandra_single):
                                         (5, "lz4")],
                 ids=["v3", "v4", "v4-lz4", "v4-snappy", "v5", "v5-lz4"])
 def cassfast_side(request, cassandra_single, reference):
-    host, port = _node_address(cassandra_single)
+    host, port = node_address(cassandra_single)
     protocol_version, compression = request.param
     side = Side("cassfast", host, port, protocol_version, compression)
     yield side
