@@ -45,7 +45,7 @@ def run(contact_points, port):
         for host in cluster.metadata.all_hosts():
             print("  host %s  dc=%s rack=%s  version=%s" % (host.address, host.datacenter, host.rack, host.release_version))
         print("Policies in use:")
-        print("  load balancing: %s" % (type(profile.load_balancing_policy).__name__ + "(" + type(profile.load_balancing_policy._child_policy).__name__ + ")",))
+        print("  load balancing: %s" % (type(profile.load_balancing_policy).__name__ + "(" + type(profile.load_balancing_policy.child_policy).__name__ + ")",))
         print("  retry:          %s" % type(cluster.default_retry_policy or RetryPolicy()).__name__)
         print("  reconnection:   %s" % type(cluster.reconnection_policy).__name__)
 
