@@ -16,8 +16,8 @@ from cpython.unicode cimport PyUnicode_AsUTF8String, PyUnicode_DecodeUTF8
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
-from cassfast._core cimport (FRAME_HEADER_LENGTH, MAX_BODY_LENGTH, get_u16, get_u32, put_u16,
-                             put_u32, put_u64)
+from cassfast._bytes cimport get_u16, get_u32, put_u16, put_u32, put_u64
+from cassfast._core cimport FRAME_HEADER_LENGTH, MAX_BODY_LENGTH
 
 import socket
 from collections.abc import Mapping

@@ -51,7 +51,8 @@ from cassfast import _types_collections  # noqa: F401  (registers the collection
 from cassfast._types_codecs cimport Codec as CodecT
 from cassfast._types_codecs cimport codec_for as _codec_for
 from cassfast._types_codecs cimport (WriteBuffer, _read_bytes, _read_i32, _read_short_bytes,
-                                     _read_string, _read_u16, _truncated, empty_value, get_u32)
+                                     _read_string, _read_u16, _truncated, empty_value)
+from cassfast._bytes cimport get_u32
 from cassfast._types_codecs import Codec, DecodeError, codec_for, _uses_fast_uuid  # noqa: F401
 from libc.stdint cimport int32_t
 

@@ -5,34 +5,7 @@
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 
-cdef inline uint16_t get_u16(const unsigned char* p) noexcept nogil:
-    return <uint16_t>((<uint16_t>p[0] << 8) | p[1])
-
-
-cdef inline uint32_t get_u32(const unsigned char* p) noexcept nogil:
-    return ((<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8)
-            | <uint32_t>p[3])
-
-
-cdef inline uint64_t get_u64(const unsigned char* p) noexcept nogil:
-    return (<uint64_t>get_u32(p) << 32) | <uint64_t>get_u32(p + 4)
-
-
-cdef inline void put_u16(unsigned char* p, uint16_t v) noexcept nogil:
-    p[0] = <unsigned char>(v >> 8)
-    p[1] = <unsigned char>v
-
-
-cdef inline void put_u32(unsigned char* p, uint32_t v) noexcept nogil:
-    p[0] = <unsigned char>(v >> 24)
-    p[1] = <unsigned char>(v >> 16)
-    p[2] = <unsigned char>(v >> 8)
-    p[3] = <unsigned char>v
-
-
-cdef inline void put_u64(unsigned char* p, uint64_t v) noexcept nogil:
-    put_u32(p, <uint32_t>(v >> 32))
-    put_u32(p + 4, <uint32_t>v)
+from cassfast._bytes cimport get_u16, get_u32, get_u64, put_u16, put_u32, put_u64
 
 
 cdef class WriteBuffer:

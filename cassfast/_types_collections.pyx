@@ -19,7 +19,8 @@ from cassfast import util as _util
 from cassfast._types_codecs cimport (Codec, WriteBuffer, _cell_length, _collection_count,
                                      _encode_collection_element, _encode_element, _read_u16,
                                      _read_uvint, _sized_items, _truncated, codec_for,
-                                     decode_cell, get_u32)
+                                     decode_cell)
+from cassfast._bytes cimport get_u32
 from cassfast._types_codecs import DecodeError, register_codec_kind
 from libc.stdint cimport int32_t, uint16_t, uint32_t, uint64_t
 
