@@ -17,6 +17,7 @@ import io
 import struct
 
 import pytest
+from _ratios import Ratios
 from cassandra import protocol as ref
 from cassandra.segment import SegmentCodec
 
@@ -28,30 +29,14 @@ pytestmark = pytest.mark.benchmark
 
 QUERY_ID = bytes(range(16))
 VALUES = [struct.pack(">i", 42), b"some text value", struct.pack(">q", 1700000000000)]
-_medians = {}
-
-
-def _record(benchmark, group, who):
-    stats = benchmark.stats
-    if stats is None:  # --benchmark-disable: nothing was measured
-        return
-    _medians[(group, who)] = stats.stats.median
-    theirs = _medians.get((group, "cassandra-driver"))
-    if who != "cassandra-driver" and theirs:
-        benchmark.extra_info["ratio_vs_reference"] = theirs / stats.stats.median
+_ratios = Ratios()
+_record = _ratios.record
 
 
 @pytest.fixture(scope="module", autouse=True)
 def report_ratios(request):
     yield
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print()
-        for (group, who), median in sorted(_medians.items()):
-            theirs = _medians.get((group, "cassandra-driver"))
-            if who != "cassandra-driver" and theirs:
-                print("%-15s ratio of medians (cassandra-driver / %s): %.2fx  (%.2f us vs %.2f us)"
-                      % (group, who, theirs / median, theirs * 1e6, median * 1e6))
+    _ratios.print_report(request)
 
 
 @pytest.mark.benchmark(group="execute-encode")

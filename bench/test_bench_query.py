@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from _ratios import Ratios
 from cassandra import encoder as ref_encoder
 from cassandra import protocol as ref_protocol
 from cassandra import query as ref_query
@@ -31,7 +32,8 @@ from cassfast import query as cf_query
 pytestmark = pytest.mark.benchmark
 
 PROTOCOL = 5
-_medians = {}
+_ratios = Ratios()
+_record = _ratios.record
 
 # [option] ids, spec section 4.2.5.2.
 _IDS = {"bigint": 0x02, "boolean": 0x04, "decimal": 0x06, "double": 0x07, "int": 0x09,
@@ -77,28 +79,10 @@ MODULES = {"cassfast": (cf_query, cf_encoder.Encoder()),
 WHO = ["cassandra-driver", "cassfast"]
 
 
-def _record(benchmark, group, who):
-    stats = benchmark.stats
-    if stats is None:  # --benchmark-disable: nothing was measured
-        return
-    _medians[(group, who)] = stats.stats.median
-    theirs = _medians.get((group, "cassandra-driver"))
-    if who != "cassandra-driver" and theirs:
-        benchmark.extra_info["ratio_vs_reference"] = theirs / stats.stats.median
-
-
 @pytest.fixture(scope="module", autouse=True)
 def report_ratios(request):
     yield
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print()
-        for (group, who), median in sorted(_medians.items()):
-            theirs = _medians.get((group, "cassandra-driver"))
-            if who != "cassandra-driver" and theirs:
-                print("%-10s ratio of medians (cassandra-driver / cassfast): %.2fx  "
-                      "(%.2f us vs %.2f us)" % (group, theirs / median, theirs * 1e6,
-                                                median * 1e6))
+    _ratios.print_report(request)
 
 
 @pytest.mark.parametrize("who", WHO)
