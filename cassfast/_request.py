@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
                       RequestExecutionException)
+from cassfast._lanes import LaneSendFailed, LaneTimeout
 from cassfast.connection import ConnectionBusy, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
@@ -132,6 +133,10 @@ class ResponseFuture:
     _query_traces = None
     _result_metadata = None
     _spec_plan = None
+    # Set by Session.execute when the calling thread may run this request on a lane
+    # (cassfast._lanes); _lane_deadline is then its monotonic deadline (None: no timeout).
+    _sync_lanes = False
+    _lane_deadline = None
 
     def __init__(self, session, message, query, timeout, metrics=None, prepared_statement=None,
                  retry_policy=None, row_factory=None, load_balancer=None, start_time=None,
@@ -164,7 +169,12 @@ class ResponseFuture:
         Runs on the loop thread, or on the thread of a synchronous ``execute`` (direct send)."""
         if self._final_result is not _NOT_DONE:
             return
-        if self.timeout is not None:
+        if self._sync_lanes:
+            # A synchronous caller driving lanes enforces its deadline itself; the loop's
+            # timer is armed only if the request falls back to the pool (see _send_to).
+            if self.timeout is not None:
+                self._lane_deadline = _monotonic() + self.timeout
+        elif self.timeout is not None:
             self._timer = self._loop_thread.deadlines.add(self.timeout, self._on_timeout)
         if self._host is not None:
             self._plan = iter((self._host,))
@@ -249,6 +259,18 @@ class ResponseFuture:
 
     def _send_to(self, host, pool) -> bool:
         """Try ``host``; False means move on to the next host.  May park on the pool (back-pressure)."""
+        if self._sync_lanes and not self._loop_thread.in_loop_thread():
+            lanes = pool.lanes
+            lane = lanes.borrow() if lanes is not None else None
+            if lane is not None:
+                return self._send_on_lane(host, pool, lane)
+            # From here the request belongs to the loop: its answer, and any retry it decides,
+            # are handled on the loop thread, which must never block on a lane.
+            self._sync_lanes = False
+            if self._timer is None and self.timeout is not None:
+                # Falling back to the pool's connections: the loop enforces the timeout from
+                # here (counted from now, so the request may get the time it already spent).
+                self._timer = self._loop_thread.deadlines.add(self.timeout, self._on_timeout)
         try:
             connection = pool.borrow_connection()
         except ConnectionException as exc:
@@ -277,6 +299,46 @@ class ResponseFuture:
             return True
         if self._final_result is _NOT_DONE:
             self._current_stream = stream_id
+        return True
+
+    def _send_on_lane(self, host, pool, lane) -> bool:
+        """Run one attempt on a lane (``cassfast._lanes``): send, wait and handle the answer here.
+
+        The answer goes through ``_on_response`` like any other, so retry decisions stay in one
+        place; a retry that picks a host borrows a lane again (or falls back to the pool)."""
+        self._current_host = host
+        self._current_pool = pool
+        self._current_connection = None
+        self.attempted_hosts.append(host)
+        deadline = self._lane_deadline
+        lanes = pool.lanes
+        try:
+            keyspace = self.session.keyspace
+            if keyspace and lane.keyspace != keyspace:
+                lane.use_keyspace(keyspace, deadline)
+            response = lane.request(self.message, self._result_metadata, self.row_factory, deadline)
+        except LaneSendFailed as exc:
+            lanes.discard(lane)
+            self._errors[host] = exc
+            return False
+        except LaneTimeout:
+            lanes.give_back(lane)
+            self._on_timeout()
+            return True
+        except ConnectionException as exc:
+            lanes.discard(lane)
+            response = exc
+        except Exception as exc:  # encoding failed (the request itself is bad) or USE failed
+            lanes.give_back(lane)
+            self._set_final_exception(exc)
+            return True
+        else:
+            lanes.give_back(lane)
+            if deadline is not None and _monotonic() >= deadline:
+                # As on the loop (see _on_response): an answer after the deadline is a timeout.
+                self._on_timeout()
+                return True
+        self._on_response(response)
         return True
 
     def _retry_same_host(self) -> None:
@@ -378,10 +440,13 @@ class ResponseFuture:
         elif kind == RESULT_KIND_VOID:
             self._set_final_result(None)
         elif kind == RESULT_KIND_SET_KEYSPACE:
-            self.session._set_keyspace_for_all_pools(response.new_keyspace, self._keyspace_set)
+            # Both follow-ups run on the loop (on a lane, this is the caller's thread).
+            self._submit(lambda: self.session._set_keyspace_for_all_pools(
+                response.new_keyspace, self._keyspace_set))
         elif kind == RESULT_KIND_SCHEMA_CHANGE:
             self.is_schema_agreed = False
-            self.session.cluster._on_schema_change_result(self, response, connection)
+            self._submit(lambda: self.session.cluster._on_schema_change_result(
+                self, response, connection))
         else:
             self._set_final_result(response)
 
@@ -469,6 +534,9 @@ class ResponseFuture:
         keyspace = prepared.keyspace if ProtocolVersion.uses_keyspace_flag(
             self.session.cluster.protocol_version) else None
         message = PrepareMessage(query=prepared.query_string, keyspace=keyspace)
+        if self._sync_lanes and connection is None:
+            self._reprepare_on_lane(host, message)
+            return
         if connection is None or connection.is_defunct or connection.is_closed:
             self._send_next()
             return
@@ -477,6 +545,32 @@ class ResponseFuture:
         except (ConnectionShutdown, ConnectionBusy) as exc:
             self._errors[host] = exc
             self._send_next()
+
+    def _reprepare_on_lane(self, host, message) -> None:
+        pool = self._current_pool
+        lanes = pool.lanes if pool is not None and not pool.is_shutdown else None
+        lane = lanes.borrow() if lanes is not None else None
+        if lane is None:
+            self._send_next()
+            return
+        deadline = self._lane_deadline
+        try:
+            response = lane.request(message, None, None, deadline)
+        except LaneSendFailed as exc:
+            lanes.discard(lane)
+            self._errors[host] = exc
+            self._send_next()
+            return
+        except LaneTimeout:
+            lanes.give_back(lane)
+            self._on_timeout()
+            return
+        except ConnectionException as exc:
+            lanes.discard(lane)
+            response = exc
+        else:
+            lanes.give_back(lane)
+        self._after_reprepare(host, response)
 
     def _after_reprepare(self, host, response) -> None:
         if self._final_result is not _NOT_DONE:
@@ -651,7 +745,27 @@ class ResponseFuture:
         self.message.paging_state = self._paging_state
         self._paging_state = None
         self._reset_for_next_page()
+        self._sync_lanes = False  # the loop thread sends it
         self.send_request()
+
+    def _fetch_next_page_and_wait(self):
+        """``ResultSet`` iteration: fetch the next page and wait for it.
+
+        A future that started on a lane fetches its next page the same way, on this thread."""
+        if not self._paging_state:
+            raise QueryExhausted()
+        if self._sync_lanes and not self._loop_thread.in_loop_thread():
+            self.message.paging_state = self._paging_state
+            self._paging_state = None
+            self._reset_for_next_page()
+            lock = _allocate_lock()
+            lock.acquire()
+            self._waiters = [lock]
+            self._start()
+            self._wait_on(lock)
+            return self.result()
+        self.start_fetching_next_page()
+        return self.result()
 
     def get_query_trace_ids(self):
         return [trace.trace_id for trace in (self._query_traces or [])]

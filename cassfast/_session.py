@@ -66,6 +66,8 @@ class Session:
         self._serial_cl_override = _NOT_SET
         self.encoder = None
         self._request_init_callbacks: list = []
+        # Lanes (cassfast._lanes) are used by synchronous execute() unless turned off.
+        self._sync_lanes = cluster.sync_lanes_per_host > 0
 
     @property
     def hosts(self) -> list:
@@ -183,8 +185,12 @@ class Session:
             future._waiters = [lock]
         else:
             waiters.append(lock)
-        # The blocked caller sends its own request (Connection direct writes): the loop thread is
-        # then woken once, by the answer, instead of also for the submission.
+        if self._sync_lanes and future._spec_plan is None:
+            # This thread may run the request on a lane (cassfast._lanes): it sends, reads and
+            # handles the answer itself, and no other thread is woken.
+            future._sync_lanes = True
+        # Otherwise the blocked caller still sends its own request (Connection direct writes):
+        # the loop thread is then woken once, by the answer, instead of also for the submission.
         future._start()
         future._wait_on(lock)
         if future._final_exception is not None:
@@ -538,8 +544,7 @@ class ResultSet:
 
     def fetch_next_page(self) -> None:
         if self.response_future.has_more_pages:
-            self.response_future.start_fetching_next_page()
-            result = self.response_future.result()
+            result = self.response_future._fetch_next_page_and_wait()
             self._current_rows = result._current_rows
         else:
             self._current_rows = []

@@ -154,6 +154,7 @@ class Cluster:
     allow_beta_protocol_version = False
     no_compact = False
     is_shutdown = False
+    sync_lanes_per_host = 8
 
     def __init__(self, contact_points=_NOT_SET, port: int = 9042, compression=True,
                  auth_provider=None, load_balancing_policy=None, reconnection_policy=None,
@@ -169,7 +170,8 @@ class Cluster:
                  ssl_context=None, endpoint_factory=None, application_name=None,
                  application_version=None, monitor_reporting_enabled=True,
                  monitor_reporting_interval=30, client_id=None, cloud=None,
-                 column_encryption_policy=None, conviction_policy=None) -> None:
+                 column_encryption_policy=None, conviction_policy=None,
+                 sync_lanes_per_host=8) -> None:
         policies = _policies()
         if contact_points is _NOT_SET:
             contact_points = ("127.0.0.1",)
@@ -222,6 +224,9 @@ class Cluster:
         self.application_name = application_name
         self.application_version = application_version
         self.column_encryption_policy = column_encryption_policy
+        if sync_lanes_per_host is None or int(sync_lanes_per_host) < 0:
+            raise ValueError("sync_lanes_per_host must be a number >= 0 (0 turns lanes off)")
+        self.sync_lanes_per_host = int(sync_lanes_per_host)
 
         from cassfast.metadata import Metadata
         self.metadata = Metadata()
@@ -422,16 +427,8 @@ class Cluster:
                 connection = await Connection.open(
                     endpoint, loop, self.protocol_version,
                     connect_timeout=timeout or self.connect_timeout,
-                    compression=self.compression,
-                    authenticator_factory=(self.auth_provider.new_authenticator
-                                           if self.auth_provider is not None else None),
-                    ssl_context=self._ssl_context_for(endpoint), server_hostname=self._server_hostname(endpoint),
-                    cql_version=self.cql_version, user_type_map=self._user_types,
-                    event_callback=event_callback,
-                    allow_beta_protocol_version=self.allow_beta_protocol_version,
-                    no_compact=self.no_compact, application_name=self.application_name,
-                    application_version=self.application_version, owner=owner,
-                    write_batcher=self._loop_thread.writes)
+                    event_callback=event_callback, owner=owner,
+                    write_batcher=self._loop_thread.writes, **self._connection_options(endpoint))
             except ProtocolVersionUnsupported as exc:
                 if not negotiate or self._protocol_version_explicit or self._is_setup:
                     raise
@@ -449,6 +446,18 @@ class Cluster:
                     connection.close()
                     raise
             return connection
+
+    def _connection_options(self, endpoint) -> dict:
+        """What every connection to ``endpoint`` is opened with (pool connections and lanes)."""
+        return dict(compression=self.compression,
+                    authenticator_factory=(self.auth_provider.new_authenticator
+                                           if self.auth_provider is not None else None),
+                    ssl_context=self._ssl_context_for(endpoint),
+                    server_hostname=self._server_hostname(endpoint),
+                    cql_version=self.cql_version, user_type_map=self._user_types,
+                    allow_beta_protocol_version=self.allow_beta_protocol_version,
+                    no_compact=self.no_compact, application_name=self.application_name,
+                    application_version=self.application_version)
 
     def _ssl_context_for(self, endpoint):
         if self.ssl_context is not None:
@@ -485,6 +494,10 @@ class Cluster:
             for session in list(self.sessions):
                 for pool in list(session._pools.values()):
                     connections.extend(pool.connections)
+            for session in list(self.sessions):
+                for pool in list(session._pools.values()):
+                    if pool.lanes is not None:
+                        pool.lanes.close_idle(interval)
             now = time.monotonic()
             idle = [c for c in connections if now - c.last_activity >= interval and not c.in_flight]
             for connection in idle:

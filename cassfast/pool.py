@@ -19,6 +19,7 @@ import collections
 import logging
 from typing import Callable
 
+from cassfast._lanes import LaneSet
 from cassfast.connection import Connection, ConnectionException
 from cassfast.host import Host  # noqa: F401  (public re-export, as cassandra.pool.Host)
 
@@ -44,6 +45,8 @@ class HostConnectionPool:
         self._reconnect_task: asyncio.Task | None = None
         self._opening = 0
         self.last_error: BaseException | None = None
+        # Extra connections that threads blocked in Session.execute drive themselves.
+        self.lanes = LaneSet(self, cluster.sync_lanes_per_host) if cluster.sync_lanes_per_host else None
 
     # ------------------------------------------------------------------ opening
 
@@ -192,6 +195,8 @@ class HostConnectionPool:
         for connection in list(self.connections):
             connection.close()
         self.connections = []
+        if self.lanes is not None:
+            self.lanes.close()
         waiters, self._waiters = self._waiters, collections.deque()
         for resume in waiters:
             resume()

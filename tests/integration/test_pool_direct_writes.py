@@ -1,7 +1,9 @@
 """The synchronous direct-send path (Session.execute writes from the calling thread) against the
 real Cassandra node: large frames that the kernel only partly accepts (backlog drained by the
 loop, frames kept in order), many threads at once, and a connection killed under threads blocked
-in execute (each fails promptly, none hangs, the pool recovers).
+in execute (each fails promptly, none hangs, the pool recovers).  Lanes are turned off here
+(``sync_lanes_per_host=0``): with them, a blocked caller uses its own connection instead
+(tests/integration/test_session_lanes.py).
 
 Server: the harness's single Apache Cassandra 5.0 node.  Implementation: cassfast, with
 cassandra-driver reading back what cassfast wrote.
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module", params=[5, 4])
 def setup(request, cassandra_single):
     points, port = contact_of(cassandra_single)
-    cluster = Cluster(points, port=port, protocol_version=request.param,
+    cluster = Cluster(points, port=port, protocol_version=request.param, sync_lanes_per_host=0,
                       reconnection_policy=ConstantReconnectionPolicy(0.2, None))
     session = cluster.connect()
     ks = new_keyspace(session)

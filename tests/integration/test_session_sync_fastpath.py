@@ -24,10 +24,12 @@ def node(cassandra_single):
     return contact_of(cassandra_single)
 
 
-@pytest.fixture(scope="module")
-def session(node):
+@pytest.fixture(scope="module", params=[8, 0], ids=["lanes", "loop"])
+def session(node, request):
+    # Both synchronous paths: on a lane (the caller drives its own connection) and through
+    # the I/O loop (sync_lanes_per_host=0).
     points, port = node
-    cluster = Cluster(points, port=port)
+    cluster = Cluster(points, port=port, sync_lanes_per_host=request.param)
     s = cluster.connect()
     ks = new_keyspace(s, "h8")
     s.set_keyspace(ks)

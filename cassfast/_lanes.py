@@ -1,0 +1,407 @@
+"""Lanes: connections that a thread blocked in ``Session.execute`` drives itself.
+
+Why they exist.  Through the I/O loop, a synchronous request costs two thread hand-offs: the loop
+thread wakes to read the answer, then wakes the caller (and the two trade the GIL).  On this
+project's machine that is ~100 us of client CPU per request, where the socket round trip itself
+costs ~45 (``bench/e2e_rawsync.py``).  A lane is a plain blocking socket to one host that carries
+one request at a time for the thread that borrowed it: that thread encodes, sends, sleeps in
+``recv``, decodes and handles the answer.  No other thread is woken.
+
+What a lane shares with the pool's connections, so that behaviour cannot drift apart:
+- the handshake is ``Connection``'s own code (OPTIONS, STARTUP, compression, the v5 switch to
+  checksummed segments, the authenticator exchange): :class:`_SocketHandshake` replaces the one
+  method that does I/O with a blocking version, and since that method never suspends, the
+  handshake coroutine completes in a single ``send``;
+- frames are cut by the same ``_core.FrameDecoder`` and messages encoded/decoded by the same
+  ``protocol.ProtocolHandler``; the answer goes to the same ``ResponseFuture._on_response``, so
+  retries, re-prepares, paging state, warnings and tracing are decided in ``_request.py`` as for
+  any other request.
+
+Rules of a lane:
+- One request at a time, each on a new stream id.  A frame for another stream is the late answer
+  of an earlier request that timed out; it is dropped (its id is not reused until it arrives).
+- Before each use, a zero-timeout ``poll`` tells whether the server closed the socket while the
+  lane was idle (a restarted node); such a lane is discarded before anything is sent, so a
+  non-idempotent statement is never put at risk by a stale socket.
+- A request's deadline is enforced with ``SO_RCVTIMEO`` (no extra ``poll`` per ``recv``); the
+  kernel timeout is only lowered when the remaining time is more than ``_TIMEOUT_SLACK`` below it,
+  so a request may overrun its timeout by at most that much.
+- Lanes exist only beside a healthy pool: ``LaneSet.borrow`` gives nothing while the pool has no
+  open connection (the pool's reconnection schedule governs a failing host).  A lane that cannot
+  be opened stops lane creation for that host for ``_OPEN_RETRY_DELAY`` seconds; the request
+  falls back to the pool's multiplexed connections.
+- Idle lanes are closed by the cluster's heartbeat task after ``idle_heartbeat_interval``; the
+  pool's shutdown closes idle lanes and shuts down the sockets of busy ones, which wakes their
+  threads with ``ConnectionShutdown``.
+
+Threads: a lane belongs to one thread between ``borrow`` and ``give_back``; ``LaneSet`` guards
+its lists with one lock held for a few list operations.
+"""
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import ssl as _ssl
+import struct
+import threading
+import time
+from typing import Any
+
+from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
+                                 OperationTimedOutOnConnect)
+
+log = logging.getLogger(__name__)
+_monotonic = time.monotonic
+
+_OPEN_RETRY_DELAY = 2.0
+_TIMEOUT_SLACK = 0.05
+# A lane whose requests keep timing out is replaced rather than kept with a growing set of
+# stream ids still owed an answer.
+_MAX_ORPHANS = 64
+_RECV_SIZE = 65536
+_POLL_READABLE = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
+_RESULT_KIND_SET_KEYSPACE = 0x0003
+
+
+class LaneTimeout(Exception):
+    """The answer did not arrive before the request's deadline (the lane stays usable)."""
+
+
+class LaneSendFailed(ConnectionException):
+    """The request could not be written: the server cannot have executed it."""
+
+
+class _SocketHandshake(Connection):
+    """``Connection``'s handshake over a blocking socket (see the module docstring)."""
+
+    sock: socket.socket
+
+    async def _handshake_request(self, msg) -> Any:
+        data = self._encode(msg, 0, self.protocol_version, None, self.allow_beta_protocol_version)
+        if self._segment_writer is not None:
+            data = self._segment_writer([data])
+        try:
+            self.sock.sendall(data)
+            while True:
+                chunk = self.sock.recv(_RECV_SIZE)
+                if not chunk:
+                    raise ConnectionException("Connection to %s was closed during the handshake"
+                                              % self.endpoint, self.endpoint)
+                for version, flags, stream_id, opcode, body in self._decoder.feed(chunk):
+                    if stream_id == 0:
+                        return self._decode(version, self.user_type_map, stream_id, flags, opcode,
+                                            body, self._decompressor, None)
+        except (socket.timeout, _ssl.SSLWantReadError) as exc:
+            raise OperationTimedOutOnConnect("Timed out during the handshake with %s"
+                                             % self.endpoint, self.endpoint) from exc
+        except OSError as exc:
+            raise ConnectionException("Handshake with %s failed: %s" % (self.endpoint, exc),
+                                      self.endpoint) from exc
+
+
+class Lane:
+    """One blocking connection to one host, used by one thread at a time."""
+
+    __slots__ = ("endpoint", "sock", "keyspace", "broken", "last_used", "_encode", "_decode",
+                 "_decoder", "_segments", "_compressor", "_decompressor", "_version", "_beta",
+                 "_user_types", "_stream", "_orphans", "_poll", "_rcvtimeo")
+
+    def __init__(self, endpoint, sock: socket.socket, shaken: _SocketHandshake) -> None:
+        self.endpoint = endpoint
+        self.sock = sock
+        self.keyspace: str | None = None
+        self.broken = False
+        self.last_used = _monotonic()
+        self._encode = shaken._encode
+        self._decode = shaken._decode
+        self._decoder = shaken._decoder
+        self._segments = shaken._segment_writer
+        self._compressor = shaken._compressor
+        self._decompressor = shaken._decompressor
+        self._version = shaken.protocol_version
+        self._beta = shaken.allow_beta_protocol_version
+        self._user_types = shaken.user_type_map
+        self._stream = 0  # the handshake used stream 0
+        self._orphans: set = set()
+        self._poll = select.poll()
+        self._poll.register(sock.fileno(), _POLL_READABLE)
+        self._rcvtimeo = 0.0  # 0: block without limit
+
+    @classmethod
+    def open(cls, endpoint, protocol_version: int, connect_timeout: float, options: dict) -> "Lane":
+        """Connect and shake hands on the calling thread (blocking, bounded by ``connect_timeout``)."""
+        from cassfast import protocol
+        from cassfast._core import FrameDecoder
+        address, port = endpoint.resolve()
+        shaken = _SocketHandshake(endpoint, None, protocol_version, **options)
+        shaken._protocol_module = protocol
+        shaken._encode = protocol.ProtocolHandler.encode_message
+        shaken._decode = protocol.ProtocolHandler.decode_message
+        shaken._decoder = FrameDecoder(protocol_version)
+        try:
+            sock = socket.create_connection((address, port), connect_timeout)
+        except OSError as exc:
+            raise ConnectionException("Failed to connect to %s: %s" % (endpoint, exc), endpoint) from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            ssl_ctx = shaken.ssl_context or getattr(endpoint, "ssl_options", None)
+            if ssl_ctx is not None:
+                sock = ssl_ctx.wrap_socket(sock, server_hostname=shaken.server_hostname or address)
+            shaken.sock = sock
+            _run_to_completion(shaken._handshake())
+            sock.settimeout(None)  # blocking from here on; deadlines use SO_RCVTIMEO
+        except BaseException:
+            sock.close()
+            raise
+        return cls(endpoint, sock, shaken)
+
+    # ------------------------------------------------------------------ one request
+
+    def usable(self) -> bool:
+        """False when the server closed the socket while it was idle (checked without blocking).
+
+        Bytes waiting here are late answers to timed-out requests; they are read and dropped."""
+        if not self._poll.poll(0):
+            return True
+        try:
+            data = self.sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
+            return True
+        except OSError:
+            self.broken = True
+            return False
+        if not data:
+            self.broken = True
+            return False
+        try:
+            for frame in self._decoder.feed(data):
+                self._orphans.discard(frame[2])
+        except Exception:
+            self.broken = True
+            return False
+        return True
+
+    def request(self, msg, result_metadata, row_factory, deadline: float | None):
+        """Send ``msg`` and return its decoded answer (a message, or a decode exception).
+
+        Raises LaneSendFailed (nothing reached the server; the lane is broken), LaneTimeout (the
+        deadline passed; the lane stays usable) or ConnectionShutdown (the connection failed
+        after the request was sent; the lane is broken).  Encoding errors propagate unchanged.
+        """
+        stream = self._stream % MAX_STREAM_ID + 1
+        orphans = self._orphans
+        while stream in orphans:
+            stream = stream % MAX_STREAM_ID + 1
+        self._stream = stream
+        data = self._encode(msg, stream, self._version, self._compressor, self._beta)
+        if self._segments is not None:
+            data = self._segments([data])
+        if deadline is not None:
+            self._limit_wait(deadline - _monotonic())
+        elif self._rcvtimeo:
+            self._set_rcvtimeo(0.0)
+        sock = self.sock
+        try:
+            sock.sendall(data)
+        except (socket.timeout, BlockingIOError, _ssl.SSLWantWriteError) as exc:
+            # The kernel took part of the frame at most: the server cannot run half a request.
+            self.broken = True
+            raise LaneSendFailed("Timed out writing to %s" % self.endpoint, self.endpoint) from exc
+        except OSError as exc:
+            self.broken = True
+            raise LaneSendFailed("Error writing to %s: %s" % (self.endpoint, exc), self.endpoint) from exc
+        decoder = self._decoder
+        while True:
+            try:
+                chunk = sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError, socket.timeout, _ssl.SSLWantReadError):
+                chunk = None
+            except OSError as exc:
+                self.broken = True
+                raise ConnectionShutdown("Error reading from %s: %s" % (self.endpoint, exc),
+                                         self.endpoint) from exc
+            if chunk is None:  # SO_RCVTIMEO expired
+                if deadline is not None and _monotonic() >= deadline:
+                    return self._timed_out(stream)
+                if deadline is not None:
+                    self._limit_wait(deadline - _monotonic())
+                continue
+            if not chunk:
+                self.broken = True
+                raise ConnectionShutdown("Connection to %s was closed by the server" % self.endpoint,
+                                         self.endpoint)
+            try:
+                frames = decoder.feed(chunk)
+            except Exception as exc:
+                self.broken = True
+                raise ConnectionShutdown("Malformed data from %s: %s" % (self.endpoint, exc),
+                                         self.endpoint) from exc
+            for version, flags, stream_id, opcode, body in frames:
+                if stream_id != stream:
+                    orphans.discard(stream_id)
+                    continue
+                try:
+                    response = self._decode(version, self._user_types, stream_id, flags, opcode, body,
+                                            self._decompressor, result_metadata, row_factory)
+                except Exception as exc:  # the frame was whole: the stream stays in step
+                    return exc
+                if getattr(response, "kind", None) == _RESULT_KIND_SET_KEYSPACE:
+                    self.keyspace = response.new_keyspace
+                return response
+            if deadline is not None and _monotonic() >= deadline:
+                return self._timed_out(stream)
+
+    def _timed_out(self, stream: int):
+        self._orphans.add(stream)
+        if len(self._orphans) > _MAX_ORPHANS:
+            self.broken = True
+        raise LaneTimeout()
+
+    def _limit_wait(self, remaining: float) -> None:
+        remaining = max(remaining, 0.001)
+        current = self._rcvtimeo
+        if current == 0.0 or current > remaining + _TIMEOUT_SLACK or current < remaining - 1.0:
+            self._set_rcvtimeo(remaining)
+
+    def _set_rcvtimeo(self, seconds: float) -> None:
+        whole = int(seconds)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                             struct.pack("ll", whole, int((seconds - whole) * 1e6)))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                             struct.pack("ll", whole, int((seconds - whole) * 1e6)))
+        self._rcvtimeo = seconds
+
+    def use_keyspace(self, keyspace: str, deadline: float | None) -> None:
+        """Make ``keyspace`` the lane's current one (a ``USE`` round trip); raises its error."""
+        from cassfast import ConsistencyLevel
+        from cassfast.protocol import QueryMessage
+        response = self.request(QueryMessage('USE "%s"' % keyspace.replace('"', '""'),
+                                             ConsistencyLevel.ONE), None, None, deadline)
+        if isinstance(response, BaseException):
+            raise response
+        if hasattr(response, "to_exception"):
+            raise response.to_exception()
+        self.keyspace = keyspace
+
+    # ------------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        self.broken = True
+        try:
+            self.sock.close()
+        except OSError:  # pragma: no cover - already closed
+            pass
+
+    def abort(self) -> None:
+        """Wake a thread blocked on this lane (any thread may call it)."""
+        self.broken = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __repr__(self) -> str:
+        return "<Lane %s%s>" % (self.endpoint, " broken" if self.broken else "")
+
+
+def _run_to_completion(coro) -> None:
+    """Drive a coroutine that never suspends (see ``_SocketHandshake``) to its end."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()
+    raise RuntimeError("the handshake suspended on a blocking lane")  # pragma: no cover
+
+
+class LaneSet:
+    """The lanes of one host pool: created on demand up to ``limit``, reused last-in first-out."""
+
+    def __init__(self, pool, limit: int) -> None:
+        self.pool = pool
+        self.limit = limit
+        self._idle: list[Lane] = []
+        self._all: set[Lane] = set()
+        self._lock = threading.Lock()
+        self._opening = 0
+        self._retry_at = 0.0
+        self.closed = False
+
+    @property
+    def open_count(self) -> int:
+        return len(self._all)
+
+    def borrow(self) -> Lane | None:
+        """An idle lane, a new one, or None (limit reached, pool unhealthy, or opening failed)."""
+        pool = self.pool
+        if not pool.connections:
+            return None
+        with self._lock:
+            while self._idle:
+                lane = self._idle.pop()
+                if lane.usable():
+                    return lane
+                self._all.discard(lane)
+                lane.close()
+            if (self.closed or len(self._all) + self._opening >= self.limit
+                    or _monotonic() < self._retry_at):
+                return None
+            self._opening += 1
+        lane = None
+        try:
+            cluster = pool.session.cluster
+            lane = Lane.open(pool.host.endpoint, cluster.protocol_version, cluster.connect_timeout,
+                             cluster._connection_options(pool.host.endpoint))
+        except Exception as exc:
+            log.debug("Could not open a lane to %s (using the pool's connections): %s",
+                      pool.host, exc)
+        with self._lock:
+            self._opening -= 1
+            if lane is None:
+                self._retry_at = _monotonic() + _OPEN_RETRY_DELAY
+                return None
+            if self.closed:
+                lane.close()
+                return None
+            self._all.add(lane)
+        return lane
+
+    def give_back(self, lane: Lane) -> None:
+        if lane.broken or self.closed:
+            self.discard(lane)
+            return
+        lane.last_used = _monotonic()
+        with self._lock:
+            self._idle.append(lane)
+
+    def discard(self, lane: Lane) -> None:
+        with self._lock:
+            self._all.discard(lane)
+        lane.close()
+
+    def close_idle(self, idle_for: float) -> int:
+        """Close lanes unused for ``idle_for`` seconds; returns how many (heartbeat task)."""
+        cutoff = _monotonic() - idle_for
+        with self._lock:
+            stale = [lane for lane in self._idle if lane.last_used <= cutoff]
+            if not stale:
+                return 0
+            self._idle = [lane for lane in self._idle if lane.last_used > cutoff]
+            for lane in stale:
+                self._all.discard(lane)
+        for lane in stale:
+            lane.close()
+        return len(stale)
+
+    def close(self) -> None:
+        """Close idle lanes and wake the threads on busy ones (they close theirs on return)."""
+        with self._lock:
+            self.closed = True
+            idle, self._idle = self._idle, []
+            busy = [lane for lane in self._all if lane not in idle]
+            self._all.clear()
+        for lane in idle:
+            lane.close()
+        for lane in busy:
+            lane.abort()
