@@ -161,26 +161,36 @@ class Lane:
     def usable(self) -> bool:
         """False when the server closed the socket while it was idle (checked without blocking).
 
-        Bytes waiting here are late answers to timed-out requests; they are read and dropped."""
-        if not self._poll.poll(0):
-            return True
-        try:
-            data = self.sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
-            return True
-        except OSError:
-            self.broken = True
-            return False
-        if not data:
-            self.broken = True
-            return False
-        try:
-            for frame in self._decoder.feed(data):
-                self._orphans.discard(frame[2])
-        except Exception:
-            self.broken = True
-            return False
+        Bytes waiting here are late answers to timed-out requests (or the server's last words
+        before it closed the connection): they are read and dropped until nothing is left."""
+        while self._poll.poll(0):
+            try:
+                data = self._recv_nowait()
+            except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
+                return True
+            except OSError:
+                self.broken = True
+                return False
+            if not data:
+                self.broken = True
+                return False
+            try:
+                for frame in self._decoder.feed(data):
+                    self._orphans.discard(frame[2])
+            except Exception:
+                self.broken = True
+                return False
         return True
+
+    def _recv_nowait(self) -> bytes:
+        sock = self.sock
+        if not isinstance(sock, _ssl.SSLSocket):
+            return sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
+        sock.setblocking(False)  # an SSLSocket takes no recv flags
+        try:
+            return sock.recv(_RECV_SIZE)
+        finally:
+            sock.setblocking(True)
 
     def request(self, msg, result_metadata, row_factory, deadline: float | None):
         """Send ``msg`` and return its decoded answer (a message, or a decode exception).
@@ -237,10 +247,14 @@ class Lane:
                 self.broken = True
                 raise ConnectionShutdown("Malformed data from %s: %s" % (self.endpoint, exc),
                                          self.endpoint) from exc
-            for version, flags, stream_id, opcode, body in frames:
-                if stream_id != stream:
-                    orphans.discard(stream_id)
-                    continue
+            mine = None
+            for frame in frames:
+                if frame[2] == stream:
+                    mine = frame
+                else:  # a late answer, possibly after ours when the server reordered them
+                    orphans.discard(frame[2])
+            if mine is not None:
+                version, flags, stream_id, opcode, body = mine
                 try:
                     response = self._decode(version, self._user_types, stream_id, flags, opcode, body,
                                             self._decompressor, result_metadata, row_factory)
