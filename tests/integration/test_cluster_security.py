@@ -16,6 +16,11 @@ from cassfast.cluster import Cluster, NoHostAvailable
 from _h5_support import contact_of
 
 
+def lanes_opened(session) -> int:
+    """How many lanes (connections driven by blocked callers, cassfast._lanes) are open."""
+    return sum(pool.lanes.open_count for pool in session.get_pools())
+
+
 @pytest.mark.integration
 @pytest.mark.auth
 def test_right_credentials_connect(cassandra_auth):
@@ -24,6 +29,7 @@ def test_right_credentials_connect(cassandra_auth):
         session = cluster.connect()
         row = session.execute("SELECT role FROM system_auth.roles WHERE role = 'cassandra'").one()
         assert row.role == "cassandra"
+        assert lanes_opened(session) == 1  # the synchronous request's lane authenticated too
 
 
 @pytest.mark.integration
@@ -57,6 +63,7 @@ def test_sasl_plain_connects(cassandra_auth):
     with Cluster(points, port=port, auth_provider=provider) as cluster:
         session = cluster.connect()
         assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
+        assert lanes_opened(session) == 1
 
 
 @pytest.mark.integration
@@ -69,6 +76,10 @@ def test_tls_with_hostname_verification_connects(cassandra_tls):
         session = cluster.connect()
         assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
         assert cluster.protocol_version == 5
+        # The synchronous request ran on a lane, over TLS with the same hostname check.
+        assert lanes_opened(session) == 1
+        (lane,) = [lane for pool in session.get_pools() for lane in pool.lanes._all]
+        assert isinstance(lane.sock, ssl.SSLSocket) and lane.sock.getpeercert()
 
 
 @pytest.mark.integration
