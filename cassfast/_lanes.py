@@ -49,7 +49,7 @@ import time
 from typing import Any
 
 from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
-                                 OperationTimedOutOnConnect)
+                                 OperationTimedOutOnConnect, apply_sockopts)
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
@@ -145,6 +145,7 @@ class Lane:
             raise ConnectionException("Failed to connect to %s: %s" % (endpoint, exc), endpoint) from exc
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            apply_sockopts(sock, shaken.sockopts, endpoint)
             ssl_ctx = shaken.ssl_context or getattr(endpoint, "ssl_options", None)
             if ssl_ctx is not None:
                 sock = ssl_ctx.wrap_socket(sock, server_hostname=shaken.server_hostname or address)

@@ -332,6 +332,10 @@ class ResponseFuture:
             lanes.give_back(lane)
             self._set_final_exception(exc)
             return True
+        except BaseException:
+            # KeyboardInterrupt and the like, possibly mid-frame: the lane's state is unknown.
+            lanes.discard(lane)
+            raise
         else:
             lanes.give_back(lane)
             if deadline is not None and _monotonic() >= deadline:
@@ -568,6 +572,13 @@ class ResponseFuture:
         except ConnectionException as exc:
             lanes.discard(lane)
             response = exc
+        except Exception as exc:
+            lanes.give_back(lane)
+            self._set_final_exception(exc)
+            return
+        except BaseException:
+            lanes.discard(lane)
+            raise
         else:
             lanes.give_back(lane)
         self._after_reprepare(host, response)

@@ -457,7 +457,7 @@ class Cluster:
                     cql_version=self.cql_version, user_type_map=self._user_types,
                     allow_beta_protocol_version=self.allow_beta_protocol_version,
                     no_compact=self.no_compact, application_name=self.application_name,
-                    application_version=self.application_version)
+                    application_version=self.application_version, sockopts=self.sockopts)
 
     def _ssl_context_for(self, endpoint):
         if self.ssl_context is not None:

@@ -107,7 +107,7 @@ class Connection(asyncio.Protocol):
                  event_callback: Callable | None = None, allow_beta_protocol_version: bool = False,
                  no_compact: bool = False, application_name: str | None = None,
                  application_version: str | None = None, max_requests: int = MAX_STREAM_ID + 1,
-                 owner: Any = None, write_batcher: Any = None) -> None:
+                 owner: Any = None, write_batcher: Any = None, sockopts=None) -> None:
         self.endpoint = endpoint
         self.loop = loop
         self.protocol_version = protocol_version
@@ -124,6 +124,7 @@ class Connection(asyncio.Protocol):
         self.application_version = application_version
         self.owner = owner
         self._batcher = write_batcher
+        self.sockopts = sockopts
 
         self.transport: asyncio.Transport | None = None
         self.keyspace: str | None = None
@@ -209,6 +210,7 @@ class Connection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:  # pragma: no cover - e.g. a unix socket
                 pass
+            apply_sockopts(sock, self.sockopts, self.endpoint)
         await self._handshake()
         if ssl_ctx is None and sock is not None:
             # After the handshake: until then every write went through the transport, which
@@ -711,6 +713,16 @@ class Connection(asyncio.Protocol):
 
 class OperationTimedOutOnConnect(ConnectionException):
     """The TCP connect or the handshake did not finish within ``connect_timeout``."""
+
+
+def apply_sockopts(sock, sockopts, endpoint) -> None:
+    """``Cluster(sockopts=[(level, option, value), ...])``, as the reference: set on every socket."""
+    for opt in sockopts or ():
+        try:
+            sock.setsockopt(*opt)
+        except (OSError, TypeError) as exc:
+            raise ConnectionException("Invalid socket option %r for %s: %s" % (opt, endpoint, exc),
+                                      endpoint) from exc
 
 
 def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:

@@ -258,3 +258,45 @@ def test_sync_lanes_per_host_is_validated():
     with pytest.raises(ValueError):
         Cluster(["127.0.0.1"], sync_lanes_per_host=-1)
     assert Cluster(["127.0.0.1"]).sync_lanes_per_host == 8
+
+
+def test_sockopts_are_set_on_pool_connections_and_lanes(node, keyspace):
+    # As the reference: Cluster(sockopts=[(level, option, value)]) applies to every socket.
+    with connected(node, keyspace, sockopts=[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]) as (
+            cluster, session):
+        session.execute("SELECT v FROM kv WHERE k = 1")
+        pooled = [c.transport.get_extra_info("socket") for p in session.get_pools() for c in p.connections]
+        lanes = [lane.sock for p in session.get_pools() for lane in p.lanes._all]
+        assert pooled and lanes
+        for sock in pooled + lanes:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    with connected(node, keyspace) as (cluster, session):
+        session.execute("SELECT v FROM kv WHERE k = 1")
+        (lane,) = [lane for p in session.get_pools() for lane in p.lanes._all]
+        assert lane.sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
+
+
+def test_an_interrupted_lane_request_discards_the_lane(node, keyspace):
+    # A KeyboardInterrupt raised inside the blocking read (simulated by a recv that raises it)
+    # leaves the lane mid-request: it must be closed, not returned, and the next request works.
+    with connected(node, keyspace) as (cluster, session):
+        select = session.prepare("SELECT v FROM kv WHERE k = ?")
+        session.execute(select, (1,))
+        (lane,) = [lane for p in session.get_pools() for lane in p.lanes._all]
+
+        class Interrupting:
+            def __init__(self, sock):
+                self._sock = sock
+
+            def __getattr__(self, name):
+                return getattr(self._sock, name)
+
+            def recv(self, *args):
+                raise KeyboardInterrupt
+        real = lane.sock
+        lane.sock = Interrupting(real)
+        with pytest.raises(KeyboardInterrupt):
+            session.execute(select, (2,))
+        assert lane.broken and lane not in [l for p in session.get_pools() for l in p.lanes._all]
+        assert real.fileno() == -1  # closed
+        assert session.execute(select, (3,)).one().v == "v3"
