@@ -409,10 +409,19 @@ class LaneSet:
             lane.close()
         return len(stale)
 
+    def reset(self) -> None:
+        """The host was marked down: drop every lane, waking threads blocked on busy ones
+        (which then see ConnectionShutdown); new lanes may be opened once the host is back."""
+        self._drop_all()
+
     def close(self) -> None:
         """Close idle lanes and wake the threads on busy ones (they close theirs on return)."""
         with self._lock:
             self.closed = True
+        self._drop_all()
+
+    def _drop_all(self) -> None:
+        with self._lock:
             idle, self._idle = self._idle, []
             busy = [lane for lane in self._all if lane not in idle]
             self._all.clear()

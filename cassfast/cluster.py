@@ -557,6 +557,10 @@ class Cluster:
             return
         host.set_down()
         log.warning("Host %s has been marked down", host)
+        for session in list(self.sessions):
+            pool = session._pools.get(host)
+            if pool is not None and pool.lanes is not None:
+                pool.lanes.reset()  # threads blocked on its lanes fail now, not at their timeout
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.on_down(host)
         for listener in self.listeners:

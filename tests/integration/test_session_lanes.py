@@ -300,3 +300,29 @@ def test_an_interrupted_lane_request_discards_the_lane(node, keyspace):
         assert lane.broken and lane not in [l for p in session.get_pools() for l in p.lanes._all]
         assert real.fileno() == -1  # closed
         assert session.execute(select, (3,)).one().v == "v3"
+
+
+def test_a_host_marked_down_wakes_threads_blocked_on_its_lanes(node, keyspace):
+    # No client timeout: only the host going down can end the wait.  Heartbeats every second
+    # find the paused node dead, the pool loses its connection, the host is marked down, and
+    # the lane the thread sleeps on is shut down under it.
+    with connected(node, keyspace, idle_heartbeat_interval=1, idle_heartbeat_timeout=1) as (
+            cluster, session):
+        select = session.prepare("SELECT v FROM kv WHERE k = ?")
+        session.execute(select, (1,))
+        outcome = []
+        with paused(node):
+            thread = threading.Thread(target=lambda: _record(outcome, session.execute, select, (1,),
+                                                             timeout=None))
+            thread.start()
+            thread.join(30)
+            assert not thread.is_alive(), "the blocked thread outlived its host being marked down"
+            assert not session.get_pools()[0].host.is_up
+        assert len(outcome) == 1 and isinstance(outcome[0], (ConnectionException, NoHostAvailable)), outcome
+
+
+def _record(outcome, fn, *args, **kwargs):
+    try:
+        outcome.append(fn(*args, **kwargs))
+    except Exception as exc:
+        outcome.append(exc)
