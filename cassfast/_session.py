@@ -13,8 +13,8 @@ import threading
 from typing import Any, Iterator
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
-from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture, RESULT_KIND_PREPARED,
-                               _NOT_SET)
+from cassfast._request import (_NOT_DONE, _NOT_SET, RESULT_KIND_PREPARED, NoHostAvailable,
+                               QueryExhausted, ResponseFuture)
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
 from cassfast.pool import HostConnectionPool
@@ -176,23 +176,28 @@ class Session:
                                "from a callback?); use execute_async() there")
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
-        # No other thread knows the future yet, so this thread's wake-up lock is registered
-        # without the callback lock that ``ResponseFuture.result`` needs.
-        lock = _allocate_lock()
-        lock.acquire()
-        waiters = future._waiters
-        if waiters is None:
-            future._waiters = [lock]
-        else:
-            waiters.append(lock)
         if self._sync_lanes and future._spec_plan is None:
             # This thread may run the request on a lane (cassfast._lanes): it sends, reads and
-            # handles the answer itself, and no other thread is woken.
+            # handles the answer itself, and no other thread is woken.  Usually the future is
+            # done when _start returns; it is not when the request fell back to the pool or
+            # when a follow-up (keyspace, schema agreement) completes it on the loop.
             future._sync_lanes = True
-        # Otherwise the blocked caller still sends its own request (Connection direct writes):
-        # the loop thread is then woken once, by the answer, instead of also for the submission.
-        future._start()
-        future._wait_on(lock)
+            future._start()
+            if future._final_result is _NOT_DONE:
+                return future.result()
+        else:
+            # The blocked caller still sends its own request (Connection direct writes), so the
+            # loop thread is woken once, by the answer.  No other thread knows the future yet:
+            # the wake-up lock is registered without the callback lock result() needs.
+            lock = _allocate_lock()
+            lock.acquire()
+            waiters = future._waiters
+            if waiters is None:
+                future._waiters = [lock]
+            else:
+                waiters.append(lock)
+            future._start()
+            future._wait_on(lock)
         if future._final_exception is not None:
             raise future._final_exception
         return ResultSet(future, future._final_result)
