@@ -53,12 +53,14 @@ class Workloads:
     """The workloads, written once against the driver's modules (``pkg`` is the package name)."""
 
     def __init__(self, pkg: str, host: str, port: int, protocol_version, inflight: int,
-                 concurrency: int) -> None:
+                 concurrency: int, sync_lanes=None) -> None:
         self.cluster_mod = importlib.import_module(pkg + ".cluster")
         self.concurrent_mod = importlib.import_module(pkg + ".concurrent")
         kwargs = {"contact_points": [host], "port": port, "compression": False}
         if protocol_version:
             kwargs["protocol_version"] = protocol_version
+        if sync_lanes is not None and pkg == "cassfast":
+            kwargs["sync_lanes_per_host"] = sync_lanes
         self.cluster = self.cluster_mod.Cluster(**kwargs)
         self.session = self.cluster.connect(KEYSPACE)
         self.inflight = inflight
@@ -151,7 +153,7 @@ def run_worker(args) -> dict:
     """Measure every selected workload once in this process; returns the JSON-able results."""
     pkg = DRIVERS[args.driver]
     w = Workloads(pkg, args.host, args.port, args.protocol_version, args.inflight,
-                  args.concurrency)
+                  args.concurrency, args.sync_lanes)
     out = {"driver": args.driver, "protocol_version": w.protocol_version(), "results": {}}
     try:
         for name in args.workloads:
@@ -199,6 +201,8 @@ def spawn_worker(driver: str, args) -> dict:
            "--workloads", *args.workloads]
     if args.protocol_version:
         cmd += ["--protocol-version", str(args.protocol_version)]
+    if args.sync_lanes is not None:
+        cmd += ["--sync-lanes", str(args.sync_lanes)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     if proc.returncode != 0:
         raise RuntimeError("%s worker failed (exit %d):\n%s" % (driver, proc.returncode,
@@ -296,6 +300,9 @@ def main(argv=None) -> int:
                    help="requests in flight for the async pipeline")
     p.add_argument("--concurrency", type=int, default=100, help="execute_concurrent concurrency")
     p.add_argument("--timeout", type=float, default=900, help="seconds per worker subprocess")
+    p.add_argument("--sync-lanes", type=int, default=None,
+                   help="cassfast's Cluster(sync_lanes_per_host=N); 0 runs synchronous requests "
+                        "through the I/O loop (default: the driver's default, lanes on)")
     p.add_argument("--json", help="also write raw results to this file")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
