@@ -137,6 +137,9 @@ class ResponseFuture:
     # (cassfast._lanes); _lane_deadline is then its monotonic deadline (None: no timeout).
     _sync_lanes = False
     _lane_deadline = None
+    # Metrics (cassfast.metrics): None when off, so each hook below costs one test.
+    _metrics = None
+    _metrics_start = 0.0
 
     def __init__(self, session, message, query, timeout, metrics=None, prepared_statement=None,
                  retry_policy=None, row_factory=None, load_balancer=None, start_time=None,
@@ -150,6 +153,9 @@ class ResponseFuture:
         self._load_balancer = load_balancer
         self._host = host
         self._loop_thread = session._loop_thread
+        if metrics is not None:
+            self._metrics = metrics
+            self._metrics_start = _monotonic()
         if prepared_statement is not None:
             self.prepared_statement = prepared_statement
             self._result_metadata = prepared_statement.result_metadata
@@ -293,6 +299,8 @@ class ResponseFuture:
                                                 self._result_metadata, self.row_factory)
         except (ConnectionShutdown, ConnectionBusy) as exc:
             self._errors[host] = exc
+            if self._metrics is not None and exc.__class__ is not ConnectionBusy:
+                self._metrics.on_connection_error()
             return False
         except Exception as exc:  # encoding failed: the request itself is bad
             self._set_final_exception(exc)
@@ -468,19 +476,28 @@ class ResponseFuture:
         cl = getattr(self.message, "consistency_level", None)
         # Retry hooks are called positionally: the seed names the second parameter
         # ``consistency_level`` and the reference ``consistency``; user subclasses use either.
+        metrics = self._metrics
         if code == _READ_TIMEOUT:
+            if metrics is not None:
+                metrics.on_read_timeout()
             decision = policy.on_read_timeout(self.query, exc.consistency, exc.required_responses,
                                               exc.received_responses, exc.data_retrieved,
                                               self._query_retries)
         elif code == _WRITE_TIMEOUT:
+            if metrics is not None:
+                metrics.on_write_timeout()
             decision = policy.on_write_timeout(self.query, exc.consistency, exc.write_type,
                                                exc.required_responses, exc.received_responses,
                                                self._query_retries)
         elif code == _UNAVAILABLE:
+            if metrics is not None:
+                metrics.on_unavailable()
             decision = policy.on_unavailable(self.query, exc.consistency, exc.required_replicas,
                                              exc.alive_replicas, self._query_retries)
         elif code in (_OVERLOADED, _IS_BOOTSTRAPPING, _TRUNCATE_ERROR, _SERVER_ERROR):
             log.warning("Host %s error: %s.", host, getattr(response, "summary", exc))
+            if metrics is not None:
+                metrics.on_other_error()
             decision = policy.on_request_error(self.query, cl, exc, self._query_retries)
         elif code == _UNPREPARED:
             self._reprepare(host, connection, response)
@@ -499,6 +516,8 @@ class ResponseFuture:
             self._set_final_exception(exc)
             return
         self._errors[host] = exc
+        if self._metrics is not None:
+            self._metrics.on_connection_error()
         if not getattr(self.query, "is_idempotent", False):
             # The request may have reached the server before the connection failed: re-sending
             # a non-idempotent statement could apply it twice, so the error is final.
@@ -514,8 +533,12 @@ class ResponseFuture:
             self._set_final_exception(exc)
             return
         if kind == _IGNORE:
+            if self._metrics is not None:
+                self._metrics.on_ignore()
             self._set_final_result(None)
             return
+        if self._metrics is not None:
+            self._metrics.on_retry()
         self._query_retries += 1
         if consistency is not None and hasattr(self.message, "consistency_level"):
             self.message.consistency_level = consistency
@@ -640,6 +663,10 @@ class ResponseFuture:
             self._callbacks = self._errbacks = None
             waiters, self._waiters = self._waiters, None
             aio_waiters, self._aio_waiters = self._aio_waiters, None
+        metrics = self._metrics
+        if metrics is not None:
+            # Recorded before anyone is woken: a caller that sees the result sees it counted.
+            metrics.request_timer.addValue(_monotonic() - self._metrics_start)
         if waiters:
             for lock in waiters:
                 lock.release()
@@ -664,6 +691,8 @@ class ResponseFuture:
         self._query_retries = 0
         self._current_connection = None
         self._current_stream = None
+        if self._metrics is not None:
+            self._metrics_start = _monotonic()  # each page is timed as its own request
 
     # ------------------------------------------------------------------ public API
 

@@ -68,6 +68,8 @@ class Session:
         self._request_init_callbacks: list = []
         # Lanes (cassfast._lanes) are used by synchronous execute() unless turned off.
         self._sync_lanes = cluster.sync_lanes_per_host > 0
+        # None when metrics are off: the request path then tests one attribute per request.
+        self._metrics = cluster.metrics
 
     @property
     def hosts(self) -> list:
@@ -306,7 +308,7 @@ class Session:
         if (query.is_idempotent and spec_policy is not None
                 and type(spec_policy) is not _NoSpeculativeExecutionPolicy):
             spec_plan = spec_policy.new_plan(query.keyspace or self.keyspace, query)
-        future = ResponseFuture(self, message, query, timeout, None, prepared,
+        future = ResponseFuture(self, message, query, timeout, self._metrics, prepared,
                                 query.retry_policy or profile.retry_policy, profile.row_factory,
                                 profile.load_balancing_policy, None, spec_plan, None, host)
         if self._request_init_callbacks:

@@ -196,6 +196,9 @@ class Cluster:
             self.conviction_policy_factory = conviction_policy_factory or policies.SimpleConvictionPolicy
         self.conviction_policy = conviction_policy
         self.metrics_enabled = metrics_enabled
+        if metrics_enabled:
+            from cassfast.metrics import Metrics
+            self.metrics = Metrics(self)
         self.connection_class = connection_class
         self.ssl_options = ssl_options
         self.ssl_context = ssl_context
