@@ -43,6 +43,7 @@ TITLES = {
     "concurrent_insert": "execute_concurrent, c=100",
 }
 PAYLOAD = "x" * 64
+METRICS_ON = " +metrics"
 # The issue's floors: reference CPU per op / cassfast CPU per op must reach these.
 CPU_FLOORS = {"async_insert": 3.0, "sync_insert": 3.0, "select_1row": 5.0}
 
@@ -53,7 +54,7 @@ class Workloads:
     """The workloads, written once against the driver's modules (``pkg`` is the package name)."""
 
     def __init__(self, pkg: str, host: str, port: int, protocol_version, inflight: int,
-                 concurrency: int, sync_lanes=None) -> None:
+                 concurrency: int, sync_lanes=None, metrics: bool = False) -> None:
         self.cluster_mod = importlib.import_module(pkg + ".cluster")
         self.concurrent_mod = importlib.import_module(pkg + ".concurrent")
         kwargs = {"contact_points": [host], "port": port, "compression": False}
@@ -61,6 +62,8 @@ class Workloads:
             kwargs["protocol_version"] = protocol_version
         if sync_lanes is not None and pkg == "cassfast":
             kwargs["sync_lanes_per_host"] = sync_lanes
+        if metrics:  # cassandra-driver's metrics need the scales package
+            kwargs["metrics_enabled"] = True
         self.cluster = self.cluster_mod.Cluster(**kwargs)
         self.session = self.cluster.connect(KEYSPACE)
         self.inflight = inflight
@@ -153,7 +156,7 @@ def run_worker(args) -> dict:
     """Measure every selected workload once in this process; returns the JSON-able results."""
     pkg = DRIVERS[args.driver]
     w = Workloads(pkg, args.host, args.port, args.protocol_version, args.inflight,
-                  args.concurrency, args.sync_lanes)
+                  args.concurrency, args.sync_lanes, args.metrics == "on")
     out = {"driver": args.driver, "protocol_version": w.protocol_version(), "results": {}}
     try:
         for name in args.workloads:
@@ -194,8 +197,9 @@ def setup_schema(host: str, port: int) -> None:
         cluster.shutdown()
 
 
-def spawn_worker(driver: str, args) -> dict:
+def spawn_worker(driver: str, args, metrics: str = "off") -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--driver", driver,
+           "--metrics", metrics,
            "--host", args.host, "--port", str(args.port), "--ops", str(args.ops),
            "--inflight", str(args.inflight), "--concurrency", str(args.concurrency),
            "--workloads", *args.workloads]
@@ -261,27 +265,37 @@ def summarize(runs: dict, workloads) -> dict:
     return table
 
 
-def print_table(table: dict, workloads, drivers) -> None:
+def print_table(table: dict, workloads, drivers, variants=("",)) -> None:
     header = "%-36s %-17s %11s %11s %17s %11s" % ("workload", "driver", "ops/s", "CPU us/op",
                                                    "CPU min..max", "caller us")
     print(header)
     print("-" * len(header))
     for name in workloads:
-        for driver in drivers:
-            m = table.get((driver, name))
-            if m is None:
-                continue
-            lo, hi = m["cpu_us_spread"]
-            print("%-36s %-17s %11.0f %11.1f %8.1f..%-8.1f %11.1f" % (
-                TITLES[name], driver, m["ops_s"], m["cpu_us"], lo, hi, m["caller_us"]))
-        ref, new = table.get(("cassandra-driver", name)), table.get(("cassfast", name))
-        if ref and new:
-            gain = ref["cpu_us"] / new["cpu_us"]
-            floor = CPU_FLOORS.get(name)
-            verdict = ("   CPU floor %.0fx: %s" % (floor, "met" if gain >= floor else "NOT met")
-                       if floor else "")
-            print("%-36s %-17s %10.2fx %10.2fx%s" % (
-                "", "cassfast gain", new["ops_s"] / ref["ops_s"], gain, verdict))
+        for variant in variants:
+            for driver in drivers:
+                m = table.get((driver + variant, name))
+                if m is None:
+                    continue
+                lo, hi = m["cpu_us_spread"]
+                print("%-36s %-17s %11.0f %11.1f %8.1f..%-8.1f %11.1f" % (
+                    TITLES[name], driver + variant, m["ops_s"], m["cpu_us"], lo, hi,
+                    m["caller_us"]))
+            ref = table.get(("cassandra-driver" + variant, name))
+            new = table.get(("cassfast" + variant, name))
+            if ref and new:
+                gain = ref["cpu_us"] / new["cpu_us"]
+                floor = CPU_FLOORS.get(name)
+                verdict = ("   CPU floor %.0fx: %s" % (floor, "met" if gain >= floor else "NOT met")
+                           if floor else "")
+                print("%-36s %-17s %10.2fx %10.2fx%s" % (
+                    "", "cassfast gain", new["ops_s"] / ref["ops_s"], gain, verdict))
+        if len(variants) > 1:
+            for driver in drivers:
+                off, on = table.get((driver, name)), table.get((driver + METRICS_ON, name))
+                if off and on:
+                    print("%-36s %-17s %+10.1f%% CPU/op with metrics on (%+.1f us)" % (
+                        "", driver, 100.0 * (on["cpu_us"] / off["cpu_us"] - 1),
+                        on["cpu_us"] - off["cpu_us"]))
         print()
 
 
@@ -303,6 +317,9 @@ def main(argv=None) -> int:
     p.add_argument("--sync-lanes", type=int, default=None,
                    help="cassfast's Cluster(sync_lanes_per_host=N); 0 runs synchronous requests "
                         "through the I/O loop (default: the driver's default, lanes on)")
+    p.add_argument("--metrics", choices=("off", "on", "both"), default="off",
+                   help="Cluster(metrics_enabled=...); 'both' runs each driver both ways "
+                        "(labelled '%s') and prints what metrics cost" % METRICS_ON)
     p.add_argument("--json", help="also write raw results to this file")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -323,21 +340,27 @@ def main(argv=None) -> int:
     print()
     setup_schema(args.host, args.port)
 
-    runs = {d: [] for d in drivers}
+    settings = {"off": ["off"], "on": ["on"], "both": ["off", "on"]}[args.metrics]
+    variants = [METRICS_ON if m == "on" and args.metrics == "both" else "" for m in settings]
+    if args.metrics == "on":
+        print("  metrics on (Cluster(metrics_enabled=True)) for both drivers")
+    runs = {d + v: [] for d in drivers for v in variants}
     versions = {}
     for rep in range(args.repeat):
         # Alternate the order each repeat so neither driver always runs on a warmer server.
-        order = drivers if rep % 2 == 0 else list(reversed(drivers))
-        for d in order:
-            res = spawn_worker(d, args)
-            runs[d].append(res)
+        order = [(d, m, v) for d in drivers for m, v in zip(settings, variants)]
+        if rep % 2:
+            order.reverse()
+        for d, metrics, variant in order:
+            res = spawn_worker(d, args, metrics)
+            runs[d + variant].append(res)
             versions[d] = res["protocol_version"]
-            print("  repeat %d/%d %-17s done" % (rep + 1, args.repeat, d), flush=True)
+            print("  repeat %d/%d %-17s done" % (rep + 1, args.repeat, d + variant), flush=True)
     print()
     print("  protocol versions negotiated: %s" % ", ".join("%s v%s" % kv for kv in versions.items()))
     print()
     table = summarize(runs, args.workloads)
-    print_table(table, args.workloads, drivers)
+    print_table(table, args.workloads, drivers, variants)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "runs": runs}, f, indent=1)

@@ -228,3 +228,16 @@ def test_cluster_builds_metrics_only_when_enabled():
     cluster = Cluster(["127.0.0.1"], metrics_enabled=True)
     assert cluster.metrics_enabled is True and isinstance(cluster.metrics, Metrics)
     assert cluster.metrics.known_hosts() == 0  # not connected: no host known yet
+
+
+def test_every_bucket_midpoint_is_within_the_relative_error_of_its_values():
+    from cassfast.metrics import _bucket_midpoint, _bucket_of
+    rng = random.Random(11)
+    # Log-uniform over the whole range, plus both edges of it.
+    values = [math.exp(rng.uniform(math.log(0.5 ** 21), math.log(2.0 ** 12))) for _ in range(20000)]
+    values += [0.5 ** 21, math.nextafter(2.0 ** 12, 0)]
+    for v in values:
+        timer = timer_of([v])
+        index = _bucket_of(v)
+        assert timer._counts[index] == 1  # addValue's inlined computation agrees
+        assert abs(_bucket_midpoint(index) - v) <= RELATIVE_ERROR * v
