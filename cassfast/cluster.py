@@ -137,7 +137,9 @@ class Cluster:
     compression = True
     auth_provider = None
     metrics_enabled = False
+    """Whether ``metrics`` is collected (set by the constructor; see ``cassfast.metrics``)."""
     metrics = None
+    """A ``cassfast.metrics.Metrics`` when ``metrics_enabled``, else None."""
     ssl_options = None
     ssl_context = None
     sockopts = None
