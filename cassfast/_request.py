@@ -328,6 +328,8 @@ class ResponseFuture:
         except LaneSendFailed as exc:
             lanes.discard(lane)
             self._errors[host] = exc
+            if self._metrics is not None:
+                self._metrics.on_connection_error()
             return False
         except LaneTimeout:
             lanes.give_back(lane)

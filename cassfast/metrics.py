@@ -18,7 +18,7 @@ Who feeds it: ``cassfast._request.ResponseFuture`` times each request from its c
 completion (``_finish``, the one place a request completes), counts each error class the server
 reports and each retry or ignore decision where the retry policy is asked (``_on_error``,
 ``_on_connection_error``, ``_apply_retry_decision``), and counts connection errors where a send
-or an in-flight request fails with one.  The gauges read the cluster's metadata and the sessions'
+(on a pool connection or a lane) or an in-flight request fails with one.  The gauges read the cluster's metadata and the sessions'
 pools when called, so nothing on the request path maintains them.  With metrics off the request
 path pays one ``is None`` test per request.
 
@@ -237,7 +237,8 @@ class Metrics:
         self.connected_to: Callable[[], int] = self._connected_to
         """Gauge: hosts that some session has at least one open connection to."""
         self.open_connections: Callable[[], int] = self._open_connections
-        """Gauge: open connections of all sessions' pools (not the control connection)."""
+        """Gauge: open connections of all sessions' pools, their lanes (the connections that
+        synchronous callers drive, ``cassfast._lanes``) included; not the control connection."""
         with Metrics._names_lock:
             while True:
                 name = "cassandra-%d" % Metrics._stats_counter
@@ -303,8 +304,14 @@ class Metrics:
         return len(hosts)
 
     def _open_connections(self) -> int:
-        return sum(pool.open_count for session in self._sessions()
-                   for pool in list(session._pools.values()))
+        total = 0
+        for session in self._sessions():
+            for pool in list(session._pools.values()):
+                total += pool.open_count
+                lanes = getattr(pool, "lanes", None)
+                if lanes is not None:
+                    total += lanes.open_count
+        return total
 
     # ------------------------------------------------------------------ reading
 

@@ -147,9 +147,15 @@ def test_concurrent_adds_from_many_threads_are_all_counted():
 # ---------------------------------------------------------------------- Metrics
 
 
-class FakePool:
+class FakeLanes:
     def __init__(self, open_count):
         self.open_count = open_count
+
+
+class FakePool:
+    def __init__(self, open_count, lanes=None):
+        self.open_count = open_count
+        self.lanes = None if lanes is None else FakeLanes(lanes)
 
 
 class FakeSession:
@@ -181,14 +187,15 @@ def test_each_event_moves_exactly_its_counter():
 
 def test_gauges_count_hosts_hosts_with_open_connections_and_connections():
     a, b, c = "host-a", "host-b", "host-c"
-    sessions = [FakeSession({a: FakePool(2), b: FakePool(0)}), FakeSession({a: FakePool(1)})]
+    sessions = [FakeSession({a: FakePool(2, lanes=3), b: FakePool(0)}),
+                FakeSession({a: FakePool(1)})]
     cluster = FakeCluster([a, b, c], sessions)  # metrics hold it weakly: keep it alive here
     metrics = Metrics(cluster)
     assert metrics.known_hosts() == 3
     assert metrics.connected_to() == 1  # b's pool has no open connection, c has no pool
-    assert metrics.open_connections() == 3
+    assert metrics.open_connections() == 2 + 3 + 1  # lanes are open connections too
     stats = metrics.get_stats()
-    assert (stats["known_hosts"], stats["connected_to"], stats["open_connections"]) == (3, 1, 3)
+    assert (stats["known_hosts"], stats["connected_to"], stats["open_connections"]) == (3, 1, 6)
 
 
 def test_gauges_read_zero_once_the_cluster_is_gone():
