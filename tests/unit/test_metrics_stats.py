@@ -248,3 +248,8 @@ def test_every_bucket_midpoint_is_within_the_relative_error_of_its_values():
         index = _bucket_of(v)
         assert timer._counts[index] == 1  # addValue's inlined computation agrees
         assert abs(_bucket_midpoint(index) - v) <= RELATIVE_ERROR * v
+
+
+def test_zeros_and_values_outside_the_range_are_counted_in_the_edge_buckets():
+    timer = timer_of([0.0, 1e-12, 5000.0, 1e9, 0.001])
+    assert timer._counts[0] == 2 and timer._counts[-1] == 2 and sum(timer._counts) == 5
