@@ -1,0 +1,20 @@
+"""Which reference unit-test modules we vet, and why the cassfast-only failures among them fail.
+
+``VETTED_MODULES`` are the reference modules that exercise public API (values, statements,
+policies, exceptions) rather than reactor or connection internals.  ``TRIAGE`` maps a pytest test
+id (``classname::name`` as in the JUnit report) to the reason cassfast legitimately differs:
+``internal:`` the test reads or patches a private attribute whose layout cassfast does not keep;
+``deliberate:`` a documented difference (README, "Where the policy spec differs").  A failure that
+is a real public-API bug is fixed, not listed here.
+"""
+
+VETTED_MODULES = (
+    "tests/unit/test_exception.py",
+    "tests/unit/test_orderedmap.py",
+    "tests/unit/test_query.py",
+    "tests/unit/test_sortedset.py",
+    "tests/unit/test_util_types.py",
+)
+
+TRIAGE: dict[str, str] = {
+}
