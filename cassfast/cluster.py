@@ -196,6 +196,12 @@ class Cluster:
             self.conviction_policy_factory = conviction_policy_factory or policies.SimpleConvictionPolicy
         self.conviction_policy = conviction_policy
         self.metrics_enabled = metrics_enabled
+        if connection_class is not None and not (isinstance(connection_class, type)
+                                                 and issubclass(connection_class, Connection)):
+            # cassfast has one I/O loop; the reactor names of cassfast.io all select it.
+            raise TypeError("connection_class must be None or a cassfast.connection.Connection "
+                            "subclass, such as the reactor names in cassfast.io; got %r"
+                            % (connection_class,))
         self.connection_class = connection_class
         self.ssl_options = ssl_options
         self.ssl_context = ssl_context
@@ -424,7 +430,7 @@ class Cluster:
         loop = self._loop_thread.loop
         while True:
             try:
-                connection = await Connection.open(
+                connection = await (self.connection_class or Connection).open(
                     endpoint, loop, self.protocol_version,
                     connect_timeout=timeout or self.connect_timeout,
                     event_callback=event_callback, owner=owner,

@@ -1,6 +1,6 @@
 """One native-protocol connection to one node, driven by the cluster's event loop.
 
-Scope: opening the socket (TCP, optionally TLS), the handshake (OPTIONS/SUPPORTED, STARTUP,
+Scope: opening the socket (TCP or unix, optionally TLS), the handshake (OPTIONS/SUPPORTED, STARTUP,
 READY or the AUTHENTICATE/AUTH_RESPONSE/AUTH_CHALLENGE/AUTH_SUCCESS exchange, spec 4.1.1-4.1.2 and
 4.2.2-4.2.3), the switch to v5 checksummed segments once STARTUP is answered (v5 spec 2.2), stream-id
 multiplexing (up to 32,768 requests in flight, spec 2.3), coalesced writes (every frame queued in
@@ -23,7 +23,8 @@ import time
 from typing import Any, Callable
 
 from cassfast import AuthenticationFailed, ProtocolVersion, __version__
-from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, EndPointFactory  # noqa: F401 (reference re-exports)
+from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
+                           EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
@@ -194,12 +195,24 @@ class Connection(asyncio.Protocol):
         self._decoder = FrameDecoder(self.protocol_version)
         address, port = self.endpoint.resolve()
         ssl_ctx = self.ssl_context
-        if ssl_ctx is None and getattr(self.endpoint, "ssl_options", None):
-            ssl_ctx = self.endpoint.ssl_options
+        server_hostname = self.server_hostname
+        endpoint_ssl = getattr(self.endpoint, "ssl_options", None)
+        if isinstance(endpoint_ssl, _ssl.SSLContext):
+            ssl_ctx = ssl_ctx or endpoint_ssl
+        elif endpoint_ssl:
+            # The reference's form, a dict (SniEndPoint: {'server_hostname': <host id>}): the
+            # endpoint names the TLS server behind the proxy, so TLS is implied.
+            server_hostname = endpoint_ssl.get("server_hostname") or server_hostname
+            ssl_ctx = ssl_ctx or _ssl.create_default_context()
+        if ssl_ctx is not None:
+            server_hostname = server_hostname or address
         try:
-            await self.loop.create_connection(
-                lambda: self, address, port, ssl=ssl_ctx,
-                server_hostname=(self.server_hostname or address) if ssl_ctx is not None else None)
+            if self.endpoint.socket_family == socket.AF_UNIX:
+                await self.loop.create_unix_connection(
+                    lambda: self, address, ssl=ssl_ctx, server_hostname=server_hostname)
+            else:
+                await self.loop.create_connection(
+                    lambda: self, address, port, ssl=ssl_ctx, server_hostname=server_hostname)
         except OSError as exc:
             raise ConnectionException(
                 "Failed to connect to %s: %s" % (self.endpoint, exc), self.endpoint) from exc
