@@ -23,7 +23,7 @@ import weakref
 from typing import Any, Iterable
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
-                      ProtocolVersion, UnresolvableContactPoints)
+                      ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
 from cassfast._loop import LoopThread
 from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture,  # noqa: F401
                                RESULT_KIND_PREPARED, _NOT_SET)
@@ -172,6 +172,14 @@ class Cluster:
                  monitor_reporting_interval=30, client_id=None, cloud=None,
                  column_encryption_policy=None, conviction_policy=None,
                  sync_lanes_per_host=8) -> None:
+        # Accepting these and ignoring them would connect somewhere else (cloud) or write
+        # plaintext where encryption was asked for (column_encryption_policy).
+        if cloud is not None:
+            raise UnsupportedOperation("Cluster(cloud=...) (DataStax Astra secure connect bundles) is "
+                                       "not supported by cassfast; use cassandra-driver for Astra")
+        if column_encryption_policy is not None:
+            raise UnsupportedOperation("Cluster(column_encryption_policy=...) (client-side column "
+                                       "encryption) is not implemented by cassfast; use cassandra-driver")
         policies = _policies()
         if contact_points is _NOT_SET:
             contact_points = ("127.0.0.1",)
@@ -659,6 +667,33 @@ class Cluster:
 
 
 from cassfast._session import ResultSet, Session  # noqa: E402  (Session needs the names above)
+
+# Names the reference's cassandra.cluster exposes by importing them; code written for it imports
+# them from here.  DefaultConnection is the connection class a Cluster uses unless told otherwise.
+DefaultConnection = Connection
+from cassfast import AuthenticationFailed, DependencyException, SchemaTargetType  # noqa: E402,F401
+from cassfast.auth import PlainTextAuthProvider  # noqa: E402,F401
+from cassfast.cqltypes import UserType  # noqa: E402,F401
+from cassfast.encoder import Encoder  # noqa: E402,F401
+from cassfast.host import SniEndPointFactory  # noqa: E402,F401
+from cassfast.io.eventletreactor import EventletConnection  # noqa: E402,F401
+from cassfast.io.twistedreactor import TwistedConnection  # noqa: E402,F401
+from cassfast.metadata import Metadata  # noqa: E402,F401
+from cassfast.murmur3 import murmur3  # noqa: E402,F401
+from cassfast.policies import (  # noqa: E402,F401
+    DCAwareRoundRobinPolicy, DefaultLoadBalancingPolicy, ExponentialReconnectionPolicy,
+    HostDistance, IdentityTranslator, NeverRetryPolicy, NoSpeculativeExecutionPlan,
+    NoSpeculativeExecutionPolicy, RetryPolicy, SimpleConvictionPolicy, TokenAwarePolicy)
+from cassfast.protocol import (  # noqa: E402,F401
+    RESULT_KIND_ROWS, RESULT_KIND_SCHEMA_CHANGE, RESULT_KIND_SET_KEYSPACE, RESULT_KIND_VOID,
+    BatchMessage, ErrorMessage, ExecuteMessage, IsBootstrappingErrorMessage,
+    OverloadedErrorMessage, PrepareMessage, PreparedQueryNotFound, ProtocolException,
+    ProtocolHandler, QueryMessage, ReadTimeoutErrorMessage, ResultMessage, ServerError,
+    TruncateError, UnavailableErrorMessage, WriteTimeoutErrorMessage)
+from cassfast.query import (  # noqa: E402,F401
+    FETCH_SIZE_UNSET, BatchStatement, BoundStatement, HostTargetingStatement, PreparedStatement,
+    QueryTrace, SimpleStatement, TraceUnavailable)
+from cassfast.util import Version  # noqa: E402,F401
 
 __all__ = ["Cluster", "Session", "ResultSet", "ResponseFuture", "ExecutionProfile", "EXEC_PROFILE_DEFAULT",
            "NoHostAvailable", "UserTypeDoesNotExist", "QueryExhausted", "Host", "ConnectionException",

@@ -742,3 +742,20 @@ def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:
     """A function turning a list of encoded v5 frames into segment bytes (v5 spec 2.2-2.5)."""
     from cassfast._core import SegmentEncoder
     return SegmentEncoder(compressor_name).encode
+
+
+# Protocol constants and message classes the reference's cassandra.connection exposes.
+DEFAULT_CQL_VERSION = "3.0.0"
+DRIVER_VERSION = __version__
+# Frame header, first byte: the direction bit and the protocol version (native_protocol_v4.spec 2.1).
+HEADER_DIRECTION_FROM_CLIENT = 0x00
+HEADER_DIRECTION_TO_CLIENT = 0x80
+HEADER_DIRECTION_MASK = 0x80
+PROTOCOL_VERSION_MASK = 0x7F
+
+from cassfast import ConsistencyLevel, OperationTimedOut  # noqa: E402,F401
+from cassfast.protocol import (  # noqa: E402,F401
+    AuthChallengeMessage, AuthenticateMessage, AuthResponseMessage, AuthSuccessMessage,
+    CredentialsMessage, ErrorMessage, InvalidRequestException, OptionsMessage, ProtocolException,
+    ProtocolHandler, QueryMessage, ReadyMessage, RegisterMessage, ResultMessage, StartupMessage,
+    SupportedMessage)

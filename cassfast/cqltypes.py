@@ -828,3 +828,10 @@ __all__ = [
     "lookup_casstype_simple", "mkUnrecognizedType", "parse_casstype_args", "parse_cql_type",
     "cql_types_from_string", "strip_frozen",
 ]
+
+
+# The reference's cassandra.cqltypes exposes the byte helpers of cassandra.marshal.
+from cassfast.marshal import (  # noqa: E402,F401
+    double_unpack, float_unpack, int8_unpack, int16_unpack, int32_unpack, int64_unpack,
+    uint16_unpack, uint32_unpack, uvint_pack, uvint_unpack, varint_pack, varint_unpack,
+    vints_pack, vints_unpack)
