@@ -69,7 +69,7 @@ class ExecutionProfile:
                  speculative_execution_policy=None, continuous_paging_options=None) -> None:
         policies = _policies()
         if load_balancing_policy is _NOT_SET:
-            self.load_balancing_policy = policies.TokenAwarePolicy(policies.DCAwareRoundRobinPolicy())
+            self.load_balancing_policy = default_lbp_factory()
         else:
             self._load_balancing_policy_explicit = True
             self.load_balancing_policy = load_balancing_policy
@@ -694,6 +694,14 @@ from cassfast.query import (  # noqa: E402,F401
     FETCH_SIZE_UNSET, BatchStatement, BoundStatement, HostTargetingStatement, PreparedStatement,
     QueryTrace, SimpleStatement, TraceUnavailable)
 from cassfast.util import Version  # noqa: E402,F401
+from cassfast.metadata import protect_name  # noqa: E402,F401
+from cassfast.query import bind_params  # noqa: E402,F401
+from cassfast.rows import dict_factory, named_tuple_factory, tuple_factory  # noqa: E402,F401
+
+
+def default_lbp_factory():
+    """The load-balancing policy of a profile that names none: token-aware over DC-aware."""
+    return TokenAwarePolicy(DCAwareRoundRobinPolicy())
 
 __all__ = ["Cluster", "Session", "ResultSet", "ResponseFuture", "ExecutionProfile", "EXEC_PROFILE_DEFAULT",
            "NoHostAvailable", "UserTypeDoesNotExist", "QueryExhausted", "Host", "ConnectionException",

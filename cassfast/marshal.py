@@ -33,8 +33,8 @@ __all__ = [
 def _packer(fmt: str) -> tuple[Callable, Callable]:
     compiled = struct.Struct(fmt)
 
-    def unpack(data):
-        return compiled.unpack(data)[0]
+    def unpack(s):
+        return compiled.unpack(s)[0]
     return compiled.pack, unpack
 
 
@@ -106,8 +106,9 @@ def uvint_pack(val: int) -> bytes:
     return bytes((body[0] | marker,)) + body[1:]
 
 
-def uvint_unpack(data: bytes) -> tuple[int, int]:
-    """``(value, bytes consumed)`` of the unsigned vint at the start of ``data``."""
+def uvint_unpack(bytes) -> tuple[int, int]:  # noqa: A002  (the reference's parameter name)
+    """``(value, bytes consumed)`` of the unsigned vint at the start of ``bytes``."""
+    data = bytes
     first = data[0]
     extra = 8 - (~first & 0xFF).bit_length()  # leading one bits
     if len(data) < extra + 1:

@@ -685,3 +685,5 @@ from cassfast.murmur3 import murmur3  # noqa: E402,F401
 from cassfast.policies import HostDistance  # noqa: E402,F401
 from cassfast.protocol import QueryMessage  # noqa: E402,F401
 from cassfast.util import Version  # noqa: E402,F401
+from cassfast.query import bind_params  # noqa: E402,F401
+from cassfast.rows import dict_factory  # noqa: E402,F401
