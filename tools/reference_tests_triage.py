@@ -9,12 +9,19 @@ is a real public-API bug is fixed, not listed here.
 """
 
 VETTED_MODULES = (
+    "tests/unit/test_auth.py",
+    "tests/unit/test_endpoints.py",
     "tests/unit/test_exception.py",
+    "tests/unit/test_marshalling.py",
     "tests/unit/test_orderedmap.py",
     "tests/unit/test_query.py",
     "tests/unit/test_sortedset.py",
+    "tests/unit/test_time_util.py",
     "tests/unit/test_util_types.py",
 )
 
 TRIAGE: dict[str, str] = {
+    "tests.unit.test_marshalling.UnmarshalTest::test_marshalling":
+        "deliberate: it serializes collections for protocol v1, whose 16-bit framing cassfast "
+        "refuses with UnsupportedOperation (it speaks v3+ only); README compatibility section",
 }
