@@ -214,9 +214,13 @@ def main(argv: list[str] | None = None) -> int:
                 untriaged += 1
             print("  %-8s %s\n           %s\n           triage: %s" % (
                 outcome, test_id, message, note or "UNTRIAGED"))
-    both = sum(1 for m in modules for t, (o, _) in ours[m].outcomes.items()
-               if o in ("failed", "errored") and ref[m].outcomes.get(t, ("",))[0] in ("failed", "errored"))
-    print("\nfailing on both drivers (version skew or environment, not cassfast): %d" % both)
+    both = [(m, t, msg, ref[m].outcomes[t][1]) for m in modules for t, (o, msg) in sorted(ours[m].outcomes.items())
+            if o in ("failed", "errored") and ref[m].outcomes.get(t, ("",))[0] in ("failed", "errored")]
+    print("\nfailing on both drivers (version skew or environment, not cassfast): %d" % len(both))
+    # The same test may fail on both for different reasons; the first line of each says which.
+    for module, test_id, ours_msg, ref_msg in both:
+        if ours_msg.split(":")[0] != ref_msg.split(":")[0]:
+            print("  differently: %s\n    cassfast:  %s\n    reference: %s" % (test_id, ours_msg, ref_msg))
     print("untriaged cassfast-only failures: %d" % untriaged)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, sort_keys=True))
