@@ -82,6 +82,24 @@ class CrcMismatchException(ConnectionException):
     """A v5 segment failed its CRC check."""
 
 
+def tls_for_endpoint(endpoint, address: str, ssl_context, server_hostname):
+    """``(SSLContext or None, server_hostname or None)`` to connect to ``endpoint`` at ``address``.
+
+    An endpoint's ``ssl_options`` may be an SSLContext, or the reference's dict form
+    (``SniEndPoint``: ``{'server_hostname': <host id>}``), which names the TLS server behind a
+    proxy and so implies TLS.  With TLS the name checked defaults to the dialled address.
+    """
+    endpoint_ssl = getattr(endpoint, "ssl_options", None)
+    if isinstance(endpoint_ssl, _ssl.SSLContext):
+        ssl_context = ssl_context or endpoint_ssl
+    elif endpoint_ssl:
+        server_hostname = endpoint_ssl.get("server_hostname") or server_hostname
+        ssl_context = ssl_context or _ssl.create_default_context()
+    if ssl_context is None:
+        return None, None
+    return ssl_context, server_hostname or address
+
+
 def _protocol():
     # Imported lazily so this module imports even while the message layer is being rebuilt.
     from cassfast import protocol
@@ -194,18 +212,8 @@ class Connection(asyncio.Protocol):
         self._decode = protocol.ProtocolHandler.decode_message
         self._decoder = FrameDecoder(self.protocol_version)
         address, port = self.endpoint.resolve()
-        ssl_ctx = self.ssl_context
-        server_hostname = self.server_hostname
-        endpoint_ssl = getattr(self.endpoint, "ssl_options", None)
-        if isinstance(endpoint_ssl, _ssl.SSLContext):
-            ssl_ctx = ssl_ctx or endpoint_ssl
-        elif endpoint_ssl:
-            # The reference's form, a dict (SniEndPoint: {'server_hostname': <host id>}): the
-            # endpoint names the TLS server behind the proxy, so TLS is implied.
-            server_hostname = endpoint_ssl.get("server_hostname") or server_hostname
-            ssl_ctx = ssl_ctx or _ssl.create_default_context()
-        if ssl_ctx is not None:
-            server_hostname = server_hostname or address
+        ssl_ctx, server_hostname = tls_for_endpoint(self.endpoint, address, self.ssl_context,
+                                                    self.server_hostname)
         try:
             if self.endpoint.socket_family == socket.AF_UNIX:
                 await self.loop.create_unix_connection(

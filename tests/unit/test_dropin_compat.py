@@ -150,3 +150,17 @@ def test_unix_socket_endpoint_matches_the_reference():
     assert ours.socket_family == socket.AF_UNIX
     assert (str(ours), repr(ours)) == (str(ref), repr(ref))
     assert ours == UnixSocketEndPoint("/run/cassandra.sock") != UnixSocketEndPoint("/other.sock")
+
+
+def test_tls_for_endpoint_takes_the_sni_name_from_the_endpoint_and_implies_tls():
+    import ssl
+
+    from cassfast.connection import tls_for_endpoint
+    sni = SniEndPoint("proxy.example", "host-id-1", 30002)
+    context, name = tls_for_endpoint(sni, "10.0.0.9", None, None)
+    assert isinstance(context, ssl.SSLContext) and name == "host-id-1"
+    mine = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    assert tls_for_endpoint(sni, "10.0.0.9", mine, "cluster-wide") == (mine, "host-id-1")
+    plain = UnixSocketEndPoint("/run/cassandra.sock")
+    assert tls_for_endpoint(plain, "/run/cassandra.sock", None, "ignored") == (None, None)
+    assert tls_for_endpoint(plain, "10.0.0.9", mine, None) == (mine, "10.0.0.9")
