@@ -19,6 +19,7 @@ import logging
 import socket
 import threading
 import time
+import warnings
 import weakref
 from typing import Any, Iterable
 
@@ -323,6 +324,15 @@ class Cluster:
 
     def get_max_requests_per_connection(self, host_distance) -> int:
         return DEFAULT_MAX_REQUESTS
+
+    def set_min_requests_per_connection(self, host_distance, min_requests) -> None:
+        # As the reference does for protocol v3+, the only versions cassfast speaks.
+        raise UnsupportedOperation("Cluster.set_min_requests_per_connection() only has an effect "
+                                   "with protocol v1 or v2")
+
+    def set_max_requests_per_connection(self, host_distance, max_requests) -> None:
+        raise UnsupportedOperation("Cluster.set_max_requests_per_connection() only has an effect "
+                                   "with protocol v1 or v2")
 
     def register_listener(self, listener) -> None:
         with self._listener_lock:
@@ -654,6 +664,23 @@ class Cluster:
 
     def refresh_user_type_metadata(self, keyspace, user_type, max_schema_agreement_wait=None) -> None:
         self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_materialized_view_metadata(self, keyspace, view, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_user_function_metadata(self, keyspace, function, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_user_aggregate_metadata(self, keyspace, aggregate, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def set_meta_refresh_enabled(self, enabled) -> None:
+        """Deprecated (as in the reference): set ``schema_metadata_enabled`` and
+        ``token_metadata_enabled`` instead."""
+        warnings.warn("Cluster.set_meta_refresh_enabled is deprecated; set Cluster.schema_metadata_enabled "
+                      "and Cluster.token_metadata_enabled instead", DeprecationWarning, stacklevel=2)
+        self.schema_metadata_enabled = enabled
+        self.token_metadata_enabled = enabled
 
     def refresh_nodes(self, force_token_rebuild=False) -> None:
         self._run(self.control_connection.refresh_node_list_and_token_map(

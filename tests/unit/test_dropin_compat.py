@@ -164,3 +164,31 @@ def test_tls_for_endpoint_takes_the_sni_name_from_the_endpoint_and_implies_tls()
     plain = UnixSocketEndPoint("/run/cassandra.sock")
     assert tls_for_endpoint(plain, "/run/cassandra.sock", None, "ignored") == (None, None)
     assert tls_for_endpoint(plain, "10.0.0.9", mine, None) == (mine, "10.0.0.9")
+
+
+@pytest.mark.parametrize("method", ["set_min_requests_per_connection", "set_max_requests_per_connection"])
+def test_v1_v2_pool_thresholds_raise_unsupported_operation_as_the_reference_does_on_v3_plus(method):
+    import cassandra
+    import cassandra.cluster
+    from cassfast.policies import HostDistance
+    reference = cassandra.cluster.Cluster(protocol_version=4)
+    with pytest.raises(cassandra.UnsupportedOperation):
+        getattr(reference, method)(HostDistance.LOCAL, 10)
+    with pytest.raises(UnsupportedOperation):
+        getattr(Cluster(["127.0.0.1"]), method)(HostDistance.LOCAL, 10)
+
+
+def test_set_meta_refresh_enabled_is_deprecated_and_sets_both_flags():
+    cluster = Cluster(["127.0.0.1"])
+    with pytest.warns(DeprecationWarning):
+        cluster.set_meta_refresh_enabled(False)
+    assert (cluster.schema_metadata_enabled, cluster.token_metadata_enabled) == (False, False)
+
+
+def test_plain_text_authenticator_hooks_match_the_reference():
+    import cassandra.auth
+    from cassfast.auth import PlainTextAuthenticator
+    ref = cassandra.auth.PlainTextAuthenticator("user", "secret")
+    ours = PlainTextAuthenticator("user", "secret")
+    assert (ours.get_mechanism(), ours.get_initial_challenge()) == (ref.get_mechanism(), ref.get_initial_challenge())
+    assert ours.evaluate_challenge(ours.get_initial_challenge()) == ref.evaluate_challenge(b"PLAIN-START")

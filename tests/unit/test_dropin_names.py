@@ -222,6 +222,50 @@ ALLOWED_SIGNATURE = {
 }
 
 
+# Methods and properties of the reference's classes (driver modules; cqlengine's model classes
+# are dynamic).  (module, class) -> {member: reason}
+MEMBER_MODULES = ("cassandra", "cassandra.cluster", "cassandra.query", "cassandra.policies",
+                  "cassandra.auth", "cassandra.metadata", "cassandra.pool", "cassandra.connection",
+                  "cassandra.protocol", "cassandra.cqltypes", "cassandra.util", "cassandra.encoder",
+                  "cassandra.concurrent", "cassandra.timestamps")
+_SAFE_HOOKS = dict.fromkeys(("serialize_safe", "deserialize_safe"),
+                            INTERNAL + " (the reference's codec hooks; cassfast's codecs are compiled)")
+ALLOWED_MISSING_MEMBERS: dict[tuple[str, str], dict[str, str]] = {
+    ("cassandra.cluster", "Cluster"): {
+        **dict.fromkeys(("add_host", "remove_host", "on_add", "on_down", "on_remove", "on_up",
+                         "signal_connection_failure", "connection_factory",
+                         "get_connection_holders", "protocol_downgrade"),
+                        INTERNAL + " (host lifecycle is driven by cassfast's control connection)"),
+        "schema_metadata_enabled": "an instance attribute in cassfast",
+        "token_metadata_enabled": "an instance attribute in cassfast",
+    },
+    ("cassandra.cluster", "Session"): {
+        **dict.fromkeys(("add_or_renew_pool", "remove_pool", "update_created_pools", "on_down",
+                         "on_remove", "prepare_on_all_hosts"), INTERNAL),
+        "execute_graph": DSE, "execute_graph_async": DSE,
+        "submit": "cassfast has no executor thread pool; use concurrent.futures",
+    },
+    ("cassandra.metadata", "Metadata"): {"refresh": INTERNAL},
+    ("cassandra.metadata", "KeyspaceMetadata"): {"resolve_user_types": INTERNAL},
+    ("cassandra.pool", "HostConnectionPool"): dict.fromkeys(
+        ("ensure_core_connections", "get_connections", "get_state", "on_orphaned_stream_released",
+         "return_connection"), INTERNAL),
+    ("cassandra.connection", "Connection"): {"*": INTERNAL},
+    **{("cassandra.protocol", name): {"*": INTERNAL + " (message bodies are encoded and decoded "
+                                           "by cassfast._core_messages)"}
+       for name in ("AuthResponseMessage", "BatchMessage", "CredentialsMessage", "EventMessage",
+                    "ExecuteMessage", "OptionsMessage", "PrepareMessage", "QueryMessage",
+                    "RegisterMessage", "ResultMessage", "StartupMessage")},
+    ("cassandra.cqltypes", "CompositeType"): {"deserialize_safe": _SAFE_HOOKS["deserialize_safe"]},
+    **{("cassandra.cqltypes", name): _SAFE_HOOKS
+       for name in ("FrozenType", "ListType", "MapType", "ReversedType", "SetType", "TupleType",
+                    "UserType")},
+    ("cassandra.cqltypes", "DateType"): {"interpret_datestring": INTERNAL},
+    ("cassandra.cqltypes", "TimestampType"): {"interpret_datestring": INTERNAL},
+    ("cassandra.cqltypes", "TimeUUIDType"): {"interpret_datestring": INTERNAL, "my_timestamp": INTERNAL},
+}
+
+
 def _counterpart(module_name: str) -> str:
     return "cassfast" + module_name[len("cassandra"):]
 
@@ -326,6 +370,47 @@ def test_reference_signatures_are_accepted_by_cassfast(module_name):
             continue
         problems += _signature_problems(module_name, name, ref_obj, getattr(ours, name))
     assert not problems, "\n".join(problems)
+
+
+def _is_method_or_property(static) -> bool:
+    if isinstance(static, (staticmethod, classmethod, property)):
+        return True
+    # Python functions, and the Cython functions and descriptors of the compiled reference.
+    return inspect.isfunction(static) or inspect.ismethoddescriptor(static) or type(static).__name__ in (
+        "cython_function_or_method", "getset_descriptor")
+
+
+@pytest.mark.parametrize("module_name", MEMBER_MODULES)
+def test_reference_classes_methods_and_properties_exist_in_cassfast(module_name):
+    reference = importlib.import_module(module_name)
+    ours = importlib.import_module(_counterpart(module_name))
+    problems = []
+    for name, ref_class in _public_names(reference).items():
+        if not inspect.isclass(ref_class) or ref_class.__module__ != module_name:
+            continue  # re-exports are judged in their own module
+        our_class = getattr(ours, name, None)
+        if not inspect.isclass(our_class):
+            continue  # a missing class fails the name test
+        allowed = ALLOWED_MISSING_MEMBERS.get((module_name, name), {})
+        if "*" in allowed:
+            continue
+        for member in dir(ref_class):
+            if member.startswith("_") or member in allowed or hasattr(our_class, member):
+                continue
+            if _is_method_or_property(inspect.getattr_static(ref_class, member)):
+                problems.append("%s.%s.%s" % (module_name, name, member))
+    assert not problems, "cassfast lacks: %s" % problems
+
+
+def test_member_allowlist_names_real_reference_members():
+    for (module_name, name), members in ALLOWED_MISSING_MEMBERS.items():
+        ref_class = getattr(importlib.import_module(module_name), name)
+        our_class = getattr(importlib.import_module(_counterpart(module_name)), name)
+        for member in members:
+            if member != "*":
+                assert hasattr(ref_class, member), (module_name, name, member)
+                assert not hasattr(our_class, member), "%s.%s.%s exists now: unlist it" % (
+                    module_name, name, member)
 
 
 @pytest.mark.parametrize("module_name", sorted(MODULES_NOT_PROVIDED))
