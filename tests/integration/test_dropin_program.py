@@ -115,6 +115,83 @@ PROGRAM = textwrap.dedent('''
 ''')
 
 
+# Schema metadata as CQL, error types, every row factory, the value types, counters, tracing,
+# execute_concurrent without raising, and routing through the token map.
+PROGRAM_DETAILS = textwrap.dedent('''
+    import datetime, sys, uuid
+    from cassandra import AlreadyExists, ConsistencyLevel, Unavailable
+    from cassandra.cluster import Cluster, NoHostAvailable
+    from cassandra.concurrent import execute_concurrent
+    from cassandra.policies import FallthroughRetryPolicy, RetryPolicy
+    from cassandra.query import (SimpleStatement, dict_factory, named_tuple_factory,
+                                 ordered_dict_factory, tuple_factory)
+    from cassandra.util import Date, Duration, Time
+
+    host, port, ks = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    cluster = Cluster([host], port=port)
+    s = cluster.connect()
+    create = "CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}" % ks
+    s.execute(create)
+    try:
+        s.execute(create)
+    except AlreadyExists as e:
+        print("already", e.keyspace, e.table)
+    s.set_keyspace(ks)
+    s.execute("CREATE TABLE t (k int PRIMARY KEY, v text, u uuid, ts timestamp, vi varint, b blob, ip inet, "
+              "f float, d double, tu timeuuid, sm smallint, ti tinyint, tm time, dt date, du duration)")
+    s.execute("CREATE INDEX t_v ON t (v)")
+    s.execute("CREATE TABLE c (k int PRIMARY KEY, n counter)")
+    table = cluster.metadata.keyspaces[ks].tables["t"]
+    print("cql", table.as_cql_query())
+    print("ks", cluster.metadata.keyspaces[ks].as_cql_query())
+    print("idx", sorted(table.indexes), cluster.metadata.keyspaces[ks].indexes["t_v"].as_cql_query())
+    try:
+        s.execute(SimpleStatement("INSERT INTO t (k, v) VALUES (1, 'a')", consistency_level=ConsistencyLevel.THREE,
+                                  retry_policy=RetryPolicy()))
+    except NoHostAvailable as e:
+        print("unavailable", [(type(x).__name__, x.consistency, x.required_replicas, x.alive_replicas)
+                              for x in e.errors.values()])
+    try:
+        s.execute(SimpleStatement("INSERT INTO t (k, v) VALUES (1, 'a')", consistency_level=ConsistencyLevel.THREE,
+                                  retry_policy=FallthroughRetryPolicy()))
+    except Unavailable as e:
+        print("fallthrough", e.consistency, e.required_replicas, e.alive_replicas)
+    p = s.prepare("INSERT INTO t (k, v, u, ts, vi, b, ip, f, d, tu, sm, ti, tm, dt, du) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    s.execute(p, (2, "x", uuid.UUID(int=5), datetime.datetime(2020, 1, 2, 3, 4, 5, 6000), 10 ** 30, b"\\x00\\x01",
+                  "::1", 1.5, 2.25, uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 7, 8, Time(123456789),
+                  Date(19000), Duration(1, 2, 3)))
+    s.execute(p.bind({"k": 3, "v": "y"}))
+    for factory in (tuple_factory, named_tuple_factory, dict_factory, ordered_dict_factory):
+        s.row_factory = factory
+        row = s.execute("SELECT * FROM t WHERE k = 2").one()
+        print(factory.__name__, type(row).__name__, tuple(row) if factory is named_tuple_factory else row)
+    s.row_factory = named_tuple_factory
+    print("unset", s.execute("SELECT v, u FROM t WHERE k = 3").one())
+    s.execute("UPDATE c SET n = n + 5 WHERE k = 1")
+    print("counter", s.execute("SELECT n FROM c WHERE k = 1").one().n)
+    results = execute_concurrent(s, [("SELECT v FROM t WHERE k=%s", (2,)), ("SELECT nope FROM t", ())],
+                                 raise_on_first_error=False)
+    print("concurrent", [(ok, type(r).__name__) for ok, r in results])
+    traced = s.execute("SELECT v FROM t WHERE k = 2", trace=True)
+    print("trace", type(traced.get_query_trace().duration).__name__)
+    paged = s.execute(SimpleStatement("SELECT k FROM t", fetch_size=1))
+    print("all", sorted(r.k for r in paged.all()))
+    print("empty", bool(s.execute("SELECT k FROM t WHERE k = 99")),
+          len(s.execute("SELECT k FROM t WHERE k = 2").current_rows))
+    future = s.execute_async("SELECT k FROM t WHERE k = 2")
+    print("future", future.result().one().k, future.has_more_pages, future.warnings, future.custom_payload)
+    stmt = SimpleStatement("SELECT k FROM t WHERE k = %s", is_idempotent=True)
+    print("stmt", s.execute(stmt, (2,), timeout=5).one().k, stmt.is_idempotent)
+    print("prepared", p.is_idempotent, [c.name for c in p.column_metadata][:3])
+    token_map = cluster.metadata.token_map
+    print("replicas", len(token_map.get_replicas(ks, token_map.token_class.from_key(b"\\x00\\x00\\x00\\x02"))))
+    s.execute("DROP KEYSPACE %s" % ks)
+    cluster.shutdown()
+    print("shutdown", cluster.is_shutdown)
+''')
+
+
 def _run(script_path, node, ks, use_cassfast):
     points, port = node
     prelude = "import cassfast; cassfast.install_as_cassandra(); " if use_cassfast else ""
@@ -133,4 +210,16 @@ def test_reference_core_api_program_prints_the_same_on_cassfast(cassandra_single
     expected = _run(script, node, "dropin_ref_" + tag, use_cassfast=False)
     got = _run(script, node, "dropin_cf_" + tag, use_cassfast=True)
     assert expected[-1] == "shutdown True"  # the reference ran the whole program
+    assert got == expected
+
+
+def test_reference_program_on_metadata_errors_and_types_prints_the_same_on_cassfast(cassandra_single, tmp_path):
+    script = tmp_path / "details.py"
+    script.write_text(PROGRAM_DETAILS)
+    node = (list(cassandra_single.contact_points), cassandra_single.port)
+    ks = "dropin_details_" + uuid.uuid4().hex[:8]
+    # One keyspace name for both runs (each drops it at the end), so the CQL it prints matches.
+    expected = _run(script, node, ks, use_cassfast=False)
+    got = _run(script, node, ks, use_cassfast=True)
+    assert expected[-1] == "shutdown True"
     assert got == expected
