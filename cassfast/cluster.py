@@ -19,6 +19,7 @@ import logging
 import socket
 import threading
 import time
+import uuid
 import warnings
 import weakref
 from typing import Any, Iterable
@@ -238,6 +239,11 @@ class Cluster:
         self.endpoint_factory = (endpoint_factory or DefaultEndPointFactory(port=port)).configure(self)
         self.application_name = application_name
         self.application_version = application_version
+        # Kept for code that reads them; they only feed DSE Insights reporting in the reference.
+        self.client_id = client_id or uuid.uuid4()
+        self.monitor_reporting_enabled = monitor_reporting_enabled
+        self.monitor_reporting_interval = monitor_reporting_interval
+        self.cloud = cloud
         self.column_encryption_policy = column_encryption_policy
         if sync_lanes_per_host is None or int(sync_lanes_per_host) < 0:
             raise ValueError("sync_lanes_per_host must be a number >= 0 (0 turns lanes off)")

@@ -433,3 +433,25 @@ def test_allowed_signature_entries_name_real_reference_parameters():
         obj = getattr(importlib.import_module(module_name), name)
         if param != "*":
             assert param in inspect.signature(obj).parameters, (module_name, name, param)
+
+
+# Attributes an unconnected reference Cluster has that cassfast's lacks, besides the methods
+# listed in ALLOWED_MISSING_MEMBERS.
+ALLOWED_MISSING_CLUSTER_ATTRIBUTES = {
+    "executor": "cassfast has no executor thread pool; its loop thread does that work",
+    "scheduler": "cassfast has no scheduler thread; timers run on its loop thread",
+    "endpoints_resolved": "set by connect(), when the contact points are resolved",
+    "connect_to_remote_hosts": "not supported: REMOTE hosts always get their core connections",
+}
+
+
+def test_an_unconnected_cluster_has_the_reference_public_attributes():
+    import cassandra.cluster
+
+    from cassfast.cluster import Cluster
+    reference, ours = cassandra.cluster.Cluster(["127.0.0.1"]), Cluster(["127.0.0.1"])
+    allowed = {**ALLOWED_MISSING_MEMBERS[("cassandra.cluster", "Cluster")], **ALLOWED_MISSING_CLUSTER_ATTRIBUTES}
+    missing = sorted(name for name in dir(reference)
+                     if not name.startswith("_") and not hasattr(ours, name) and name not in allowed)
+    assert not missing, "cassfast's Cluster lacks: %s" % missing
+    assert not [name for name in ALLOWED_MISSING_CLUSTER_ATTRIBUTES if hasattr(ours, name)]
