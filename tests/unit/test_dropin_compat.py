@@ -192,3 +192,23 @@ def test_plain_text_authenticator_hooks_match_the_reference():
     ours = PlainTextAuthenticator("user", "secret")
     assert (ours.get_mechanism(), ours.get_initial_challenge()) == (ref.get_mechanism(), ref.get_initial_challenge())
     assert ours.evaluate_challenge(ours.get_initial_challenge()) == ref.evaluate_challenge(b"PLAIN-START")
+
+
+def test_indexing_the_first_row_of_a_result_set_warns_like_the_reference():
+    import types
+    import warnings
+
+    import cassandra.cluster
+
+    from cassfast.cluster import ResultSet
+
+    def future():
+        return types.SimpleNamespace(has_more_pages=False, _col_names=["k"], _col_types=None)
+
+    for result_set_class in (cassandra.cluster.ResultSet, ResultSet):
+        rows = result_set_class(future(), [("a",), ("b",)])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert rows[0] == ("a",) and rows[1] == ("b",)
+        assert [w.category for w in caught] == [DeprecationWarning], result_set_class
+        assert "indexing support will be removed in 4.0" in str(caught[0].message)
