@@ -16,6 +16,7 @@ VETTED_MODULES = (
     "tests/unit/test_orderedmap.py",
     "tests/unit/test_query.py",
     "tests/unit/test_resultset.py",
+    "tests/unit/test_row_factories.py",
     "tests/unit/test_sortedset.py",
     "tests/unit/test_time_util.py",
     "tests/unit/test_util_types.py",
