@@ -212,7 +212,8 @@ class Cluster:
             raise TypeError("connection_class must be None or a cassfast.connection.Connection "
                             "subclass, such as the reactor names in cassfast.io; got %r"
                             % (connection_class,))
-        self.connection_class = connection_class
+        # As in the reference, the attribute is always a class (DefaultConnection unless given).
+        self.connection_class = connection_class or Connection
         self.ssl_options = ssl_options
         self.ssl_context = ssl_context
         self.sockopts = sockopts
@@ -454,7 +455,7 @@ class Cluster:
         loop = self._loop_thread.loop
         while True:
             try:
-                connection = await (self.connection_class or Connection).open(
+                connection = await self.connection_class.open(
                     endpoint, loop, self.protocol_version,
                     connect_timeout=timeout or self.connect_timeout,
                     event_callback=event_callback, owner=owner,
@@ -726,10 +727,10 @@ from cassfast.protocol import (  # noqa: E402,F401
 from cassfast.query import (  # noqa: E402,F401
     FETCH_SIZE_UNSET, BatchStatement, BoundStatement, HostTargetingStatement, PreparedStatement,
     QueryTrace, SimpleStatement, TraceUnavailable)
-from cassfast.util import Version  # noqa: E402,F401
 from cassfast.metadata import protect_name  # noqa: E402,F401
 from cassfast.query import bind_params  # noqa: E402,F401
 from cassfast.rows import dict_factory, named_tuple_factory, tuple_factory  # noqa: E402,F401
+from cassfast.util import Version  # noqa: E402,F401
 
 
 def default_lbp_factory():

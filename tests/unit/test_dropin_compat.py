@@ -212,3 +212,11 @@ def test_indexing_the_first_row_of_a_result_set_warns_like_the_reference():
             assert rows[0] == ("a",) and rows[1] == ("b",)
         assert [w.category for w in caught] == [DeprecationWarning], result_set_class
         assert "indexing support will be removed in 4.0" in str(caught[0].message)
+
+
+def test_a_cluster_without_connection_class_reports_the_default_connection_class():
+    import cassandra.cluster
+
+    from cassfast.cluster import DefaultConnection
+    assert isinstance(cassandra.cluster.Cluster().connection_class, type)  # the reference's form
+    assert Cluster(["127.0.0.1"]).connection_class is DefaultConnection is Connection
