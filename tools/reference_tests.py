@@ -97,6 +97,11 @@ def _cache_root() -> Path:
     return Path(os.environ.get("CASSFAST_CACHE", Path.home() / ".cache" / "cassfast")) / "reference-tests"
 
 
+def _usage_error(message: str) -> None:
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def find_tests_dir(explicit: str | None, version: str) -> Path:
     """Return a directory containing the reference's ``tests`` package, fetching it if possible."""
     if explicit:
@@ -105,7 +110,7 @@ def find_tests_dir(explicit: str | None, version: str) -> Path:
             return root
         if root.name == "tests" and (root / "unit").is_dir():
             return root.parent
-        raise SystemExit("--tests-dir %s holds no tests/unit directory" % root)
+        _usage_error("--tests-dir %s holds no tests/unit directory" % root)
     target = _cache_root() / ("cassandra-driver-" + version)
     if (target / "tests" / "unit").is_dir():
         return target
@@ -120,7 +125,7 @@ def find_tests_dir(explicit: str | None, version: str) -> Path:
     with tarfile.open(sdist) as tar:
         members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
         if not members:
-            raise SystemExit(
+            _usage_error(
                 "the cassandra-driver %s sdist ships no tests/ (its MANIFEST.in leaves them out).\n"
                 "Pass --tests-dir with a checkout of the driver's repository at tag %s, e.g.\n"
                 "  git clone --depth 1 --branch %s <python-driver repository> ~/src/python-driver"
