@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 __version_info__ = tuple(int(p) for p in __version__.split("."))
 
 logging.getLogger("cassfast").addHandler(logging.NullHandler())
+NullHandler = logging.NullHandler  # the reference exports one (a Python 2 leftover)
 
 
 class ConsistencyLevel:

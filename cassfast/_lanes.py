@@ -49,7 +49,7 @@ import time
 from typing import Any
 
 from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
-                                 OperationTimedOutOnConnect, apply_sockopts)
+                                 OperationTimedOutOnConnect, apply_sockopts, tls_for_endpoint)
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
@@ -139,16 +139,20 @@ class Lane:
         shaken._encode = protocol.ProtocolHandler.encode_message
         shaken._decode = protocol.ProtocolHandler.decode_message
         shaken._decoder = FrameDecoder(protocol_version)
+        unix = endpoint.socket_family == socket.AF_UNIX
         try:
-            sock = socket.create_connection((address, port), connect_timeout)
+            sock = _connect_unix(address, connect_timeout) if unix else socket.create_connection(
+                (address, port), connect_timeout)
         except OSError as exc:
             raise ConnectionException("Failed to connect to %s: %s" % (endpoint, exc), endpoint) from exc
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not unix:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             apply_sockopts(sock, shaken.sockopts, endpoint)
-            ssl_ctx = shaken.ssl_context or getattr(endpoint, "ssl_options", None)
+            ssl_ctx, server_hostname = tls_for_endpoint(endpoint, address, shaken.ssl_context,
+                                                        shaken.server_hostname)
             if ssl_ctx is not None:
-                sock = ssl_ctx.wrap_socket(sock, server_hostname=shaken.server_hostname or address)
+                sock = ssl_ctx.wrap_socket(sock, server_hostname=server_hostname)
             shaken.sock = sock
             _run_to_completion(shaken._handshake())
             sock.settimeout(None)  # blocking from here on; deadlines use SO_RCVTIMEO
@@ -318,6 +322,17 @@ class Lane:
 
     def __repr__(self) -> str:
         return "<Lane %s%s>" % (self.endpoint, " broken" if self.broken else "")
+
+
+def _connect_unix(path: str, timeout: float) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _run_to_completion(coro) -> None:

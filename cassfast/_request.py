@@ -662,6 +662,7 @@ class ResponseFuture:
             self._final_exception = exc
             self._final_result = result
             callbacks = self._errbacks if exc is not None else self._callbacks
+            errbacks = self._errbacks
             self._callbacks = self._errbacks = None
             waiters, self._waiters = self._waiters, None
             aio_waiters, self._aio_waiters = self._aio_waiters, None
@@ -680,8 +681,22 @@ class ResponseFuture:
             for fn, args, kwargs in callbacks:
                 try:
                     fn(value, *args, **kwargs)
-                except Exception:
+                except Exception as callback_exc:
                     log.exception("Unhandled error in a ResponseFuture callback")
+                    if exc is None:
+                        # As in the reference: a failing callback ends the callbacks and its
+                        # exception goes to the errbacks, so code waiting on an errback learns of
+                        # it; result() still returns the rows.
+                        self._run_errbacks(errbacks, callback_exc)
+                        break
+
+    @staticmethod
+    def _run_errbacks(errbacks, exc) -> None:
+        for fn, args, kwargs in errbacks or ():
+            try:
+                fn(exc, *args, **kwargs)
+            except Exception:
+                log.exception("Unhandled error in a ResponseFuture errback")
 
     def _reset_for_next_page(self) -> None:
         with _callback_lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import warnings
 from typing import Any, Iterator
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
@@ -570,6 +571,10 @@ class ResultSet:
     __hash__ = object.__hash__
 
     def __getitem__(self, i):
+        if i == 0:
+            # The reference's deprecation, kept so that code and tests watching for it see it.
+            warnings.warn("ResultSet indexing support will be removed in 4.0 (as in cassandra-driver); "
+                          "use ResultSet.one() to get a single row", DeprecationWarning, stacklevel=2)
         self._enter_list_mode("index operator")
         return self._current_rows[i]
 

@@ -85,13 +85,21 @@ class PlainTextAuthenticator(Authenticator):
         pw = self.password.encode("utf-8") if isinstance(self.password, str) else bytes(self.password)
         return b"\x00" + user + b"\x00" + pw
 
+    def get_mechanism(self) -> bytes:
+        """The SASL mechanism named to DSE's unified authenticator (the reference's hook)."""
+        return b"PLAIN"
+
+    def get_initial_challenge(self) -> bytes:
+        """The challenge DSE answers the mechanism name with (the reference's hook)."""
+        return b"PLAIN-START"
+
     def initial_response(self) -> bytes:
         if self.server_authenticator_class == _DSE_AUTHENTICATOR:
-            return b"PLAIN"
+            return self.get_mechanism()
         return self._credentials()
 
     def evaluate_challenge(self, challenge: Optional[bytes]) -> bytes:
-        if challenge == b"PLAIN-START":
+        if challenge == self.get_initial_challenge():
             return self._credentials()
         raise AuthenticationFailed(
             "unexpected SASL PLAIN challenge from the server (%d bytes); PLAIN expects none"

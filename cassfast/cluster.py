@@ -19,11 +19,13 @@ import logging
 import socket
 import threading
 import time
+import uuid
+import warnings
 import weakref
 from typing import Any, Iterable
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
-                      ProtocolVersion, UnresolvableContactPoints)
+                      ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
 from cassfast._loop import LoopThread
 from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture,  # noqa: F401
                                RESULT_KIND_PREPARED, _NOT_SET)
@@ -69,7 +71,7 @@ class ExecutionProfile:
                  speculative_execution_policy=None, continuous_paging_options=None) -> None:
         policies = _policies()
         if load_balancing_policy is _NOT_SET:
-            self.load_balancing_policy = policies.TokenAwarePolicy(policies.DCAwareRoundRobinPolicy())
+            self.load_balancing_policy = default_lbp_factory()
         else:
             self._load_balancing_policy_explicit = True
             self.load_balancing_policy = load_balancing_policy
@@ -174,6 +176,14 @@ class Cluster:
                  monitor_reporting_interval=30, client_id=None, cloud=None,
                  column_encryption_policy=None, conviction_policy=None,
                  sync_lanes_per_host=8) -> None:
+        # Accepting these and ignoring them would connect somewhere else (cloud) or write
+        # plaintext where encryption was asked for (column_encryption_policy).
+        if cloud is not None:
+            raise UnsupportedOperation("Cluster(cloud=...) (DataStax Astra secure connect bundles) is "
+                                       "not supported by cassfast; use cassandra-driver for Astra")
+        if column_encryption_policy is not None:
+            raise UnsupportedOperation("Cluster(column_encryption_policy=...) (client-side column "
+                                       "encryption) is not implemented by cassfast; use cassandra-driver")
         policies = _policies()
         if contact_points is _NOT_SET:
             contact_points = ("127.0.0.1",)
@@ -201,7 +211,14 @@ class Cluster:
         if metrics_enabled:
             from cassfast.metrics import Metrics
             self.metrics = Metrics(self)
-        self.connection_class = connection_class
+        if connection_class is not None and not (isinstance(connection_class, type)
+                                                 and issubclass(connection_class, Connection)):
+            # cassfast has one I/O loop; the reactor names of cassfast.io all select it.
+            raise TypeError("connection_class must be None or a cassfast.connection.Connection "
+                            "subclass, such as the reactor names in cassfast.io; got %r"
+                            % (connection_class,))
+        # As in the reference, the attribute is always a class (DefaultConnection unless given).
+        self.connection_class = connection_class or Connection
         self.ssl_options = ssl_options
         self.ssl_context = ssl_context
         self.sockopts = sockopts
@@ -228,6 +245,11 @@ class Cluster:
         self.endpoint_factory = (endpoint_factory or DefaultEndPointFactory(port=port)).configure(self)
         self.application_name = application_name
         self.application_version = application_version
+        # Kept for code that reads them; they only feed DSE Insights reporting in the reference.
+        self.client_id = client_id or uuid.uuid4()
+        self.monitor_reporting_enabled = monitor_reporting_enabled
+        self.monitor_reporting_interval = monitor_reporting_interval
+        self.cloud = cloud
         self.column_encryption_policy = column_encryption_policy
         if sync_lanes_per_host is None or int(sync_lanes_per_host) < 0:
             raise ValueError("sync_lanes_per_host must be a number >= 0 (0 turns lanes off)")
@@ -314,6 +336,15 @@ class Cluster:
 
     def get_max_requests_per_connection(self, host_distance) -> int:
         return DEFAULT_MAX_REQUESTS
+
+    def set_min_requests_per_connection(self, host_distance, min_requests) -> None:
+        # As the reference does for protocol v3+, the only versions cassfast speaks.
+        raise UnsupportedOperation("Cluster.set_min_requests_per_connection() only has an effect "
+                                   "with protocol v1 or v2")
+
+    def set_max_requests_per_connection(self, host_distance, max_requests) -> None:
+        raise UnsupportedOperation("Cluster.set_max_requests_per_connection() only has an effect "
+                                   "with protocol v1 or v2")
 
     def register_listener(self, listener) -> None:
         with self._listener_lock:
@@ -429,7 +460,7 @@ class Cluster:
         loop = self._loop_thread.loop
         while True:
             try:
-                connection = await Connection.open(
+                connection = await self.connection_class.open(
                     endpoint, loop, self.protocol_version,
                     connect_timeout=timeout or self.connect_timeout,
                     event_callback=event_callback, owner=owner,
@@ -646,6 +677,23 @@ class Cluster:
     def refresh_user_type_metadata(self, keyspace, user_type, max_schema_agreement_wait=None) -> None:
         self.refresh_schema_metadata(max_schema_agreement_wait)
 
+    def refresh_materialized_view_metadata(self, keyspace, view, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_user_function_metadata(self, keyspace, function, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def refresh_user_aggregate_metadata(self, keyspace, aggregate, max_schema_agreement_wait=None) -> None:
+        self.refresh_schema_metadata(max_schema_agreement_wait)
+
+    def set_meta_refresh_enabled(self, enabled) -> None:
+        """Deprecated (as in the reference): set ``schema_metadata_enabled`` and
+        ``token_metadata_enabled`` instead."""
+        warnings.warn("Cluster.set_meta_refresh_enabled is deprecated; set Cluster.schema_metadata_enabled "
+                      "and Cluster.token_metadata_enabled instead", DeprecationWarning, stacklevel=2)
+        self.schema_metadata_enabled = enabled
+        self.token_metadata_enabled = enabled
+
     def refresh_nodes(self, force_token_rebuild=False) -> None:
         self._run(self.control_connection.refresh_node_list_and_token_map(
             force_token_rebuild=force_token_rebuild), self.control_connection_timeout * 4 + 10)
@@ -658,6 +706,41 @@ class Cluster:
 
 
 from cassfast._session import ResultSet, Session  # noqa: E402  (Session needs the names above)
+
+# Names the reference's cassandra.cluster exposes by importing them; code written for it imports
+# them from here.  DefaultConnection is the connection class a Cluster uses unless told otherwise.
+DefaultConnection = Connection
+from cassfast import AuthenticationFailed, DependencyException, SchemaTargetType  # noqa: E402,F401
+from cassfast.auth import PlainTextAuthProvider  # noqa: E402,F401
+from cassfast.cqltypes import UserType  # noqa: E402,F401
+from cassfast.encoder import Encoder  # noqa: E402,F401
+from cassfast.host import SniEndPointFactory  # noqa: E402,F401
+from cassfast.io.eventletreactor import EventletConnection  # noqa: E402,F401
+from cassfast.io.twistedreactor import TwistedConnection  # noqa: E402,F401
+from cassfast.metadata import Metadata  # noqa: E402,F401
+from cassfast.murmur3 import murmur3  # noqa: E402,F401
+from cassfast.policies import (  # noqa: E402,F401
+    DCAwareRoundRobinPolicy, DefaultLoadBalancingPolicy, ExponentialReconnectionPolicy,
+    HostDistance, IdentityTranslator, NeverRetryPolicy, NoSpeculativeExecutionPlan,
+    NoSpeculativeExecutionPolicy, RetryPolicy, SimpleConvictionPolicy, TokenAwarePolicy)
+from cassfast.protocol import (  # noqa: E402,F401
+    RESULT_KIND_ROWS, RESULT_KIND_SCHEMA_CHANGE, RESULT_KIND_SET_KEYSPACE, RESULT_KIND_VOID,
+    BatchMessage, ErrorMessage, ExecuteMessage, IsBootstrappingErrorMessage,
+    OverloadedErrorMessage, PrepareMessage, PreparedQueryNotFound, ProtocolException,
+    ProtocolHandler, QueryMessage, ReadTimeoutErrorMessage, ResultMessage, ServerError,
+    TruncateError, UnavailableErrorMessage, WriteTimeoutErrorMessage)
+from cassfast.query import (  # noqa: E402,F401
+    FETCH_SIZE_UNSET, BatchStatement, BoundStatement, HostTargetingStatement, PreparedStatement,
+    QueryTrace, SimpleStatement, TraceUnavailable)
+from cassfast.metadata import protect_name  # noqa: E402,F401
+from cassfast.query import bind_params  # noqa: E402,F401
+from cassfast.rows import dict_factory, named_tuple_factory, tuple_factory  # noqa: E402,F401
+from cassfast.util import Version  # noqa: E402,F401
+
+
+def default_lbp_factory():
+    """The load-balancing policy of a profile that names none: token-aware over DC-aware."""
+    return TokenAwarePolicy(DCAwareRoundRobinPolicy())
 
 __all__ = ["Cluster", "Session", "ResultSet", "ResponseFuture", "ExecutionProfile", "EXEC_PROFILE_DEFAULT",
            "NoHostAvailable", "UserTypeDoesNotExist", "QueryExhausted", "Host", "ConnectionException",

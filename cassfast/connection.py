@@ -1,6 +1,6 @@
 """One native-protocol connection to one node, driven by the cluster's event loop.
 
-Scope: opening the socket (TCP, optionally TLS), the handshake (OPTIONS/SUPPORTED, STARTUP,
+Scope: opening the socket (TCP or unix, optionally TLS), the handshake (OPTIONS/SUPPORTED, STARTUP,
 READY or the AUTHENTICATE/AUTH_RESPONSE/AUTH_CHALLENGE/AUTH_SUCCESS exchange, spec 4.1.1-4.1.2 and
 4.2.2-4.2.3), the switch to v5 checksummed segments once STARTUP is answered (v5 spec 2.2), stream-id
 multiplexing (up to 32,768 requests in flight, spec 2.3), coalesced writes (every frame queued in
@@ -23,7 +23,8 @@ import time
 from typing import Any, Callable
 
 from cassfast import AuthenticationFailed, ProtocolVersion, __version__
-from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, EndPointFactory  # noqa: F401 (reference re-exports)
+from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
+                           EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
@@ -79,6 +80,24 @@ class ConnectionBusy(Exception):
 
 class CrcMismatchException(ConnectionException):
     """A v5 segment failed its CRC check."""
+
+
+def tls_for_endpoint(endpoint, address: str, ssl_context, server_hostname):
+    """``(SSLContext or None, server_hostname or None)`` to connect to ``endpoint`` at ``address``.
+
+    An endpoint's ``ssl_options`` may be an SSLContext, or the reference's dict form
+    (``SniEndPoint``: ``{'server_hostname': <host id>}``), which names the TLS server behind a
+    proxy and so implies TLS.  With TLS the name checked defaults to the dialled address.
+    """
+    endpoint_ssl = getattr(endpoint, "ssl_options", None)
+    if isinstance(endpoint_ssl, _ssl.SSLContext):
+        ssl_context = ssl_context or endpoint_ssl
+    elif endpoint_ssl:
+        server_hostname = endpoint_ssl.get("server_hostname") or server_hostname
+        ssl_context = ssl_context or _ssl.create_default_context()
+    if ssl_context is None:
+        return None, None
+    return ssl_context, server_hostname or address
 
 
 def _protocol():
@@ -193,13 +212,15 @@ class Connection(asyncio.Protocol):
         self._decode = protocol.ProtocolHandler.decode_message
         self._decoder = FrameDecoder(self.protocol_version)
         address, port = self.endpoint.resolve()
-        ssl_ctx = self.ssl_context
-        if ssl_ctx is None and getattr(self.endpoint, "ssl_options", None):
-            ssl_ctx = self.endpoint.ssl_options
+        ssl_ctx, server_hostname = tls_for_endpoint(self.endpoint, address, self.ssl_context,
+                                                    self.server_hostname)
         try:
-            await self.loop.create_connection(
-                lambda: self, address, port, ssl=ssl_ctx,
-                server_hostname=(self.server_hostname or address) if ssl_ctx is not None else None)
+            if self.endpoint.socket_family == socket.AF_UNIX:
+                await self.loop.create_unix_connection(
+                    lambda: self, address, ssl=ssl_ctx, server_hostname=server_hostname)
+            else:
+                await self.loop.create_connection(
+                    lambda: self, address, port, ssl=ssl_ctx, server_hostname=server_hostname)
         except OSError as exc:
             raise ConnectionException(
                 "Failed to connect to %s: %s" % (self.endpoint, exc), self.endpoint) from exc
@@ -729,3 +750,20 @@ def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:
     """A function turning a list of encoded v5 frames into segment bytes (v5 spec 2.2-2.5)."""
     from cassfast._core import SegmentEncoder
     return SegmentEncoder(compressor_name).encode
+
+
+# Protocol constants and message classes the reference's cassandra.connection exposes.
+DEFAULT_CQL_VERSION = "3.0.0"
+DRIVER_VERSION = __version__
+# Frame header, first byte: the direction bit and the protocol version (native_protocol_v4.spec 2.1).
+HEADER_DIRECTION_FROM_CLIENT = 0x00
+HEADER_DIRECTION_TO_CLIENT = 0x80
+HEADER_DIRECTION_MASK = 0x80
+PROTOCOL_VERSION_MASK = 0x7F
+
+from cassfast import ConsistencyLevel, OperationTimedOut  # noqa: E402,F401
+from cassfast.protocol import (  # noqa: E402,F401
+    AuthChallengeMessage, AuthenticateMessage, AuthResponseMessage, AuthSuccessMessage,
+    CredentialsMessage, ErrorMessage, InvalidRequestException, OptionsMessage, ProtocolException,
+    ProtocolHandler, QueryMessage, ReadyMessage, RegisterMessage, ResultMessage, StartupMessage,
+    SupportedMessage)

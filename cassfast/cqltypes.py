@@ -17,7 +17,7 @@ from binascii import unhexlify
 from collections import namedtuple
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from cassfast import util
+from cassfast import UnsupportedOperation, util
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +312,15 @@ class EmptyType(_CassandraType):
     _codec_kind = "empty"
 
 
+def _check_collection_protocol(cls, protocol_version) -> None:
+    # Protocol v1/v2 framed collections with 16-bit counts and lengths; cassfast only speaks v3+
+    # (32-bit), so it refuses rather than produce bytes a v1/v2 reader would misread.
+    if protocol_version < 3 and cls._codec_kind in ("list", "set", "map"):
+        raise UnsupportedOperation(
+            "%s in native protocol v%d is not supported: cassfast encodes collections for "
+            "protocol v3 and later only" % (cls.cql_parameterized_type(), protocol_version))
+
+
 class _ParameterizedType(_CassandraType):
     num_subtypes = "UNKNOWN"
 
@@ -319,12 +328,14 @@ class _ParameterizedType(_CassandraType):
     def deserialize(cls, byts, protocol_version):
         if not cls.subtypes:
             raise NotImplementedError("can't deserialize unparameterized %s" % cls.typename)
+        _check_collection_protocol(cls, protocol_version)
         return _codec_for(cls).deserialize(byts, protocol_version)
 
     @classmethod
     def serialize(cls, val, protocol_version):
         if not cls.subtypes:
             raise NotImplementedError("can't serialize unparameterized %s" % cls.typename)
+        _check_collection_protocol(cls, protocol_version)
         return _codec_for(cls).serialize(val, protocol_version)
 
 
@@ -817,3 +828,10 @@ __all__ = [
     "lookup_casstype_simple", "mkUnrecognizedType", "parse_casstype_args", "parse_cql_type",
     "cql_types_from_string", "strip_frozen",
 ]
+
+
+# The reference's cassandra.cqltypes exposes the byte helpers of cassandra.marshal.
+from cassfast.marshal import (  # noqa: E402,F401
+    double_unpack, float_unpack, int8_unpack, int16_unpack, int32_unpack, int64_unpack,
+    uint16_unpack, uint32_unpack, uvint_pack, uvint_unpack, varint_pack, varint_unpack,
+    vints_pack, vints_unpack)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict
 from uuid import UUID
 
 from cassfast.util import Date, OrderedMap, OrderedMapSerializedKey, SortedSet, Time
+from cassfast.util import sortedset  # noqa: F401  (the reference's cassandra.encoder exposes it)
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +172,4 @@ class Encoder:
     def cql_encode_decimal(self, val: Decimal) -> str:
         """Decimals go through float, like the reference driver."""
         return self.cql_encode_float(float(val))
+

@@ -96,6 +96,121 @@ class DefaultEndPointFactory(EndPointFactory):
         return DefaultEndPoint(str(addr), int(port))
 
 
+class SniEndPoint(EndPoint):
+    """A node behind an SNI proxy: connect to the proxy, name the node in the TLS handshake.
+
+    ``server_name`` is the node's host id (from ``SniEndPointFactory``).  Each ``resolve()`` takes
+    the next of the proxy's addresses (sorted, round robin from ``init_index``), so connections
+    spread over a proxy that resolves to several addresses.
+    """
+
+    def __init__(self, proxy_address: str, server_name: str, port: int = 9042, init_index: int = 0):
+        self._proxy_address = proxy_address
+        self._server_name = server_name
+        self._port = port
+        self._index = init_index
+        self._ssl_options = {"server_hostname": server_name}
+
+    @property
+    def address(self) -> str:
+        return self._proxy_address
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def ssl_options(self) -> dict:
+        return self._ssl_options
+
+    def resolve(self) -> tuple[str, int]:
+        infos = socket.getaddrinfo(self._proxy_address, self._port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+        addresses = sorted(info[4][0] for info in infos)
+        address = addresses[self._index % len(addresses)]
+        self._index += 1
+        return address, self._port
+
+    def _key(self):
+        return (self._proxy_address, self._port, self._server_name)
+
+    def __eq__(self, other):
+        return isinstance(other, SniEndPoint) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __lt__(self, other):
+        return self._key() < other._key()
+
+    def __str__(self):
+        return "%s:%d:%s" % self._key()
+
+    def __repr__(self):
+        return "<%s: %s:%d:%s>" % ((self.__class__.__name__,) + self._key())
+
+
+class SniEndPointFactory(EndPointFactory):
+    """Endpoints of the nodes behind one SNI proxy, named by their host ids."""
+
+    def __init__(self, proxy_address: str, port: int):
+        self._proxy_address = proxy_address
+        self._port = port
+        # Each new endpoint starts one address further, so that they do not all try the
+        # proxy's first address first.
+        self._next_index = 0
+
+    def _endpoint(self, server_name: str) -> SniEndPoint:
+        endpoint = SniEndPoint(self._proxy_address, server_name, self._port, self._next_index)
+        self._next_index += 1
+        return endpoint
+
+    def create(self, row) -> SniEndPoint:
+        host_id = row.get("host_id")
+        if host_id is None:
+            raise ValueError("a peer row without host_id cannot be reached through an SNI proxy")
+        return self._endpoint(str(host_id))
+
+    def create_from_sni(self, sni: str) -> SniEndPoint:
+        return self._endpoint(sni)
+
+
+class UnixSocketEndPoint(EndPoint):
+    """A node listening on a unix domain socket (``port`` is None)."""
+
+    def __init__(self, unix_socket_path: str):
+        self._unix_socket_path = unix_socket_path
+
+    @property
+    def address(self) -> str:
+        return self._unix_socket_path
+
+    @property
+    def port(self):
+        return None
+
+    @property
+    def socket_family(self):
+        return socket.AF_UNIX
+
+    def resolve(self):
+        return self._unix_socket_path, None
+
+    def __eq__(self, other):
+        return isinstance(other, UnixSocketEndPoint) and self._unix_socket_path == other._unix_socket_path
+
+    def __hash__(self):
+        return hash(self._unix_socket_path)
+
+    def __lt__(self, other):
+        return self._unix_socket_path < other._unix_socket_path
+
+    def __str__(self):
+        return self._unix_socket_path
+
+    def __repr__(self):
+        return "<%s: %s>" % (self.__class__.__name__, self._unix_socket_path)
+
+
 class Host:
     """One Cassandra node.
 

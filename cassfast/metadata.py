@@ -675,3 +675,15 @@ def group_keys_by_replica(session, keyspace: str, table: str, keys) -> dict:
             candidates = [h for h in replicas if h.is_up]
         groups[random.choice(candidates) if candidates else NO_VALID_REPLICA].append(key)
     return dict(groups)
+
+
+# Names the reference's cassandra.metadata exposes by importing them.
+from cassfast import ConsistencyLevel, InvalidRequest, SignatureDescriptor, Unauthorized  # noqa: E402,F401
+from cassfast.encoder import Encoder  # noqa: E402,F401
+from cassfast.marshal import varint_unpack  # noqa: E402,F401
+from cassfast.murmur3 import murmur3  # noqa: E402,F401
+from cassfast.policies import HostDistance  # noqa: E402,F401
+from cassfast.protocol import QueryMessage  # noqa: E402,F401
+from cassfast.util import Version  # noqa: E402,F401
+from cassfast.query import bind_params  # noqa: E402,F401
+from cassfast.rows import dict_factory  # noqa: E402,F401

@@ -46,6 +46,8 @@ from random import randint, shuffle
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from cassfast import WriteType as WriteType  # re-exported, as the reference does
+from cassfast import ConsistencyLevel, OperationTimedOut  # noqa: F401  (reference re-exports)
+from cassfast import WriteType as WT  # noqa: F401  (the reference's alias)
 from cassfast._failure_policies import (  # noqa: F401  (the reference's module layout)
     ConstantReconnectionPolicy, ConstantSpeculativeExecutionPolicy, ConvictionPolicy,
     DowngradingConsistencyRetryPolicy, ExponentialReconnectionPolicy, FallthroughRetryPolicy,

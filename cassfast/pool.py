@@ -208,3 +208,9 @@ class HostConnectionPool:
 
 def _available(connection: Connection) -> int:
     return connection.available_streams
+
+
+# Names the reference's cassandra.pool exposes by importing them.
+from cassfast import AuthenticationFailed  # noqa: E402,F401
+from cassfast.host import DefaultEndPoint, EndPoint  # noqa: E402,F401
+from cassfast.policies import HostDistance  # noqa: E402,F401

@@ -902,3 +902,15 @@ def __getattr__(name: str):
         from cassfast._types import UNSET_VALUE
         return UNSET_VALUE
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+# The reference's cassandra.protocol exposes the type descriptors and byte helpers it imports.
+HAVE_CYTHON = True  # cassfast's codecs are always compiled
+HAVE_NUMPY = False  # no NumpyProtocolHandler (see the README's compatibility section)
+from cassfast.type_codes import CUSTOM_TYPE  # noqa: E402,F401
+from cassfast.cqltypes import (  # noqa: E402,F401
+    AsciiType, BooleanType, ByteType, BytesType, CounterColumnType, DateType, DecimalType,
+    DoubleType, DurationType, FloatType, InetAddressType, Int32Type, IntegerType, ListType,
+    LongType, MapType, SetType, ShortType, SimpleDateType, TimeType, TimeUUIDType, TupleType,
+    UserType, UTF8Type, UUIDType, VarcharType, lookup_casstype)
+from cassfast.marshal import int8_unpack, int32_unpack, uint16_unpack, uint32_le_unpack  # noqa: E402,F401

@@ -16,6 +16,7 @@ import pickle
 import random
 import re
 import socket
+import sys
 import time
 import uuid
 from collections import OrderedDict  # noqa: F401  (re-exported like the reference does)
@@ -695,3 +696,9 @@ class Version:
             return True
         return self.prerelease > other.prerelease
 
+
+
+# Names the reference's cassandra.util exposes.
+from weakref import WeakSet  # noqa: E402,F401  (the reference kept a Python 2 backport)
+is_little_endian = sys.byteorder == "little"
+from cassfast import DriverException  # noqa: E402,F401
