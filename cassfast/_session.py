@@ -18,6 +18,7 @@ from cassfast._request import (_NOT_DONE, _NOT_SET, RESULT_KIND_PREPARED, NoHost
                                QueryExhausted, ResponseFuture)
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
+from cassfast.encoder import Encoder
 from cassfast.pool import HostConnectionPool
 from cassfast.policies import NoSpeculativeExecutionPolicy as _NoSpeculativeExecutionPolicy
 from cassfast.protocol import BatchMessage, ExecuteMessage, QueryMessage
@@ -65,7 +66,9 @@ class Session:
         self._timeout_override = _NOT_SET
         self._cl_override = _NOT_SET
         self._serial_cl_override = _NOT_SET
-        self.encoder = None
+        # As in the reference, every session has its own Encoder from the start, so applications
+        # can customise ``session.encoder.mapping`` before the first statement.
+        self.encoder: Encoder = Encoder()
         self._request_init_callbacks: list = []
         # Lanes (cassfast._lanes) are used by synchronous execute() unless turned off.
         self._sync_lanes = cluster.sync_lanes_per_host > 0
@@ -282,7 +285,7 @@ class Session:
         elif isinstance(query, _SimpleStatement):
             query_string = query.query_string
             if parameters:
-                query_string = _query.bind_params(query_string, parameters, self._encoder())
+                query_string = _query.bind_params(query_string, parameters, self.encoder)
             keyspace = query.keyspace if protocol_version >= 5 else None
             message = QueryMessage(query_string, cl, serial_cl, fetch_size, paging_state,
                                    timestamp, None, keyspace)
@@ -316,12 +319,6 @@ class Session:
             for fn, args, kwargs in self._request_init_callbacks:
                 fn(future, *args, **kwargs)
         return future
-
-    def _encoder(self):
-        if self.encoder is None:
-            from cassfast.encoder import Encoder
-            self.encoder = Encoder()
-        return self.encoder
 
     def add_request_init_listener(self, fn, *args, **kwargs) -> None:
         self._request_init_callbacks.append((fn, args, kwargs))
