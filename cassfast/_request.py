@@ -25,7 +25,7 @@ from typing import Any, Callable
 from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
                       RequestExecutionException)
 from cassfast._lanes import LaneSendFailed, LaneTimeout
-from cassfast.connection import ConnectionBusy, ConnectionException, ConnectionShutdown
+from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
 
@@ -297,6 +297,11 @@ class ResponseFuture:
         try:
             stream_id = connection.send_request(self.message, self._on_response,
                                                 self._result_metadata, self.row_factory)
+        except ConnectionDraining:
+            # The pool retired the connection between the borrow and the send; nothing was
+            # sent, and the pool no longer hands that connection out: borrow again.
+            self.attempted_hosts.pop()
+            return self._send_to(host, pool)
         except (ConnectionShutdown, ConnectionBusy) as exc:
             self._errors[host] = exc
             if self._metrics is not None and exc.__class__ is not ConnectionBusy:

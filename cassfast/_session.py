@@ -31,7 +31,7 @@ _SimpleStatement = _query.SimpleStatement
 _BatchStatement = _query.BatchStatement
 _FETCH_SIZE_UNSET = _query.FETCH_SIZE_UNSET
 
-_IGNORED = -1  # HostDistance.IGNORED
+_REMOTE, _IGNORED = 1, -1  # HostDistance
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident
 
@@ -126,20 +126,37 @@ class Session:
             raise NoHostAvailable("Unable to connect to any servers", errors)
 
     def _distance(self, host) -> int:
-        """The closest distance any profile gives ``host``; IGNORED only when all ignore it."""
+        """The closest distance any profile gives ``host``; IGNORED only when all ignore it.
+
+        REMOTE counts as IGNORED when the cluster's ``connect_to_remote_hosts`` is False.
+        """
         distances = [p.load_balancing_policy.distance(host) for p in self._profile_manager.values()]
         used = [d for d in distances if d != _IGNORED]
-        return min(used) if used else _IGNORED
+        distance = min(used) if used else _IGNORED
+        if distance == _REMOTE and not self.cluster.connect_to_remote_hosts:
+            return _IGNORED
+        return distance
 
-    async def _add_or_renew_pool(self, host) -> bool:
+    def _add_or_renew_pool(self, host) -> "asyncio.Future":
+        """Replace ``host``'s pool by a new one now (loop thread); the future says whether it opened.
+
+        The pool is registered before this returns, so a caller that looks at ``_pools`` right
+        after (``_update_created_pools``) does not open a second one.  The future resolves to
+        False for an ignored host and raises when no connection could be opened.
+        """
         distance = self._distance(host)
         if distance == _IGNORED or self.is_shutdown:
-            return False
+            done = asyncio.get_event_loop().create_future()
+            done.set_result(False)
+            return done
         previous = self._pools.get(host)
         pool = HostConnectionPool(host, distance, self)
         self._pools[host] = pool
         if previous is not None:
             previous.shutdown()
+        return asyncio.ensure_future(self._open_pool(host, pool))
+
+    async def _open_pool(self, host, pool) -> bool:
         try:
             await pool.open()
         except Exception as exc:
@@ -159,6 +176,46 @@ class Session:
                 except Exception:
                     pass
 
+    def _update_created_pools(self) -> list:
+        """Make the pools follow the policies' current distances (loop thread).
+
+        Distances move with topology and status (a DC-aware policy's ``used_hosts_per_remote_dc``
+        brings another remote host in when one goes down), so the cluster calls this after each
+        host event: a host that became IGNORED loses its pool, one that stopped being ignored
+        gets one (unless it is known to be down), and a pool whose distance changed is resized
+        for its new distance.  Returns the futures of the pools being opened.
+        """
+        opening = []
+        if self.is_shutdown:
+            return opening
+        for host in self.cluster.metadata.all_hosts():
+            distance = self._distance(host)
+            pool = self._pools.get(host)
+            if pool is None or pool.is_shutdown:
+                if distance != _IGNORED and host.is_up is not False:
+                    opening.append(self._add_or_renew_pool(host))
+            elif distance == _IGNORED:
+                self._remove_pool(host)
+            elif distance != pool.host_distance:
+                pool.resize(distance)
+        return opening
+
+    def update_created_pools(self) -> None:
+        """Open, close or resize pools so they follow the current host distances (any thread).
+
+        The reference's method of the same name; here it waits until new pools are open.
+        """
+        async def run():
+            opening = self._update_created_pools()
+            if opening:
+                await asyncio.gather(*opening, return_exceptions=True)
+        self.cluster._run(run(), self.cluster.connect_timeout * 2 + 30)
+
+    def _resize_pools(self) -> None:
+        """Apply the cluster's current pool sizing to every pool (loop thread)."""
+        for pool in list(self._pools.values()):
+            pool.resize()
+
     def _remove_pool(self, host) -> None:
         pool = self._pools.pop(host, None)
         if pool is not None:
@@ -169,6 +226,7 @@ class Session:
 
     def get_pool_state(self):
         return {host: {"open_count": pool.open_count, "in_flights": pool.in_flight,
+                       "orphan_requests": [c.orphaned_request_ids for c in pool.connections],
                        "shutdown": pool.is_shutdown} for host, pool in self._pools.items()}
 
     # ------------------------------------------------------------------ executing

@@ -37,8 +37,15 @@ from cassfast.timestamps import MonotonicTimestampGenerator
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_REQUESTS = 0
-DEFAULT_MAX_REQUESTS = 32768
+# Pool sizing (see cassfast.pool).  The request thresholds are the reference's values; the
+# connection counts are what the reference opens with protocol v3+ (one connection per host).
+DEFAULT_MIN_REQUESTS = 5
+DEFAULT_MAX_REQUESTS = 100
+DEFAULT_MIN_CONNECTIONS_PER_LOCAL_HOST = 1
+DEFAULT_MAX_CONNECTIONS_PER_LOCAL_HOST = 1
+DEFAULT_MIN_CONNECTIONS_PER_REMOTE_HOST = 1
+DEFAULT_MAX_CONNECTIONS_PER_REMOTE_HOST = 1
+_LOCAL, _REMOTE, _IGNORED = 0, 1, -1  # HostDistance
 
 
 def _policies():
@@ -107,6 +114,23 @@ class _ConfigMode:
     PROFILES = 2
 
 
+def _distance_key(host_distance, settable: bool = False) -> int:
+    if host_distance in (_LOCAL, _REMOTE) and not isinstance(host_distance, bool):
+        return int(host_distance)
+    if host_distance == _IGNORED and not settable:
+        return _IGNORED
+    raise ValueError("host_distance must be HostDistance.LOCAL or HostDistance.REMOTE, not %r"
+                     % (host_distance,))
+
+
+def _checked_count(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
+    if value < low:
+        raise ValueError("%s must be >= %d, not %d" % (name, low, value))
+    return value
+
+
 def _resolve_contact_points(contact_points, port) -> list[EndPoint]:
     endpoints: list[EndPoint] = []
     failed = []
@@ -159,6 +183,8 @@ class Cluster:
     no_compact = False
     is_shutdown = False
     sync_lanes_per_host = 8
+    connect_to_remote_hosts = True
+    """When False, hosts at ``HostDistance.REMOTE`` get no pool (reference attribute)."""
 
     def __init__(self, contact_points=_NOT_SET, port: int = 9042, compression=True,
                  auth_provider=None, load_balancing_policy=None, reconnection_policy=None,
@@ -262,7 +288,10 @@ class Cluster:
         self._listener_lock = threading.Lock()
         self._prepared_statements: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._user_types: dict = {}
-        self._core_connections = {0: 1, 1: 1, -1: 0}  # HostDistance LOCAL, REMOTE, IGNORED
+        self._core_connections_per_host = {_LOCAL: DEFAULT_MIN_CONNECTIONS_PER_LOCAL_HOST,
+                                           _REMOTE: DEFAULT_MIN_CONNECTIONS_PER_REMOTE_HOST}
+        self._max_connections_per_host = {_LOCAL: DEFAULT_MAX_CONNECTIONS_PER_LOCAL_HOST,
+                                          _REMOTE: DEFAULT_MAX_CONNECTIONS_PER_REMOTE_HOST}
         self._lock = threading.RLock()
         self._loop_thread: LoopThread | None = None
         self._heartbeat_task = None
@@ -319,22 +348,42 @@ class Cluster:
             for session in list(self.sessions):
                 self._run(session._add_pools_for_profile(profile), pool_wait_timeout)
 
-    def get_core_connections_per_host(self, host_distance) -> int:
-        return self._core_connections.get(host_distance, 1)
+    # Pool sizing per HostDistance.  The reference raises UnsupportedOperation for the connection
+    # counts with protocol v3+ (its pools are one connection per host); cassfast honours them, and
+    # a change made after connect() resizes the open pools at once (see cassfast.pool for how
+    # pools grow and shrink between core and max).  The request thresholds that drive growth
+    # and shrinking keep the reference's values and, as there with v3+, cannot be set.
 
-    def set_core_connections_per_host(self, host_distance, core_connections) -> None:
-        self._core_connections[host_distance] = core_connections
+    def get_core_connections_per_host(self, host_distance) -> int:
+        """Connections each session opens and keeps to a host at ``host_distance`` (default 1)."""
+        if host_distance == _IGNORED:
+            return 0
+        return self._core_connections_per_host[_distance_key(host_distance)]
+
+    def set_core_connections_per_host(self, host_distance, core_connections: int) -> None:
+        """Set the core pool size for LOCAL or REMOTE hosts; open pools resize at once."""
+        key = _distance_key(host_distance, settable=True)
+        self._core_connections_per_host[key] = _checked_count("core_connections", core_connections, 1)
+        self._resize_pools()
 
     def get_max_connections_per_host(self, host_distance) -> int:
-        return self._core_connections.get(host_distance, 1)
+        """The most connections a pool grows to under load (a value below core counts as core)."""
+        if host_distance == _IGNORED:
+            return 0
+        return self._max_connections_per_host[_distance_key(host_distance)]
 
-    def set_max_connections_per_host(self, host_distance, max_connections) -> None:
-        pass  # pools are fixed-size: one v3+ connection multiplexes 32k requests
+    def set_max_connections_per_host(self, host_distance, max_connections: int) -> None:
+        """Set how far pools to LOCAL or REMOTE hosts may grow; open pools resize at once."""
+        key = _distance_key(host_distance, settable=True)
+        self._max_connections_per_host[key] = _checked_count("max_connections", max_connections, 1)
+        self._resize_pools()
 
     def get_min_requests_per_connection(self, host_distance) -> int:
+        """Live requests per connection at or below which a grown pool shrinks (5)."""
         return DEFAULT_MIN_REQUESTS
 
     def get_max_requests_per_connection(self, host_distance) -> int:
+        """Live requests on the least-loaded connection at which a pool grows (100)."""
         return DEFAULT_MAX_REQUESTS
 
     def set_min_requests_per_connection(self, host_distance, min_requests) -> None:
@@ -345,6 +394,13 @@ class Cluster:
     def set_max_requests_per_connection(self, host_distance, max_requests) -> None:
         raise UnsupportedOperation("Cluster.set_max_requests_per_connection() only has an effect "
                                    "with protocol v1 or v2")
+
+    def _resize_pools(self) -> None:
+        """Apply the sizing settings to every open pool (on the loop; returns at once)."""
+        if not self._is_setup or self.is_shutdown or self._loop_thread is None:
+            return
+        for session in list(self.sessions):
+            self._loop_thread.submit(session._resize_pools)
 
     def register_listener(self, listener) -> None:
         with self._listener_lock:
@@ -561,7 +617,8 @@ class Cluster:
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.on_add(host)
         for session in list(self.sessions):
-            asyncio.ensure_future(session._add_or_renew_pool(host))
+            session._add_or_renew_pool(host)
+            session._update_created_pools()
         for listener in self.listeners:
             listener.on_add(host)
 
@@ -573,6 +630,7 @@ class Cluster:
             profile.load_balancing_policy.on_remove(host)
         for session in list(self.sessions):
             session._remove_pool(host)
+            session._update_created_pools()
         for listener in self.listeners:
             listener.on_remove(host)
 
@@ -599,6 +657,8 @@ class Cluster:
                 pool.lanes.reset()  # threads blocked on its lanes fail now, not at their timeout
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.on_down(host)
+        for session in list(self.sessions):
+            session._update_created_pools()
         for listener in self.listeners:
             listener.on_down(host)
 
@@ -615,9 +675,10 @@ class Cluster:
         for session in list(self.sessions):
             pool = session._pools.get(host)
             if pool is None or pool.is_shutdown:
-                asyncio.ensure_future(session._add_or_renew_pool(host))
+                session._add_or_renew_pool(host)
             else:
                 pool.reconnect_now()
+            session._update_created_pools()
             if self.reprepare_on_up:
                 asyncio.ensure_future(session._reprepare_all_on(host))
         for listener in self.listeners:
@@ -640,7 +701,7 @@ class Cluster:
                 if pool is not None:
                     pool.reconnect_now()
                 else:
-                    asyncio.ensure_future(session._add_or_renew_pool(host))
+                    session._add_or_renew_pool(host)
         elif change_type == "DOWN":
             # As the reference does, a DOWN event for a host we still hold connections to is
             # ignored: gossip lags and our own connections are the better witness.

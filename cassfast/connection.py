@@ -78,6 +78,14 @@ class ConnectionBusy(Exception):
     """Every stream id of the connection is in use."""
 
 
+class ConnectionDraining(ConnectionBusy):
+    """The pool retired the connection (it closes once drained); nothing was sent on it.
+
+    The request is free to borrow another connection of the same pool: a retired connection is
+    no longer handed out.
+    """
+
+
 class CrcMismatchException(ConnectionException):
     """A v5 segment failed its CRC check."""
 
@@ -117,7 +125,16 @@ class Connection(asyncio.Protocol):
     Hot path: :meth:`send_request` (allocates a stream id, encodes, queues the bytes) and
     ``data_received`` (cuts frames, decodes bodies, calls the request's callback).  The callback
     gets ``(response_message_or_exception)``; it is called exactly once per accepted request.
+
+    A request that times out on the client leaves its stream id *orphaned* until the server
+    answers it.  Once ``orphaned_threshold`` streams are orphaned at the same time,
+    ``orphaned_threshold_reached`` is set and ``on_orphaned_threshold`` tells the owning pool,
+    which replaces the connection (as the reference's ``HostConnection`` does).
     """
+
+    # Reference value (cassandra.connection.Connection.orphaned_threshold): three quarters of the
+    # stream ids.  A class attribute, so an application (or a test) may lower it.
+    orphaned_threshold = 3 * (MAX_STREAM_ID + 1) // 4
 
     def __init__(self, endpoint: EndPoint, loop: asyncio.AbstractEventLoop, protocol_version: int, *,
                  compression: bool | str = True, authenticator_factory: Callable | None = None,
@@ -163,6 +180,13 @@ class Connection(asyncio.Protocol):
         self._next_id = 1  # 0 is used by the handshake
         self._inflight: dict[int, tuple] = {}
         self.orphaned = 0
+        self.orphaned_threshold_reached = False
+        # Set by the owning pool: called (loop thread) once, when orphans reach the threshold.
+        self.on_orphaned_threshold: Callable[["Connection"], None] | None = None
+        # Set by the owning pool when it retires the connection: no new request is accepted,
+        # and the pool closes it once only orphaned streams are left (``close_drained``).
+        self.draining = False
+        self._closed_drained = False
         self._out: list[bytes] = []
         self._flush_pending = False
         self._close_waiters: list[Callable] = []
@@ -436,6 +460,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self._close_wsock()  # the duplicate descriptor would keep the TCP connection open
+        if self._closed_drained:
+            return  # see close_drained: what is left belongs to senders that take it back
         if not self.is_closed:
             self.defunct(ConnectionShutdown(
                 "Connection to %s was closed%s" % (self.endpoint, ": %s" % exc if exc else ""),
@@ -463,6 +489,8 @@ class Connection(asyncio.Protocol):
         if self.is_defunct or self.is_closed:
             raise ConnectionShutdown("Connection to %s is %s" % (
                 self.endpoint, "defunct" if self.is_defunct else "closed"), self.endpoint)
+        if self.draining:
+            raise ConnectionDraining("Connection to %s is draining" % (self.endpoint,))
         try:
             # list.pop is atomic: the free list needs no lock (see _alloc_stream_id).
             stream_id = self._free_ids.pop()
@@ -480,6 +508,15 @@ class Connection(asyncio.Protocol):
         if self._loop_ident is None or threading.get_ident() == self._loop_ident:
             self._queue_frame(data)
             return stream_id
+        if self.draining:
+            # The pool retired the connection while this thread registered the request.  The
+            # pool sets ``draining`` before it counts what is in flight, so either it saw this
+            # entry (and waits for it) or this check sees the flag: nothing is sent, the entry
+            # is taken back, and the loop re-checks whether the connection can close now.
+            if inflight.pop(stream_id, None) is not None:
+                self._free_ids.append(stream_id)
+                self._call_on_loop(self._after_refused_send)
+                raise ConnectionDraining("Connection to %s is draining" % (self.endpoint,))
         if self._wsock is not None:
             self._write(self._segment_writer([data]) if self._segment_writer is not None else data)
         else:
@@ -587,6 +624,11 @@ class Connection(asyncio.Protocol):
                 pass
             wsock.close()
 
+    def _after_refused_send(self) -> None:
+        hook = self.on_streams_freed
+        if hook is not None:
+            hook()
+
     def orphan(self, stream_id: int, callback: Callable | None = None) -> None:
         """Forget the callback of a timed-out request; its id comes back when the server answers.
 
@@ -596,6 +638,23 @@ class Connection(asyncio.Protocol):
         if entry is not None and entry[0] is not None and (callback is None or entry[0] == callback):
             self._inflight[stream_id] = (None, None, None)
             self.orphaned += 1
+            if self.orphaned >= self.orphaned_threshold and not self.orphaned_threshold_reached:
+                self.orphaned_threshold_reached = True
+                log.debug("Connection to %s reached %d orphaned streams; asking for a replacement",
+                          self.endpoint, self.orphaned)
+                hook = self.on_orphaned_threshold
+                if hook is not None:
+                    hook(self)
+
+    @property
+    def orphaned_request_ids(self) -> set[int]:
+        """The stream ids whose request timed out and whose answer has not arrived yet."""
+        return {stream_id for stream_id, entry in list(self._inflight.items()) if entry[0] is None}
+
+    @property
+    def is_drained(self) -> bool:
+        """Nothing but orphans in flight (loop thread)."""
+        return len(self._inflight) <= self.orphaned
 
     def _queue_frame(self, data: bytes) -> None:
         self._out.append(data)
@@ -726,8 +785,25 @@ class Connection(asyncio.Protocol):
         self._fail_inflight(ConnectionShutdown("Connection to %s was closed" % self.endpoint, self.endpoint))
         self._notify_closed()
 
+    def close_drained(self) -> None:
+        """Close a retired connection that has only orphaned streams left (loop thread).
+
+        Unlike :meth:`close`, in-flight entries are not failed: the orphans have no callback, and
+        any other entry belongs to a thread that registered it after ``draining`` was set, which
+        sees the flag, takes the entry back and sends the request elsewhere (``send_request``).
+        """
+        if self.is_closed or self.is_defunct:
+            return
+        self._closed_drained = True
+        self.is_closed = True
+        self._close_wsock()
+        if self.transport is not None:
+            self.transport.close()
+        self._notify_closed()
+
     def __repr__(self) -> str:
-        state = "defunct" if self.is_defunct else "closed" if self.is_closed else "open"
+        state = ("defunct" if self.is_defunct else "closed" if self.is_closed
+                 else "draining" if self.draining else "open")
         return "<Connection %s v%d %s in_flight=%d>" % (self.endpoint, self.protocol_version, state,
                                                           len(self._inflight))
 
