@@ -11,10 +11,10 @@ ignore.  Sizing follows the cluster's settings for the host's ``HostDistance``:
 * The pool grows by real load only: when a request borrows the least-loaded connection and even
   that one has ``max_requests_per_connection`` live (not orphaned) requests in flight, one more
   connection is opened, up to ``max_connections`` (no timers; one opening at a time).
-* It shrinks back towards ``core_connections`` when a connection above core carries at most
-  ``min_requests_per_connection`` requests, at the earliest ``_MIN_TRASH_INTERVAL`` seconds after
-  the last growth (the reference's hysteresis, so a bursty load does not open and close
-  connections in a loop).  A settings change (``Cluster.set_core_connections_per_host`` and
+* It shrinks back towards ``core_connections`` when the pool carries at most
+  ``min_requests_per_connection`` live requests per remaining connection, at the earliest
+  ``_MIN_TRASH_INTERVAL`` seconds after the last growth (the reference's hysteresis, so a bursty
+  load does not open and close connections in a loop).  A settings change (``Cluster.set_core_connections_per_host`` and
   friends) or a new distance resizes the pool at once.
 
 Shrinking never fails a request: a retired connection is *draining*: it is no longer handed out,
@@ -239,12 +239,15 @@ class HostConnectionPool:
         self._shrink_idle(sorted(self.connections, key=_live))
 
     def _shrink_idle(self, by_load: list) -> None:
+        # The pool as a whole must be nearly idle (at most min_requests live requests per
+        # remaining connection): right after growth the new connection is idle but the others
+        # are not, and retiring it then would only open it again.
         floor = self.min_requests_per_connection
-        for connection in by_load:
-            if len(self.connections) <= self.core_connections:
+        candidates = [c for c in by_load if c not in self._replacing]
+        while len(self.connections) > self.core_connections and candidates:
+            if sum(_live(c) for c in self.connections) > floor * (len(self.connections) - 1):
                 return
-            if _live(connection) <= floor and connection not in self._replacing:
-                self._retire(connection)
+            self._retire(candidates.pop(0))
 
     def _retire(self, connection: Connection) -> None:
         """Stop handing ``connection`` out; close it once only orphans are left on it."""
