@@ -8,6 +8,9 @@
   bench/test_bench_rows.py).
 - v5 segment decode: 50 envelopes in one self-contained segment, ``FrameDecoder.feed`` against
   the reference's ``SegmentCodec`` header+payload decode.
+- v5 LZ4 segment encode of one small request envelope (the common write: one EXECUTE), cassfast's
+  ``SegmentEncoder('lz4')`` against the reference's ``SegmentCodec`` with its LZ4 compressor.
+  Below ``SegmentEncoder``'s compression threshold the payload is stored without calling LZ4.
 
 Run:  pytest bench/test_bench_protocol.py --benchmark-enable
 The ratio of medians (reference / cassfast, > 1 means cassfast is faster) is printed at the end
@@ -19,6 +22,7 @@ import struct
 import pytest
 from _ratios import Ratios
 from cassandra import protocol as ref
+from cassandra.connection import segment_codec_lz4
 from cassandra.segment import SegmentCodec
 
 from cassfast import protocol
@@ -135,3 +139,29 @@ def test_segment_decode_cassfast(benchmark):
     out = benchmark(run)
     _record(benchmark, "segment-decode", "cassfast FrameDecoder")
     assert len(out) == 50
+
+
+SMALL_REQUEST = protocol.ProtocolHandler.encode_message(
+    protocol.ExecuteMessage(QUERY_ID, VALUES, 1, result_metadata_id=bytes(range(16, 32))), 5, 5, None, False)
+
+
+@pytest.mark.benchmark(group="segment-encode-lz4")
+def test_small_segment_encode_lz4_reference(benchmark):
+    def run():
+        buf = io.BytesIO()
+        segment_codec_lz4.encode(buf, SMALL_REQUEST)
+        return buf.getvalue()
+
+    out = benchmark(run)
+    _record(benchmark, "segment-encode-lz4", "cassandra-driver")
+    buf = io.BytesIO(out)
+    assert segment_codec_lz4.decode(buf, segment_codec_lz4.decode_header(buf)).payload == SMALL_REQUEST
+
+
+@pytest.mark.benchmark(group="segment-encode-lz4")
+def test_small_segment_encode_lz4_cassfast(benchmark):
+    encode = SegmentEncoder("lz4").encode
+    out = benchmark(encode, [SMALL_REQUEST])
+    _record(benchmark, "segment-encode-lz4", "cassfast SegmentEncoder")
+    buf = io.BytesIO(out)
+    assert segment_codec_lz4.decode(buf, segment_codec_lz4.decode_header(buf)).payload == SMALL_REQUEST

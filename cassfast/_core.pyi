@@ -3,6 +3,7 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 MAX_FRAME_BODY: int
 MAX_SEGMENT_PAYLOAD: int
+SEGMENT_MIN_COMPRESS_SIZE: int
 COMPRESSED_FLAG: int
 TRACING_FLAG: int
 CUSTOM_PAYLOAD_FLAG: int
@@ -38,5 +39,5 @@ class FrameDecoder:
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]: ...
 
 class SegmentEncoder:
-    def __init__(self, compression: Compression = ...) -> None: ...
+    def __init__(self, compression: Compression = ..., min_compress_size: int = ...) -> None: ...
     def encode(self, envelopes: Union[bytes, Sequence[bytes]]) -> bytes: ...

@@ -294,3 +294,57 @@ def test_reference_segments_of_any_envelope_decode_identically(items, compressio
     decoder = FrameDecoder(5)
     decoder.start_segments(compression)
     assert decoder.feed(data) == [(5, 0, stream, 0x08, body) for stream, body in items]
+
+
+def counting_lz4():
+    calls = []
+
+    def compress(data):
+        calls.append(len(data))
+        return lz4.block.compress(data, store_size=False)
+    return calls, (compress, lambda data, size: lz4.block.decompress(data, uncompressed_size=size))
+
+
+def segment_lengths(data):
+    header = int.from_bytes(data[:5], "little")
+    return header & MAX_PAYLOAD, header >> 17 & MAX_PAYLOAD
+
+
+def test_payload_below_the_threshold_is_stored_without_trying_lz4():
+    calls, pair = counting_lz4()
+    env = envelope(1, b"a" * (_core.SEGMENT_MIN_COMPRESS_SIZE - 10))  # 9-byte header: size - 1
+    assert len(env) == _core.SEGMENT_MIN_COMPRESS_SIZE - 1
+    data = SegmentEncoder(pair).encode(env)
+    assert calls == []
+    # Compressed-format header (5 bytes) with uncompressed length 0: the payload as is.
+    assert segment_lengths(data) == (len(env), 0)
+    assert data[8:8 + len(env)] == env
+    # cassandra-driver, an independent decoder, reads it back.
+    buf = io.BytesIO(data)
+    assert segment_codec_lz4.decode(buf, segment_codec_lz4.decode_header(buf)).payload == env
+
+
+def test_payload_at_the_threshold_is_compressed_when_smaller():
+    calls, pair = counting_lz4()
+    env = envelope(1, b"a" * (_core.SEGMENT_MIN_COMPRESS_SIZE - 9))
+    data = SegmentEncoder(pair).encode(env)
+    assert calls == [len(env)] == [_core.SEGMENT_MIN_COMPRESS_SIZE]
+    compressed, uncompressed = segment_lengths(data)
+    assert uncompressed == len(env) and compressed < len(env)
+
+
+def test_small_envelopes_written_together_cross_the_threshold_and_compress():
+    calls, pair = counting_lz4()
+    envs = [envelope(i, b"SELECT v FROM kv WHERE k = ?") for i in range(10)]
+    data = SegmentEncoder(pair).encode(envs)
+    assert calls == [sum(map(len, envs))]
+    assert segment_lengths(data)[1] == sum(map(len, envs))
+
+
+def test_threshold_is_configurable_and_zero_always_tries_lz4():
+    calls, pair = counting_lz4()
+    env = envelope(1, b"abc")
+    assert segment_lengths(SegmentEncoder(pair, min_compress_size=0).encode(env)) == (len(env), 0)
+    assert calls == [len(env)]  # tried, not smaller, stored as is
+    with pytest.raises(ValueError):
+        SegmentEncoder("lz4", min_compress_size=-1)
