@@ -181,9 +181,9 @@ class Session:
 
         Distances move with topology and status (a DC-aware policy's ``used_hosts_per_remote_dc``
         brings another remote host in when one goes down), so the cluster calls this after each
-        host event: a host that became IGNORED loses its pool, one that stopped being ignored
-        gets one (unless it is known to be down), and a pool whose distance changed is resized
-        for its new distance.  Returns the futures of the pools being opened.
+        host event: a host that became IGNORED loses its pool (unless it is down), one that stopped
+        being ignored gets one (unless it is known to be down), and a pool whose distance changed
+        is resized for its new distance.  Returns the futures of the pools being opened.
         """
         opening = []
         if self.is_shutdown:
@@ -195,7 +195,10 @@ class Session:
                 if distance != _IGNORED and host.is_up is not False:
                     opening.append(self._add_or_renew_pool(host))
             elif distance == _IGNORED:
-                self._remove_pool(host)
+                # A down host's pool stays: its reconnection attempts are how the host is seen
+                # coming back (its distance is asked again then).
+                if host.is_up is not False:
+                    self._remove_pool(host)
             elif distance != pool.host_distance:
                 pool.resize(distance)
         return opening
