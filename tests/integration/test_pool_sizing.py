@@ -132,7 +132,8 @@ def test_raising_core_after_connect_opens_connections_and_lowering_it_closes_the
 
 
 def test_pool_grows_by_load_up_to_max_and_shrinks_back_to_core(node, observer, monkeypatch):
-    cluster = new_cluster(node)
+    # No lanes: the one-at-a-time requests below must go through the pool's connections.
+    cluster = new_cluster(node, sync_lanes_per_host=0)
     try:
         cluster.set_max_connections_per_host(HostDistance.LOCAL, 3)
         cluster.set_max_requests_per_connection(HostDistance.LOCAL, 8)
@@ -215,7 +216,9 @@ def test_remote_hosts_get_no_pool_when_connect_to_remote_hosts_is_false(node):
 
 
 def test_10000_requests_all_succeed_while_the_pool_resizes_under_them(node, observer):
-    cluster = new_cluster(node)
+    # Without lanes, synchronous callers send on the pool's connections from their own thread,
+    # which races with the loop retiring them (the draining handshake in send_request).
+    cluster = new_cluster(node, sync_lanes_per_host=0)
     try:
         session = cluster.connect(observer.keyspace_for_tests)
         (pool,) = session.get_pools()

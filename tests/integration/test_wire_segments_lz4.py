@@ -44,7 +44,8 @@ def node(cassandra_single):
 @pytest.fixture(scope="module")
 def session(node):
     points, port = node
-    cluster = Cluster(points, port=port, protocol_version=5, compression="lz4")
+    # No lanes: every request goes through the pool's connections, whose writes are observed.
+    cluster = Cluster(points, port=port, protocol_version=5, compression="lz4", sync_lanes_per_host=0)
     s = cluster.connect()
     ks = new_keyspace(s, "lz4seg")
     s.execute("CREATE TABLE %s.t (k int PRIMARY KEY, txt text, blb blob)" % ks)
@@ -114,3 +115,20 @@ def test_answers_of_both_forms_decode(session):
     # Reading the big rows back makes the server send compressed and uncompressed segments too.
     assert session.execute("SELECT txt FROM t WHERE k = 2").one().txt.startswith("the same")
     assert len(session.execute("SELECT blb FROM t WHERE k = 3").one().blb) == 20000
+
+
+def test_synchronous_requests_on_lanes_use_the_same_segments(node, session, reference):
+    # Lanes (the synchronous path's own connections) wrap envelopes with the same encoder.
+    points, port = node
+    cluster = Cluster(points, port=port, protocol_version=5, compression="lz4")
+    try:
+        lanes_session = cluster.connect(session.keyspace)
+        text = "lane text, compressible, " * 400
+        lanes_session.execute("INSERT INTO t (k, txt) VALUES (%s, %s)", (4, "small"))
+        lanes_session.execute("INSERT INTO t (k, txt) VALUES (%s, %s)", (5, text))
+        (pool,) = lanes_session.get_pools()
+        assert pool.lanes is not None and pool.lanes.open_count >= 1  # the requests went over a lane
+        assert reference.execute("SELECT txt FROM t WHERE k = 4").one().txt == "small"
+        assert reference.execute("SELECT txt FROM t WHERE k = 5").one().txt == text
+    finally:
+        cluster.shutdown()
