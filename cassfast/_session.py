@@ -146,7 +146,7 @@ class Session:
         """
         distance = self._distance(host)
         if distance == _IGNORED or self.is_shutdown:
-            done = asyncio.get_event_loop().create_future()
+            done = asyncio.get_running_loop().create_future()
             done.set_result(False)
             return done
         previous = self._pools.get(host)
