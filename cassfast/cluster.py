@@ -37,14 +37,13 @@ from cassfast.timestamps import MonotonicTimestampGenerator
 
 log = logging.getLogger(__name__)
 
-# Pool sizing (see cassfast.pool).  The request thresholds are the reference's values; the
-# connection counts are what the reference opens with protocol v3+ (one connection per host).
+# Pool sizing (see cassfast.pool).  The request thresholds are the reference's values.  The
+# connection counts are what the reference opens with protocol v3+ (one connection per host);
+# its DEFAULT_*_CONNECTIONS_PER_*_HOST constants describe its v1/v2 pools, so they are not here.
 DEFAULT_MIN_REQUESTS = 5
 DEFAULT_MAX_REQUESTS = 100
-DEFAULT_MIN_CONNECTIONS_PER_LOCAL_HOST = 1
-DEFAULT_MAX_CONNECTIONS_PER_LOCAL_HOST = 1
-DEFAULT_MIN_CONNECTIONS_PER_REMOTE_HOST = 1
-DEFAULT_MAX_CONNECTIONS_PER_REMOTE_HOST = 1
+_DEFAULT_CORE_CONNECTIONS = 1
+_DEFAULT_MAX_CONNECTIONS = 1
 _LOCAL, _REMOTE, _IGNORED = 0, 1, -1  # HostDistance
 
 
@@ -288,10 +287,10 @@ class Cluster:
         self._listener_lock = threading.Lock()
         self._prepared_statements: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._user_types: dict = {}
-        self._core_connections_per_host = {_LOCAL: DEFAULT_MIN_CONNECTIONS_PER_LOCAL_HOST,
-                                           _REMOTE: DEFAULT_MIN_CONNECTIONS_PER_REMOTE_HOST}
-        self._max_connections_per_host = {_LOCAL: DEFAULT_MAX_CONNECTIONS_PER_LOCAL_HOST,
-                                          _REMOTE: DEFAULT_MAX_CONNECTIONS_PER_REMOTE_HOST}
+        self._core_connections_per_host = {_LOCAL: _DEFAULT_CORE_CONNECTIONS,
+                                           _REMOTE: _DEFAULT_CORE_CONNECTIONS}
+        self._max_connections_per_host = {_LOCAL: _DEFAULT_MAX_CONNECTIONS,
+                                          _REMOTE: _DEFAULT_MAX_CONNECTIONS}
         self._lock = threading.RLock()
         self._loop_thread: LoopThread | None = None
         self._heartbeat_task = None

@@ -14,8 +14,9 @@ ignore.  Sizing follows the cluster's settings for the host's ``HostDistance``:
 * It shrinks back towards ``core_connections`` when the pool carries at most
   ``min_requests_per_connection`` live requests per remaining connection, at the earliest
   ``_MIN_TRASH_INTERVAL`` seconds after the last growth (the reference's hysteresis, so a bursty
-  load does not open and close connections in a loop).  A settings change (``Cluster.set_core_connections_per_host`` and
-  friends) or a new distance resizes the pool at once.
+  load does not open and close connections in a loop).  A settings change
+  (``Cluster.set_core_connections_per_host`` / ``set_max_connections_per_host``) or a new
+  distance resizes the pool at once.
 
 Shrinking never fails a request: a retired connection is *draining*: it is no longer handed out,
 its requests complete normally, and it closes once only orphaned streams are left.  A connection

@@ -136,10 +136,11 @@ def test_pool_grows_by_load_up_to_max_and_shrinks_back_to_core(node, observer, m
     cluster = new_cluster(node, sync_lanes_per_host=0)
     try:
         cluster.set_max_connections_per_host(HostDistance.LOCAL, 3)
-        cluster.set_max_requests_per_connection(HostDistance.LOCAL, 8)
         session = cluster.connect(observer.keyspace_for_tests)
         (pool,) = session.get_pools()
         select = session.prepare("SELECT v FROM kv WHERE k = ?")
+        # Growth threshold: the reference's max_requests_per_connection (100 live requests).
+        assert cluster.get_max_requests_per_connection(HostDistance.LOCAL) == 100
         # Light load (one request at a time) never reaches the threshold: no growth.
         for k in range(50):
             assert session.execute(select, (k,)).one().v == k * 7

@@ -239,7 +239,7 @@ ALLOWED_MISSING_MEMBERS: dict[tuple[str, str], dict[str, str]] = {
         "token_metadata_enabled": "an instance attribute in cassfast",
     },
     ("cassandra.cluster", "Session"): {
-        **dict.fromkeys(("add_or_renew_pool", "remove_pool", "update_created_pools", "on_down",
+        **dict.fromkeys(("add_or_renew_pool", "remove_pool", "on_down",
                          "on_remove", "prepare_on_all_hosts"), INTERNAL),
         "execute_graph": DSE, "execute_graph_async": DSE,
         "submit": "cassfast has no executor thread pool; use concurrent.futures",
@@ -440,7 +440,6 @@ ALLOWED_MISSING_CLUSTER_ATTRIBUTES = {
     "executor": "cassfast has no executor thread pool; its loop thread does that work",
     "scheduler": "cassfast has no scheduler thread; timers run on its loop thread",
     "endpoints_resolved": "set by connect(), when the contact points are resolved",
-    "connect_to_remote_hosts": "not supported: REMOTE hosts always get their core connections",
 }
 
 

@@ -1,5 +1,6 @@
 """Pool sizing settings on ``Cluster``: defaults, validation, and the reference's values where
-cassfast keeps them (cassandra-driver 3.30 is the oracle).  No network: nothing is connected.
+cassfast keeps them (cassandra-driver 3.30 is the oracle; that the request-threshold setters
+raise UnsupportedOperation as in the reference is tested in test_dropin_*).  No network.
 """
 import pytest
 
@@ -35,18 +36,14 @@ def test_settings_are_stored_per_distance():
     cluster = Cluster()
     cluster.set_core_connections_per_host(HostDistance.LOCAL, 3)
     cluster.set_max_connections_per_host(HostDistance.LOCAL, 6)
-    cluster.set_max_requests_per_connection(HostDistance.REMOTE, 50)
-    cluster.set_min_requests_per_connection(HostDistance.REMOTE, 10)
+    cluster.set_max_connections_per_host(HostDistance.REMOTE, 2)
     assert cluster.get_core_connections_per_host(HostDistance.LOCAL) == 3
     assert cluster.get_max_connections_per_host(HostDistance.LOCAL) == 6
     assert cluster.get_core_connections_per_host(HostDistance.REMOTE) == 1
-    assert cluster.get_max_requests_per_connection(HostDistance.REMOTE) == 50
-    assert cluster.get_min_requests_per_connection(HostDistance.REMOTE) == 10
-    assert cluster.get_max_requests_per_connection(HostDistance.LOCAL) == 100
+    assert cluster.get_max_connections_per_host(HostDistance.REMOTE) == 2
 
 
-@pytest.mark.parametrize("setter", ["set_core_connections_per_host", "set_max_connections_per_host",
-                                    "set_min_requests_per_connection", "set_max_requests_per_connection"])
+@pytest.mark.parametrize("setter", ["set_core_connections_per_host", "set_max_connections_per_host"])
 def test_ignored_distance_cannot_be_configured(setter):
     with pytest.raises(ValueError):
         getattr(Cluster(), setter)(HostDistance.IGNORED, 1)
@@ -58,18 +55,6 @@ def test_ignored_distance_cannot_be_configured(setter):
 def test_connection_counts_must_be_positive_ints(setter, bad, error):
     with pytest.raises(error):
         getattr(Cluster(), setter)(HostDistance.LOCAL, bad)
-
-
-def test_min_requests_must_stay_below_max_requests():
-    cluster = Cluster()
-    with pytest.raises(ValueError):
-        cluster.set_min_requests_per_connection(HostDistance.LOCAL, 100)
-    with pytest.raises(ValueError):
-        cluster.set_max_requests_per_connection(HostDistance.LOCAL, 5)
-    with pytest.raises(ValueError):
-        cluster.set_max_requests_per_connection(HostDistance.LOCAL, 32768)  # beyond the stream ids
-    cluster.set_max_requests_per_connection(HostDistance.LOCAL, 32767)
-    cluster.set_min_requests_per_connection(HostDistance.LOCAL, 0)
 
 
 def test_unknown_distance_is_rejected():
