@@ -20,9 +20,13 @@ What a lane shares with the pool's connections, so that behaviour cannot drift a
 Rules of a lane:
 - One request at a time, each on a new stream id.  A frame for another stream is the late answer
   of an earlier request that timed out; it is dropped (its id is not reused until it arrives).
-- Before each use, a zero-timeout ``poll`` tells whether the server closed the socket while the
-  lane was idle (a restarted node); such a lane is discarded before anything is sent, so a
-  non-idempotent statement is never put at risk by a stale socket.
+- A lane idle for ``_IDLE_CHECK_AFTER`` seconds or more is checked before use: a zero-timeout
+  ``poll`` tells whether the server closed the socket meanwhile (a restarted node); such a lane
+  is discarded before anything is sent, so a non-idempotent statement is not put at risk by a
+  stale socket.  A lane used more recently is not checked (the ``poll`` costs ~5% of a
+  synchronous request): a server that closes connections (shutdown, drain) closes the pool's
+  too, and the host's lanes are dropped as soon as the pool has lost them (see ``reset``), so
+  the unchecked window is that of any in-flight request.
 - A request's deadline is enforced with ``SO_RCVTIMEO`` (no extra ``poll`` per ``recv``); the
   kernel timeout is only lowered when the remaining time is more than ``_TIMEOUT_SLACK`` below it,
   so a request may overrun its timeout by at most that much.
@@ -55,6 +59,7 @@ log = logging.getLogger(__name__)
 _monotonic = time.monotonic
 
 _OPEN_RETRY_DELAY = 2.0
+_IDLE_CHECK_AFTER = 1.0
 _TIMEOUT_SLACK = 0.05
 # A lane whose requests keep timing out is replaced rather than kept with a growing set of
 # stream ids still owed an answer.
@@ -367,10 +372,11 @@ class LaneSet:
         pool = self.pool
         if not pool.connections:
             return None
+        checked_before = _monotonic() - _IDLE_CHECK_AFTER
         with self._lock:
             while self._idle:
                 lane = self._idle.pop()
-                if lane.usable():
+                if lane.last_used > checked_before or lane.usable():
                     return lane
                 self._all.discard(lane)
                 lane.close()

@@ -103,13 +103,22 @@ def test_a_broken_lane_given_back_is_closed_and_frees_its_slot(opened):
     assert lanes.borrow() is not a
 
 
-def test_an_idle_lane_found_dead_is_replaced(opened):
+def test_a_lane_idle_long_enough_is_checked_and_replaced_when_dead(opened):
     lanes = make_set(limit=1)
     a = lanes.borrow()
     lanes.give_back(a)
     a.alive = False  # the server closed it while idle
+    a.last_used -= _lanes._IDLE_CHECK_AFTER + 0.01
     b = lanes.borrow()
     assert b is not a and a.closed and lanes.open_count == 1
+
+
+def test_a_lane_returned_moments_ago_is_reused_without_a_check(opened):
+    lanes = make_set(limit=1)
+    a = lanes.borrow()
+    lanes.give_back(a)
+    a.usable = lambda: pytest.fail("a lane used moments ago must not be polled")
+    assert lanes.borrow() is a
 
 
 def test_close_idle_closes_only_lanes_idle_long_enough(opened, monkeypatch):
