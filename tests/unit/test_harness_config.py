@@ -196,7 +196,8 @@ def test_a_joining_node_halves_the_widest_range_of_the_ring():
 
 
 def test_a_joining_node_picks_the_widest_inner_range_and_wraps_into_the_murmur3_range():
-    assert _config.token_for_new_node([-100, 100, 1000]) == 550
+    # Inner range 2**63 + 2 wide, the wrap-around one 2**63 - 2: the midpoint of the inner one.
+    assert _config.token_for_new_node([-(2**62), 2**62 + 2]) == 1
     # The wrap-around range is the widest and its midpoint is still below 2**63.
     assert _config.token_for_new_node([-(2**63) + 10, 0]) == 2**62 + 5
     # Its midpoint lies past 2**63 - 1: counted on round the ring, it is -6
