@@ -319,6 +319,10 @@ class ControlConnection:
         event_type = getattr(event, "event_type", None)
         args = getattr(event, "event_args", None) or {}
         if event_type == "TOPOLOGY_CHANGE":
+            if args.get("change_type") == "REMOVED_NODE":
+                self._cluster._on_removed_node_event(args.get("address"))
+            # NEW_NODE and MOVED_NODE need the peers' rows (location, tokens); after a removal
+            # the refresh confirms the ring from the server's point of view.
             self._debounce("topology", self._topology_window, self._refresh_topology)
         elif event_type == "STATUS_CHANGE":
             change, address = args.get("change_type"), args.get("address")

@@ -625,6 +625,8 @@ class Cluster:
         if not self.metadata.remove_host(host):
             return
         log.info("Cassandra host %s removed", host)
+        # A removed node is no longer a candidate anywhere (TokenAware skips replicas not up).
+        host.set_down()
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.on_remove(host)
         for session in list(self.sessions):
@@ -683,14 +685,25 @@ class Cluster:
         for listener in self.listeners:
             listener.on_up(host)
 
+    def _host_for_event_address(self, address):
+        """The known host an event's ``address`` (inet, or (ip, port)) names, else None."""
+        if address is None:
+            return None
+        addr = str(address[0] if isinstance(address, tuple) else address)
+        for candidate in self.metadata.all_hosts():
+            if candidate.address == addr or candidate.broadcast_rpc_address == addr:
+                return candidate
+        return None
+
+    def _on_removed_node_event(self, address) -> None:
+        """REMOVED_NODE: forget the host at once, as the reference does, rather than keep
+        planning and reconnecting to a node that has left until the debounced refresh."""
+        host = self._host_for_event_address(address)
+        if host is not None:
+            self._remove_host(host)
+
     def _on_status_event(self, change_type, address, window) -> None:
-        host = None
-        if address is not None:
-            addr = address[0] if isinstance(address, tuple) else address
-            for candidate in self.metadata.all_hosts():
-                if candidate.address == str(addr) or candidate.broadcast_rpc_address == str(addr):
-                    host = candidate
-                    break
+        host = self._host_for_event_address(address)
         if host is None:
             return
         if change_type == "UP":
