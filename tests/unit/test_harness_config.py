@@ -268,3 +268,64 @@ def test_nodetool_talks_to_the_nodes_own_jmx_port(tmp_path):
     cmd = _config.nodetool_command("java", node, _config.NodePaths(tmp_path), tmp_path, ["status"])
     main = cmd.index("org.apache.cassandra.tools.NodeTool")
     assert cmd[main + 1:] == ["-h", "127.0.0.1", "-p", str(7200 + 42), "status"]
+
+
+# ---------------------------------------------------------------------- added nodes' lifecycle
+
+@pytest.fixture
+def cluster3_state(tmp_path, monkeypatch):
+    """A never-started cluster3 in a private cache, with node 4 recorded as added (what a run
+    that died after ``add_node`` leaves behind); no JVM is involved."""
+    from cassfast.testing import CassandraCluster
+
+    monkeypatch.setenv("CASSFAST_CACHE", str(tmp_path))
+    cluster = CassandraCluster("cluster3", first_ip="127.0.0.41", log=lambda m: None)
+    cluster._prepare()
+    extra = _config.NodeSpec(4, "127.0.0.44", "dc2", "rack1", _config.token_for_new_node(THREE_NODE_TOKENS))
+    (cluster.root / "node4" / "data").mkdir(parents=True)
+    (cluster.root / "node1" / "data" / "marker").write_text("old ring")
+    cluster._update_state(added_nodes=[{"index": 4, "address": extra.address, "datacenter": "dc2",
+                                         "rack": "rack1", "initial_token": extra.initial_token}])
+    return cluster, extra
+
+
+def test_an_added_node_is_part_of_the_variant_for_every_process(cluster3_state):
+    from cassfast.testing import CassandraCluster
+
+    cluster, extra = cluster3_state
+    other_process_view = CassandraCluster("cluster3", first_ip="127.0.0.41", log=lambda m: None)
+    assert other_process_view.nodes[-1] == extra
+    assert [n.index for n in other_process_view.nodes] == [1, 2, 3, 4]
+    assert other_process_view._read_state()["addresses"][-1] == "127.0.0.44"
+
+
+def test_stopping_the_variant_wipes_an_added_node_and_marks_the_ring_for_wiping(cluster3_state):
+    cluster, _ = cluster3_state
+    cluster.stop()
+    assert cluster.added_nodes == ()
+    assert not (cluster.root / "node4").exists()
+    assert cluster._read_state()["fingerprint"] is None
+    assert cluster._read_state()["addresses"] == ["127.0.0.41", "127.0.0.42", "127.0.0.43"]
+    # The next start prepares fresh data for the variant's own nodes.
+    cluster._prepare()
+    assert not (cluster.root / "node1" / "data" / "marker").exists()
+    assert (cluster.root / "node1" / "conf" / "cassandra.yaml").is_file()
+
+
+def test_preparing_after_a_run_died_with_an_added_node_wipes_everything(cluster3_state):
+    cluster, _ = cluster3_state
+    cluster._prepare()
+    assert cluster.added_nodes == ()
+    assert not (cluster.root / "node4").exists()
+    assert not (cluster.root / "node1" / "data" / "marker").exists()
+    assert cluster._read_state()["fingerprint"] == _config.fingerprint(cluster.version, cluster.spec)
+
+
+def test_only_added_nodes_can_be_decommissioned(cluster3_state):
+    from cassfast.testing import HarnessError
+
+    cluster, _ = cluster3_state
+    with pytest.raises(HarnessError, match="only added nodes"):
+        cluster.decommission_node(1)
+    with pytest.raises(HarnessError, match="not running"):
+        cluster.decommission_node(4)
