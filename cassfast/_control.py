@@ -300,9 +300,19 @@ class ControlConnection:
                 rows_by_table[table] = []
         self._cluster.metadata.refresh_keyspace(keyspace, **rows_by_table)
 
-    async def refresh_after_schema_change(self, event: dict | None = None) -> bool:
-        """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched."""
-        agreed = await self.wait_for_schema_agreement()
+    async def refresh_after_schema_change(self, event: dict | None = None, coordinator=None) -> bool:
+        """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched.
+
+        ``coordinator`` is a connection to the node that made the change, which judges the
+        agreement (see ``Cluster._schema_witness``); the control connection does when it is None
+        or is lost meanwhile.
+        """
+        try:
+            agreed = await self.wait_for_schema_agreement(coordinator)
+        except ConnectionException:
+            if coordinator is None:
+                raise
+            agreed = await self.wait_for_schema_agreement()
         keyspace = (event or {}).get("keyspace")
         if keyspace:
             if event.get("target_type") == "KEYSPACE" and event.get("change_type") == "DROPPED":

@@ -725,11 +725,34 @@ class Cluster:
         async def refresh_then_complete():
             try:
                 future.is_schema_agreed = await self.control_connection.refresh_after_schema_change(
-                    getattr(response, "schema_change_event", None))
+                    getattr(response, "schema_change_event", None),
+                    self._schema_witness(future, connection))
             except Exception as exc:
                 log.warning("Schema refresh after a schema change failed: %s", exc)
             future._set_final_result(None)
         asyncio.ensure_future(refresh_then_complete())
+
+    @staticmethod
+    def _schema_witness(future, connection):
+        """A connection to the node that coordinated a schema change, to judge agreement from.
+
+        As in the reference, agreement is read from the coordinator: it has applied the change
+        before answering, so its own version is the new one and it disagrees until every peer
+        has it.  Another node (the control host) may not have heard of the change yet, see
+        every node still on the old version, and report agreement at once.  A request answered
+        on a lane has no loop connection, so one of the coordinator's pool connections stands
+        in; None (the control connection) only when the coordinator has none open.
+        """
+        if connection is not None and not (connection.is_closed or connection.is_defunct):
+            return connection
+        host = future.coordinator_host
+        pool = future.session._pools.get(host) if host is not None else None
+        if pool is None or pool.is_shutdown or not pool.connections:
+            return None
+        try:
+            return pool.borrow_connection()
+        except Exception:  # no open connection after all: fall back to the control connection
+            return None
 
     # ------------------------------------------------------------------ metadata refresh API
 
