@@ -69,20 +69,15 @@ class RecordingListener(HostStateListener):
 
 
 class Traffic:
-    """Idempotent reads sent back to back from one thread; every outcome is recorded.
+    """Idempotent requests sent back to back from one thread (coordinator reads, token-aware
+    reads of the rows written at setup, writes to other keys); every outcome is recorded."""
 
-    Reads only: while a node bootstraps, Cassandra also sends each write of a moving range to
-    the joining node, and in this harness some of those failed on the server itself
-    (WriteFailure, 0x0003 = INCOMPATIBLE_SCHEMA from the joining node), which no driver can
-    prevent.  Reads go to the current replicas only, so they isolate the driver's part.
-    """
-
-    def __init__(self, session, select):
+    def __init__(self, session, select, insert):
         self.session = session
         self.select = select
+        self.insert = insert
         self.ok = 0
         self.errors = []
-        self.coordinators = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="topology-traffic", daemon=True)
 
@@ -92,10 +87,13 @@ class Traffic:
         while not self._stop.is_set():
             n += 1
             try:
-                if n % 2:
-                    self.coordinators.add(str(self.session.execute(read, timeout=20).one()[0]))
-                else:
+                if n % 3 == 0:
+                    self.session.execute(read, timeout=20)
+                elif n % 3 == 1:
                     self.session.execute(self.select, (n % KEYS,), timeout=20)
+                else:
+                    # Keys above the setup's, whose values the tests check.
+                    self.session.execute(self.insert, (KEYS + n % KEYS, n), timeout=20)
                 self.ok += 1
             except Exception as exc:  # recorded, asserted on by the tests
                 self.errors.append(repr(exc))
@@ -140,7 +138,8 @@ def grown(cassandra_cluster3):
     select = session.prepare("SELECT v FROM %s.kv WHERE k = ?" % ks)
     select.is_idempotent = True
     added = None
-    traffic = Traffic(session, select)
+    insert.is_idempotent = True
+    traffic = Traffic(session, select, insert)
     try:
         with traffic:
             before = traffic.checkpoint()
