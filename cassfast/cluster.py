@@ -743,7 +743,8 @@ class Cluster:
         on a lane has no loop connection, so one of the coordinator's pool connections stands
         in; None (the control connection) only when the coordinator has none open.
         """
-        if connection is not None and not (connection.is_closed or connection.is_defunct):
+        if connection is not None and not (getattr(connection, "is_closed", False)
+                                           or getattr(connection, "is_defunct", False)):
             return connection
         host = future.coordinator_host
         pool = future.session._pools.get(host) if host is not None else None
