@@ -300,9 +300,19 @@ class ControlConnection:
                 rows_by_table[table] = []
         self._cluster.metadata.refresh_keyspace(keyspace, **rows_by_table)
 
-    async def refresh_after_schema_change(self, event: dict | None = None) -> bool:
-        """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched."""
-        agreed = await self.wait_for_schema_agreement()
+    async def refresh_after_schema_change(self, event: dict | None = None, coordinator=None) -> bool:
+        """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched.
+
+        ``coordinator`` is a connection to the node that made the change, which judges the
+        agreement (see ``Cluster._schema_witness``); the control connection does when it is None
+        or is lost meanwhile.
+        """
+        try:
+            agreed = await self.wait_for_schema_agreement(coordinator)
+        except ConnectionException:
+            if coordinator is None:
+                raise
+            agreed = await self.wait_for_schema_agreement()
         keyspace = (event or {}).get("keyspace")
         if keyspace:
             if event.get("target_type") == "KEYSPACE" and event.get("change_type") == "DROPPED":
@@ -319,6 +329,10 @@ class ControlConnection:
         event_type = getattr(event, "event_type", None)
         args = getattr(event, "event_args", None) or {}
         if event_type == "TOPOLOGY_CHANGE":
+            if args.get("change_type") == "REMOVED_NODE":
+                self._cluster._on_removed_node_event(args.get("address"))
+            # NEW_NODE and MOVED_NODE need the peers' rows (location, tokens); after a removal
+            # the refresh confirms the ring from the server's point of view.
             self._debounce("topology", self._topology_window, self._refresh_topology)
         elif event_type == "STATUS_CHANGE":
             change, address = args.get("change_type"), args.get("address")

@@ -625,6 +625,8 @@ class Cluster:
         if not self.metadata.remove_host(host):
             return
         log.info("Cassandra host %s removed", host)
+        # A removed node is no longer a candidate anywhere (TokenAware skips replicas not up).
+        host.set_down()
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.on_remove(host)
         for session in list(self.sessions):
@@ -683,14 +685,25 @@ class Cluster:
         for listener in self.listeners:
             listener.on_up(host)
 
+    def _host_for_event_address(self, address):
+        """The known host an event's ``address`` (inet, or (ip, port)) names, else None."""
+        if address is None:
+            return None
+        addr = str(address[0] if isinstance(address, tuple) else address)
+        for candidate in self.metadata.all_hosts():
+            if candidate.address == addr or candidate.broadcast_rpc_address == addr:
+                return candidate
+        return None
+
+    def _on_removed_node_event(self, address) -> None:
+        """REMOVED_NODE: forget the host at once, as the reference does, rather than keep
+        planning and reconnecting to a node that has left until the debounced refresh."""
+        host = self._host_for_event_address(address)
+        if host is not None:
+            self._remove_host(host)
+
     def _on_status_event(self, change_type, address, window) -> None:
-        host = None
-        if address is not None:
-            addr = address[0] if isinstance(address, tuple) else address
-            for candidate in self.metadata.all_hosts():
-                if candidate.address == str(addr) or candidate.broadcast_rpc_address == str(addr):
-                    host = candidate
-                    break
+        host = self._host_for_event_address(address)
         if host is None:
             return
         if change_type == "UP":
@@ -712,11 +725,35 @@ class Cluster:
         async def refresh_then_complete():
             try:
                 future.is_schema_agreed = await self.control_connection.refresh_after_schema_change(
-                    getattr(response, "schema_change_event", None))
+                    getattr(response, "schema_change_event", None),
+                    self._schema_witness(future, connection))
             except Exception as exc:
                 log.warning("Schema refresh after a schema change failed: %s", exc)
             future._set_final_result(None)
         asyncio.ensure_future(refresh_then_complete())
+
+    @staticmethod
+    def _schema_witness(future, connection):
+        """A connection to the node that coordinated a schema change, to judge agreement from.
+
+        As in the reference, agreement is read from the coordinator: it has applied the change
+        before answering, so its own version is the new one and it disagrees until every peer
+        has it.  Another node (the control host) may not have heard of the change yet, see
+        every node still on the old version, and report agreement at once.  A request answered
+        on a lane has no loop connection, so one of the coordinator's pool connections stands
+        in; None (the control connection) only when the coordinator has none open.
+        """
+        if connection is not None and not (getattr(connection, "is_closed", False)
+                                           or getattr(connection, "is_defunct", False)):
+            return connection
+        host = future.coordinator_host
+        pool = future.session._pools.get(host) if host is not None else None
+        if pool is None or pool.is_shutdown or not pool.connections:
+            return None
+        try:
+            return pool.borrow_connection()
+        except Exception:  # no open connection after all: fall back to the control connection
+            return None
 
     # ------------------------------------------------------------------ metadata refresh API
 

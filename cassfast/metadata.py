@@ -9,7 +9,8 @@ path reads one attribute and never takes a lock.
 The control connection (cassfast._control) keeps it current by calling exactly these methods,
 with rows as lists of dicts keyed by column name:
 
-* hosts: ``add_or_return_host(host) -> (host, is_new)``, ``remove_host(host) -> bool``,
+* hosts: ``add_or_return_host(host) -> (host, is_new)``, ``remove_host(host) -> bool`` (which
+  also takes the host's tokens out of the ring),
   ``update_host(host, old_endpoint)`` when a node's address changes;
 * ``cluster_name`` and ``partitioner`` are plain attributes set from ``system.local``;
 * ring: ``rebuild_token_map(partitioner, token_map)`` with ``token_map`` a dict
@@ -513,8 +514,18 @@ class Metadata:
             return host, True
 
     def remove_host(self, host) -> bool:
+        """Forget ``host``, and drop its tokens from the ring: its ranges pass to the next
+        tokens' owners, as they do on the server once a node has left.  Without this the ring
+        would keep routing to a removed node until the next topology refresh."""
         with self._hosts_lock:
-            return self._hosts.pop(host.endpoint, None) is not None
+            removed = self._hosts.pop(host.endpoint, None) is not None
+        tm = self.token_map
+        if removed and tm is not None and host in tm._owners:
+            owner = {t: h for t, h in tm.token_to_host_owner.items() if h != host}
+            with self._schema_lock:
+                self.token_map = (TokenMap(tm.token_class, owner, sorted(owner), self, self.keyspaces)
+                                  if owner else None)
+        return removed
 
     def update_host(self, host, old_endpoint) -> None:
         """Re-key ``host`` after its endpoint changed from ``old_endpoint``."""

@@ -16,7 +16,7 @@ import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 NATIVE_PORT = 9042
 STORAGE_PORT = 7000
@@ -167,7 +167,12 @@ def _q(value: str) -> str:
     return json.dumps(value)
 
 
-def render_yaml(spec: VariantSpec, node: NodeSpec, paths: NodePaths, keystore: Optional[Path]) -> str:
+def render_yaml(
+    spec: VariantSpec, node: NodeSpec, paths: NodePaths, keystore: Optional[Path], *, joining: bool = False
+) -> str:
+    """``joining`` renders a node added to a running variant: it bootstraps (streams its ranges
+    from the others) and is not a seed itself, since a node listed in its own seeds skips bootstrap.
+    """
     seeds = ",".join(f"{n.address}:{STORAGE_PORT}" for n in spec.nodes)
     data = paths.data
     lines = [
@@ -185,8 +190,9 @@ def render_yaml(spec: VariantSpec, node: NodeSpec, paths: NodePaths, keystore: O
         f"storage_port: {STORAGE_PORT}",
         f"native_transport_port: {NATIVE_PORT}",
         "start_native_transport: true",
-        # Every node is a seed and the ring is declared up front, so nothing streams on start.
-        "auto_bootstrap: false",
+        # The variant's own nodes are all seeds with the ring declared up front, so nothing
+        # streams on start; an added node joins a ring that already holds data.
+        f"auto_bootstrap: {'true' if joining else 'false'}",
         "commitlog_sync: periodic",
         "commitlog_sync_period: 10000ms",
         "data_file_directories:",
@@ -230,6 +236,48 @@ def render_yaml(spec: VariantSpec, node: NodeSpec, paths: NodePaths, keystore: O
             "  require_client_auth: false",
         ]
     return "\n".join(lines) + "\n"
+
+
+def next_address(address: str) -> str:
+    """The loopback address after ``address``, for a node joining a variant."""
+    nxt = ipaddress.IPv4Address(address) + 1 if address != "255.255.255.255" else None
+    if nxt is None or not nxt.is_loopback or int(nxt) & 0xFF in (0, 255):
+        raise ConfigError(f"no usable loopback address after {address} for another node")
+    return str(nxt)
+
+
+def parse_nodetool_status(output: str) -> Dict[str, str]:
+    """``{address: state}`` from ``nodetool status`` output, state being its two-letter code
+    (``UN`` = Up/Normal, ``UJ`` = Up/Joining, ``UL`` = Up/Leaving, ``DN`` = Down/Normal ...)."""
+    states: Dict[str, str] = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 2 and parts[0][0] in "UD" and parts[0][1] in "NLJM":
+            try:
+                ipaddress.ip_address(parts[1])
+            except ValueError:
+                continue
+            states[parts[1]] = parts[0]
+    return states
+
+
+def token_for_new_node(tokens: List[int]) -> int:
+    """A token halving the widest range of the ring ``tokens``, so a joining node takes over a
+    predictable slice: the lower half of that range moves to it, nothing else does."""
+    ring = sorted(tokens)
+    if not ring:
+        raise ConfigError("a node can only join a ring that has tokens")
+    span = 2 ** 64
+    best_start, best_width = ring[-1], span - (ring[-1] - ring[0])  # the range that wraps around
+    for start, end in zip(ring, ring[1:]):
+        if end - start > best_width:
+            best_start, best_width = start, end - start
+    token = best_start + best_width // 2
+    if token >= 2 ** 63:
+        token -= span
+    if best_width < 2 or token in ring:
+        raise ConfigError("no free token left between the ring's tokens")
+    return token
 
 
 def render_rackdc(node: NodeSpec) -> str:
@@ -338,6 +386,42 @@ def jvm_command(
         "-cp",
         f"{paths.conf}:{lib}/*",
         "org.apache.cassandra.service.CassandraDaemon",
+    ]
+    return cmd
+
+
+def render_tools_logback() -> str:
+    # nodetool's logback default prints DEBUG lines to stdout, mixed into the output we parse.
+    return """<configuration scan="false">
+  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%-5level %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="STDERR" /></root>
+</configuration>
+"""
+
+
+def nodetool_command(java: str, node: NodeSpec, paths: NodePaths, lib: Path, args: List[str]) -> List[str]:
+    """``nodetool <args>`` against ``node`` over its local JMX port (the jars' NodeTool class)."""
+    cmd = [java, "-Xmx128m", "-Xss256k", "-Djava.net.preferIPv4Stack=true"]
+    # NodeTool initialises some server classes, which need the same module access as the daemon.
+    for item in _JAVA17_EXPORTS:
+        cmd += ["--add-exports", f"{item}=ALL-UNNAMED"]
+    for item in _JAVA17_OPENS:
+        cmd += ["--add-opens", f"{item}=ALL-UNNAMED"]
+    cmd += [
+        f"-Dlogback.configurationFile={(paths.conf / 'logback-tools.xml').as_uri()}",
+        # NodeTool appends to <user.home>/.cassandra/nodetool.history: keep it in the node's tree.
+        f"-Duser.home={paths.root}",
+        "-cp",
+        f"{lib}/*",
+        "org.apache.cassandra.tools.NodeTool",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(node.jmx_port),
+        *args,
     ]
     return cmd
 

@@ -7,6 +7,12 @@ State lives under ``~/.cache/cassfast`` (``$CASSFAST_CACHE``), never in the repo
 shared through pid files, so the CLI, pytest fixtures and other shells all see the same nodes.
 Two variants that need the same address (``single`` and ``cluster3`` on 127.0.0.1) never run at
 once: starting one stops the other.  The CLI's subcommands map one to one onto the methods.
+
+Topology tests can grow a running variant: ``add_node`` bootstraps one more node into the ring
+(recorded in ``state.json``, so other processes see it) and ``decommission_node`` takes it out
+again.  Added nodes live only as long as the variant runs: ``stop`` stops them and wipes them, and
+if one was still in the ring the variant's own data is wiped too, because its nodes would
+otherwise keep waiting for a replica that will never come back.
 """
 from __future__ import annotations
 
@@ -27,12 +33,16 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 from cassfast.testing import _config, _fetch, _probe, _process
+from dataclasses import asdict
+
 from cassfast.testing._config import NATIVE_PORT, STORAGE_PORT, NodePaths, NodeSpec, VariantSpec
 
 __all__ = ["CassandraCluster", "HarnessError", "VARIANTS", "main"]
 
 VARIANTS = _config.VARIANTS
 DEFAULT_START_TIMEOUT = 300.0
+#: Bootstrap streams data and sleeps ring_delay more than once; decommission streams it back.
+DEFAULT_TOPOLOGY_TIMEOUT = 600.0
 STOP_GRACE = 30.0
 
 
@@ -131,7 +141,12 @@ class CassandraCluster:
 
     @property
     def nodes(self) -> Tuple[NodeSpec, ...]:
-        return self.spec.nodes
+        """The variant's nodes, then any added by ``add_node`` (read from the shared state)."""
+        return self.spec.nodes + self.added_nodes
+
+    @property
+    def added_nodes(self) -> Tuple[NodeSpec, ...]:
+        return tuple(NodeSpec(**n) for n in self._read_state().get("added_nodes", []))
 
     @property
     def username(self) -> Optional[str]:
@@ -236,9 +251,22 @@ class CassandraCluster:
 
     @_exclusive
     def stop(self, grace: float = STOP_GRACE) -> None:
-        """SIGTERM every node, SIGKILL those still alive after ``grace`` seconds."""
+        """SIGTERM every node, SIGKILL those still alive after ``grace`` seconds; then drop
+        the nodes ``add_node`` added (see the module docstring)."""
+        try:
+            self._stop(grace)
+        finally:
+            for node in self.added_nodes:
+                self._forget_added_node(node)
+                self._update_state(fingerprint=None)
+                self.log(
+                    f"{self.spec.state_name}: node{node.index} ({node.address}) was still in the ring; "
+                    f"the variant's data will be wiped on its next start"
+                )
+
+    def _stop(self, grace: float) -> None:
         started = time.monotonic()
-        pids = {i: self.pid(i) for i in range(1, len(self.nodes) + 1)}
+        pids = {n.index: self.pid(n.index) for n in self.nodes}
         live = {i: p for i, p in pids.items() if p is not None}
         if not live:
             self.log(f"{self.spec.state_name}: not running")
@@ -299,6 +327,104 @@ class CassandraCluster:
         self.log(f"{self.spec.state_name}: node{index} ready in {time.monotonic() - started:.1f}s")
 
     @_exclusive
+    def add_node(
+        self, datacenter: str, *, rack: str = "rack1", timeout: float = DEFAULT_TOPOLOGY_TIMEOUT
+    ) -> NodeSpec:
+        """Bootstrap one more node into the running variant and wait until the ring includes it.
+
+        The node takes the next address after the variant's last one, the same cluster name,
+        seeds (the variant's own nodes) and snitch, ``auto_bootstrap: true``, and a token halving
+        the widest range of the ring.  Ready means: it answers CQL, every node lists it in its
+        peers with its datacenter and tokens, all agree on the schema, ``nodetool status`` on the
+        first node shows it Up/Normal, and a read at ALL works everywhere.  On failure the new
+        JVM is killed and the error carries its log tail; the variant is then no longer in a
+        known state, so it is marked to be wiped on its next start.
+        """
+        if not self.is_running():
+            raise HarnessError(f"{self.spec.state_name}: every node must run before another can join")
+        lib = self.fetch()
+        nodes = self.nodes
+        address = _config.next_address(nodes[-1].address)
+        node = NodeSpec(
+            index=len(nodes) + 1,
+            address=address,
+            datacenter=datacenter,
+            rack=rack,
+            initial_token=_config.token_for_new_node([n.initial_token for n in nodes]),
+        )
+        self._check_ports_free(node)
+        started = time.monotonic()
+        paths = NodePaths(self.root / f"node{node.index}")
+        if paths.root.exists():  # left over from an earlier run that died mid-way
+            shutil.rmtree(paths.root)
+        self._write_node_files(node, paths, keystore=self._ensure_keystore() if self.spec.client_tls else None,
+                               joining=True)
+        # Recorded before the JVM starts: whatever happens next, ``stop`` knows about it.
+        self._update_state(added_nodes=[asdict(n) for n in self.added_nodes + (node,)])
+        try:
+            self._spawn(node, lib, self._die_with_parent)
+            self.log(
+                f"{self.spec.state_name}: node{node.index} ({address}, {datacenter}/{rack}, token "
+                f"{node.initial_token}) is bootstrapping"
+            )
+            self._wait_ready_or_kill([node.index], timeout, started)
+            self._wait(lambda: self._ring_state_problems(node.address, "UN"), timeout, started, node.index,
+                       "not Up/Normal in nodetool status")
+        except BaseException:
+            # A half-joined node may linger in the others' gossip: only fresh data is trustworthy.
+            self._update_state(fingerprint=None)
+            self._forget_added_node(node)
+            raise
+        self.log(f"{self.spec.state_name}: node{node.index} joined the ring in {time.monotonic() - started:.1f}s")
+        return node
+
+    @_exclusive
+    def decommission_node(self, index: int, timeout: float = DEFAULT_TOPOLOGY_TIMEOUT) -> None:
+        """Decommission an added node (``nodetool decommission``), stop it and wipe it.
+
+        Returns once the remaining nodes no longer list it in their peers and form a healthy
+        ring again.  Only nodes from ``add_node`` can be removed: the variant's own nodes are
+        what every other test expects to find.
+        """
+        node = self._node(index)
+        if node not in self.added_nodes:
+            raise HarnessError(f"{self.spec.state_name}: node{index} belongs to the variant; only added nodes can leave")
+        if self.pid(index) is None:
+            raise HarnessError(f"{self.spec.state_name}: node{index} is not running, so it cannot decommission")
+        started = time.monotonic()
+        self.log(f"{self.spec.state_name}: decommissioning node{index} ({node.address})")
+        # --force: test keyspaces may ask for more replicas in a datacenter than would remain.
+        self.nodetool(index, "decommission", "--force", timeout=timeout)
+        pid = self.pid(index)
+        if pid is not None:
+            _process.terminate(pid, STOP_GRACE)
+        self._forget_added_node(node)
+        self._wait(lambda: self._ring_state_problems(node.address, None), timeout, started, 1,
+                   f"still lists {node.address} after its decommission")
+        self._wait(lambda: self._check_ring(10.0), timeout, started, 1, "ring not healthy after the decommission")
+        self.log(f"{self.spec.state_name}: node{index} decommissioned in {time.monotonic() - started:.1f}s")
+
+    def nodetool(self, index: int, *args: str, timeout: float = 120.0) -> str:
+        """Run ``nodetool <args>`` against node ``index`` (its JMX port); return its output."""
+        node = self._node(index)
+        paths = self.node_paths(index)
+        java = shutil.which("java")
+        if java is None:
+            raise HarnessError("'java' (Java 17) is not on PATH")
+        # Written on demand: nodes set up before this file existed have none.
+        tools_logback = paths.conf / "logback-tools.xml"
+        if not tools_logback.is_file():
+            tools_logback.write_text(_config.render_tools_logback())
+        cmd = _config.nodetool_command(java, node, paths, _fetch.lib_dir(self.version), list(args))
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise self._failure(index, f"nodetool {' '.join(args)} did not finish in {timeout:.0f}s") from exc
+        if proc.returncode != 0:
+            raise self._failure(index, f"nodetool {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}")
+        return proc.stdout
+
+    @_exclusive
     def wipe(self) -> None:
         """Stop the variant and delete its nodes' configuration, data and logs."""
         self.stop()
@@ -308,9 +434,10 @@ class CassandraCluster:
 
     # ------------------------------------------------------------------ internals
     def _node(self, index: int) -> NodeSpec:
-        if not 1 <= index <= len(self.nodes):
-            raise HarnessError(f"{self.spec.state_name} has nodes 1..{len(self.nodes)}, not {index}")
-        return self.nodes[index - 1]
+        nodes = self.nodes
+        if not 1 <= index <= len(nodes):
+            raise HarnessError(f"{self.spec.state_name} has nodes 1..{len(nodes)}, not {index}")
+        return nodes[index - 1]
 
     @property
     def _tls_dir(self) -> Path:
@@ -320,37 +447,90 @@ class CassandraCluster:
     def _state_file(self) -> Path:
         return self.root / "state.json"
 
-    def _prepare(self) -> None:
-        """Write every node's files; wipe the data first when the fingerprint changed."""
-        fingerprint = _config.fingerprint(self.version, self.spec)
+    def _read_state(self) -> Dict[str, Any]:
         try:
-            previous = json.loads(self._state_file.read_text()).get("fingerprint")
+            state = json.loads(self._state_file.read_text())
         except (FileNotFoundError, ValueError):
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def _update_state(self, **changes: Any) -> None:
+        state = self._read_state()
+        state.update(changes)
+        added = [NodeSpec(**n).address for n in state.get("added_nodes", [])]
+        state["addresses"] = self.spec.addresses + added
+        # Written whole under a temporary name, so a reader never sees half a file.
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self._state_file)
+
+    def _prepare(self) -> None:
+        """Write every node's files; wipe the data first when the fingerprint changed (or an
+        added node was left in the ring by a run that could not clean up)."""
+        fingerprint = _config.fingerprint(self.version, self.spec)
+        state = self._read_state()
+        previous = state.get("fingerprint")
+        if state.get("added_nodes"):
+            self.log(f"{self.spec.state_name}: an added node was left behind, wiping old node data")
             previous = None
         if previous != fingerprint and self.root.exists():
-            self.log(f"{self.spec.state_name}: configuration changed, wiping old node data")
+            if not state.get("added_nodes"):
+                self.log(f"{self.spec.state_name}: configuration changed, wiping old node data")
             for child in self.root.glob("node*"):
                 shutil.rmtree(child)
         self.root.mkdir(parents=True, exist_ok=True)
         keystore = self._ensure_keystore() if self.spec.client_tls else None
-        for node in self.nodes:
-            paths = NodePaths(self.root / f"node{node.index}")
-            for d in (paths.conf, paths.conf / "triggers", paths.data, paths.logs):
-                d.mkdir(parents=True, exist_ok=True)
-            paths.yaml.write_text(_config.render_yaml(self.spec, node, paths, keystore))
-            (paths.conf / "cassandra-rackdc.properties").write_text(_config.render_rackdc(node))
-            (paths.conf / "logback.xml").write_text(_config.render_logback(paths))
-        self._state_file.write_text(
-            json.dumps(
-                {
-                    "variant": self.spec.name,
-                    "addresses": self.spec.addresses,
-                    "version": self.version,
-                    "fingerprint": fingerprint,
-                },
-                indent=2,
-            )
-        )
+        for node in self.spec.nodes:
+            self._write_node_files(node, NodePaths(self.root / f"node{node.index}"), keystore, joining=False)
+        self._state_file.unlink(missing_ok=True)
+        self._update_state(variant=self.spec.name, version=self.version, fingerprint=fingerprint, added_nodes=[])
+
+    def _write_node_files(self, node: NodeSpec, paths: NodePaths, keystore: Optional[Path], *, joining: bool) -> None:
+        for d in (paths.conf, paths.conf / "triggers", paths.data, paths.logs):
+            d.mkdir(parents=True, exist_ok=True)
+        paths.yaml.write_text(_config.render_yaml(self.spec, node, paths, keystore, joining=joining))
+        (paths.conf / "cassandra-rackdc.properties").write_text(_config.render_rackdc(node))
+        (paths.conf / "logback.xml").write_text(_config.render_logback(paths))
+
+    def _forget_added_node(self, node: NodeSpec) -> None:
+        """Stop an added node if it still runs, delete its directory and drop it from the state."""
+        pid = self.pid(node.index)
+        if pid is not None:
+            _process.terminate(pid, STOP_GRACE)
+        paths = NodePaths(self.root / f"node{node.index}")
+        if paths.root.exists():
+            shutil.rmtree(paths.root)
+        remaining = [asdict(n) for n in self.added_nodes if n.index != node.index]
+        self._update_state(added_nodes=remaining)
+
+    def _wait(
+        self, problems: Callable[[], List[str]], timeout: float, started: float, index: int, what: str
+    ) -> None:
+        """Poll ``problems`` until it returns none; on timeout fail with node ``index``'s logs."""
+        deadline = started + timeout
+        while True:
+            try:
+                found = problems()
+            except (_probe.ProbeFailed, HarnessError) as exc:
+                found = [str(exc)]
+            if not found:
+                return
+            if time.monotonic() > deadline:
+                raise self._failure(index, f"{what}: " + "; ".join(found))
+            time.sleep(1.0)
+
+    def _ring_state_problems(self, address: str, expected: Optional[str]) -> List[str]:
+        """``nodetool status`` on the first node shows ``address`` with state ``expected``
+        ("UN" = Up/Normal), or does not list it at all when ``expected`` is None."""
+        try:
+            output = self.nodetool(1, "status", timeout=60.0)
+        except HarnessError as exc:
+            return [str(exc).splitlines()[0]]
+        states = _config.parse_nodetool_status(output)
+        actual = states.get(address)
+        if actual == expected:
+            return []
+        return [f"nodetool status shows {address} as {actual or 'absent'}, expected {expected or 'absent'}"]
 
     def _ensure_keystore(self) -> Path:
         """A self-signed PKCS12 keystore valid for every test address, and its PEM export."""
@@ -575,6 +755,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = variant_cmd("start-node", "start one stopped node and wait until it is ready", with_index=True)
     p.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT)
     variant_cmd("wipe", "stop a variant and delete its data, configuration and logs")
+    p = variant_cmd("add-node", "bootstrap one more node into a running variant and wait until it is in the ring")
+    p.add_argument("--dc", required=True, help="datacenter of the new node")
+    p.add_argument("--rack", default="rack1")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TOPOLOGY_TIMEOUT)
+    p = variant_cmd("decommission", "decommission a node added by add-node, then stop and wipe it", with_index=True)
+    p.add_argument("--timeout", type=float, default=DEFAULT_TOPOLOGY_TIMEOUT)
+    p = variant_cmd(
+        "nodetool", "run nodetool against one node, e.g. 'nodetool cluster3 1 status' (options first)", with_index=True
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, help="nodetool's arguments")
     p = variant_cmd("logs", "print the end of a node's system.log", with_index=True)
     p.add_argument("-n", "--lines", type=int, default=60)
     args = parser.parse_args(argv)
@@ -613,6 +803,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                 cluster.start_node(args.index, timeout=args.timeout)
             elif args.command == "wipe":
                 cluster.wipe()
+            elif args.command == "add-node":
+                node = cluster.add_node(args.dc, rack=args.rack, timeout=args.timeout)
+                log(f"  node{node.index} {node.address}:{NATIVE_PORT} ({node.datacenter}/{node.rack}) pid {cluster.pid(node.index)}")
+            elif args.command == "decommission":
+                cluster.decommission_node(args.index, timeout=args.timeout)
+            elif args.command == "nodetool":
+                print(cluster.nodetool(args.index, *args.args), end="")
             elif args.command == "logs":
                 print(_process.tail(cluster.log_path(args.index), args.lines))
     except (HarnessError, _fetch.FetchError, _config.ConfigError) as exc:

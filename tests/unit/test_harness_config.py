@@ -182,3 +182,150 @@ def test_a_unit_test_asking_for_a_node_is_a_usage_error(pytester):
     result = pytester.runpytest(*_QUIET)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "unit tests must not need a Cassandra node" in "\n".join(result.errlines + result.outlines)
+
+
+# ---------------------------------------------------------------------- nodes added at runtime
+
+def test_a_joining_node_halves_the_widest_range_of_the_ring():
+    # Three balanced tokens leave the wrap-around range (t3, t1] one token wider than the
+    # others (2**64 is not divisible by 3), so the new token is its midpoint, past t3.
+    token = _config.token_for_new_node(THREE_NODE_TOKENS)
+    wrap_width = 2**64 - (THREE_NODE_TOKENS[2] - THREE_NODE_TOKENS[0])
+    assert token == THREE_NODE_TOKENS[2] + wrap_width // 2
+    assert THREE_NODE_TOKENS[2] < token <= 2**63 - 1
+
+
+def test_a_joining_node_picks_the_widest_inner_range_and_wraps_into_the_murmur3_range():
+    # Inner range 2**63 + 2 wide, the wrap-around one 2**63 - 2: the midpoint of the inner one.
+    assert _config.token_for_new_node([-(2**62), 2**62 + 2]) == 1
+    # The wrap-around range is the widest and its midpoint is still below 2**63.
+    assert _config.token_for_new_node([-(2**63) + 10, 0]) == 2**62 + 5
+    # Its midpoint lies past 2**63 - 1: counted on round the ring, it is -6
+    # (2**63 - 1 + (2**64 - 10) // 2 = 2**64 - 6).
+    assert _config.token_for_new_node([2**63 - 11, 2**63 - 1]) == -6
+
+
+def test_no_token_for_an_empty_ring():
+    with pytest.raises(_config.ConfigError):
+        _config.token_for_new_node([])
+
+
+def test_next_address_follows_the_last_node_and_refuses_to_leave_loopback():
+    assert _config.next_address("127.0.0.43") == "127.0.0.44"
+    for last in ("127.0.0.254", "127.255.255.254", "10.0.0.1"):
+        with pytest.raises(_config.ConfigError):
+            _config.next_address(last)
+
+
+# Output of `nodetool status` on node 1 of this harness's cluster3 on .41-.43 (Cassandra 5.0.9),
+# copied from the server.
+NODETOOL_STATUS = """\
+Datacenter: dc1
+===============
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address     Load     Tokens  Owns (effective)  Host ID                               Rack 
+UN  127.0.0.42  0 bytes  1       66.7%             e5ec263e-0012-4ad6-96f8-1569cf615521  rack1
+UN  127.0.0.41  0 bytes  1       66.7%             85c595c1-f00a-44ad-9104-14553544783d  rack1
+
+Datacenter: dc2
+===============
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address     Load     Tokens  Owns (effective)  Host ID                               Rack 
+UN  127.0.0.43  0 bytes  1       66.7%             1c29e169-d216-496f-b6fc-234d875ec6ab  rack1
+"""
+
+
+def test_nodetool_status_is_read_as_address_to_state():
+    assert _config.parse_nodetool_status(NODETOOL_STATUS) == {
+        "127.0.0.42": "UN", "127.0.0.41": "UN", "127.0.0.43": "UN"}
+
+
+def test_nodetool_status_reads_every_state_of_its_legend():
+    # The legend above: Status U/D, State N/L/J/M; a joining node's load and ownership are "?".
+    joining = NODETOOL_STATUS.replace("UN  127.0.0.42  0 bytes", "UJ  127.0.0.42  ?      ").replace(
+        "UN  127.0.0.43", "DL  127.0.0.43")
+    assert _config.parse_nodetool_status(joining) == {
+        "127.0.0.42": "UJ", "127.0.0.41": "UN", "127.0.0.43": "DL"}
+
+
+def test_a_joining_node_bootstraps_and_is_not_its_own_seed(tmp_path):
+    spec = _config.variant_spec("cluster3", "127.0.0.41")
+    new = _config.NodeSpec(4, "127.0.0.44", "dc1", "rack1", _config.token_for_new_node(THREE_NODE_TOKENS))
+    paths = _config.NodePaths(tmp_path / "node4")
+    joining = _config.render_yaml(spec, new, paths, None, joining=True)
+    assert "auto_bootstrap: true" in joining
+    assert '"127.0.0.41:7000,127.0.0.42:7000,127.0.0.43:7000"' in joining
+    assert "127.0.0.44:7000" not in joining
+    assert f'initial_token: "{new.initial_token}"' in joining
+    own = _config.render_yaml(spec, spec.nodes[0], paths, None)
+    assert "auto_bootstrap: false" in own
+
+
+def test_nodetool_talks_to_the_nodes_own_jmx_port(tmp_path):
+    node = _config.variant_spec("cluster3", "127.0.0.41").nodes[1]
+    cmd = _config.nodetool_command("java", node, _config.NodePaths(tmp_path), tmp_path, ["status"])
+    main = cmd.index("org.apache.cassandra.tools.NodeTool")
+    assert cmd[main + 1:] == ["-h", "127.0.0.1", "-p", str(7200 + 42), "status"]
+
+
+# ---------------------------------------------------------------------- added nodes' lifecycle
+
+@pytest.fixture
+def cluster3_state(tmp_path, monkeypatch):
+    """A never-started cluster3 in a private cache, with node 4 recorded as added (what a run
+    that died after ``add_node`` leaves behind); no JVM is involved."""
+    from cassfast.testing import CassandraCluster
+
+    monkeypatch.setenv("CASSFAST_CACHE", str(tmp_path))
+    cluster = CassandraCluster("cluster3", first_ip="127.0.0.41", log=lambda m: None)
+    cluster._prepare()
+    extra = _config.NodeSpec(4, "127.0.0.44", "dc2", "rack1", _config.token_for_new_node(THREE_NODE_TOKENS))
+    (cluster.root / "node4" / "data").mkdir(parents=True)
+    (cluster.root / "node1" / "data" / "marker").write_text("old ring")
+    cluster._update_state(added_nodes=[{"index": 4, "address": extra.address, "datacenter": "dc2",
+                                         "rack": "rack1", "initial_token": extra.initial_token}])
+    return cluster, extra
+
+
+def test_an_added_node_is_part_of_the_variant_for_every_process(cluster3_state):
+    from cassfast.testing import CassandraCluster
+
+    cluster, extra = cluster3_state
+    other_process_view = CassandraCluster("cluster3", first_ip="127.0.0.41", log=lambda m: None)
+    assert other_process_view.nodes[-1] == extra
+    assert [n.index for n in other_process_view.nodes] == [1, 2, 3, 4]
+    assert other_process_view._read_state()["addresses"][-1] == "127.0.0.44"
+
+
+def test_stopping_the_variant_wipes_an_added_node_and_marks_the_ring_for_wiping(cluster3_state):
+    cluster, _ = cluster3_state
+    cluster.stop()
+    assert cluster.added_nodes == ()
+    assert not (cluster.root / "node4").exists()
+    assert cluster._read_state()["fingerprint"] is None
+    assert cluster._read_state()["addresses"] == ["127.0.0.41", "127.0.0.42", "127.0.0.43"]
+    # The next start prepares fresh data for the variant's own nodes.
+    cluster._prepare()
+    assert not (cluster.root / "node1" / "data" / "marker").exists()
+    assert (cluster.root / "node1" / "conf" / "cassandra.yaml").is_file()
+
+
+def test_preparing_after_a_run_died_with_an_added_node_wipes_everything(cluster3_state):
+    cluster, _ = cluster3_state
+    cluster._prepare()
+    assert cluster.added_nodes == ()
+    assert not (cluster.root / "node4").exists()
+    assert not (cluster.root / "node1" / "data" / "marker").exists()
+    assert cluster._read_state()["fingerprint"] == _config.fingerprint(cluster.version, cluster.spec)
+
+
+def test_only_added_nodes_can_be_decommissioned(cluster3_state):
+    from cassfast.testing import HarnessError
+
+    cluster, _ = cluster3_state
+    with pytest.raises(HarnessError, match="only added nodes"):
+        cluster.decommission_node(1)
+    with pytest.raises(HarnessError, match="not running"):
+        cluster.decommission_node(4)
