@@ -32,6 +32,7 @@ from cassfast.protocol import ResultMessage as _ResultMessage
 log = logging.getLogger(__name__)
 
 _monotonic = time.monotonic
+_get_ident = threading.get_ident
 _allocate_lock = threading.Lock  # the C lock type: the cheapest one-shot wake-up
 
 _NOT_SET = object()
@@ -265,7 +266,7 @@ class ResponseFuture:
 
     def _send_to(self, host, pool) -> bool:
         """Try ``host``; False means move on to the next host.  May park on the pool (back-pressure)."""
-        if self._sync_lanes and not self._loop_thread.in_loop_thread():
+        if self._sync_lanes and _get_ident() != self._loop_thread.ident:
             lanes = pool.lanes
             lane = lanes.borrow() if lanes is not None else None
             if lane is not None:
@@ -392,19 +393,25 @@ class ResponseFuture:
             # another thread can lose that race): a late answer is a timeout, deterministically.
             self._on_timeout()
             return
-        if (response.__class__ is _ResultMessage and response.kind == RESULT_KIND_ROWS
-                and response.result_metadata_id is None and response.trace_id is None
+        if (response.__class__ is _ResultMessage and response.trace_id is None
                 and not response.warnings):
-            # The common answer (rows, nothing else to look at) finishes here: one call instead
-            # of the four of the general path below (the result metadata id case is v5 spec
-            # 4.2.5.2, handled by _on_result).
-            self.coordinator_host = self._current_host
-            self._custom_payload = response.custom_payload
-            self._paging_state = response.paging_state
-            self._col_names = response.column_names
-            self._col_types = response.column_types
-            self._finish(response.parsed_rows, None)
-            return
+            # The common answers (rows or void, nothing else to look at) finish here: one call
+            # instead of the four of the general path below (the result metadata id case is v5
+            # spec 4.2.5.2, handled by _on_result).
+            kind = response.kind
+            if kind == RESULT_KIND_ROWS and response.result_metadata_id is None:
+                self.coordinator_host = self._current_host
+                self._custom_payload = response.custom_payload
+                self._paging_state = response.paging_state
+                self._col_names = response.column_names
+                self._col_types = response.column_types
+                self._finish(response.parsed_rows, None)
+                return
+            if kind == RESULT_KIND_VOID:
+                self.coordinator_host = self._current_host
+                self._custom_payload = response.custom_payload
+                self._finish(None, None)
+                return
         self._handle_response(self._current_host, self._current_connection, response)
 
     def _handle_response(self, host, connection, response) -> None:

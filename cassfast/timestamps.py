@@ -26,10 +26,14 @@ class MonotonicTimestampGenerator:
     warning_threshold = 1
     warning_interval = 1
 
+    # True when _next_timestamp is this class's own (set per instance in __init__).
+    _plain = False
+
     def __init__(self, warn_on_drift: bool = True, warning_threshold: float = 1,
                  warning_interval: float = 1) -> None:
         self.lock = threading.Lock()
         self.last = 0
+        self._plain = type(self)._next_timestamp is MonotonicTimestampGenerator._next_timestamp
         self._last_warn = 0.0
         self.warn_on_drift = warn_on_drift
         self.warning_threshold = warning_threshold
@@ -46,7 +50,13 @@ class MonotonicTimestampGenerator:
     def __call__(self) -> int:
         now = int(time.time() * 1e6)
         with self.lock:
-            return self._next_timestamp(now, self.last)
+            last = self.last
+            if now > last and self._plain:
+                # The clock moved forward (the common case): no call to _next_timestamp, unless
+                # a subclass overrides it.
+                self.last = now
+                return now
+            return self._next_timestamp(now, last)
 
     def _maybe_warn(self, now: int) -> None:
         drift = self.last - now
