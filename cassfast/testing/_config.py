@@ -246,6 +246,26 @@ def next_address(address: str) -> str:
     return str(nxt)
 
 
+def default_addresses() -> frozenset:
+    """Every address a variant uses on its default addresses (127.0.0.1-5 today)."""
+    taken = set()
+    for shape in _SHAPES.values():
+        first = ipaddress.IPv4Address(shape.default_first_ip)
+        taken.update(str(first + i) for i in range(len(shape.datacenters)))
+    return frozenset(taken)
+
+
+def joining_address(last_address: str) -> str:
+    """The address of a node joining a variant whose last node is ``last_address``: the next
+    loopback address that no variant uses by default, so that a joined node never collides with
+    the ``auth`` or ``tls`` node (127.0.0.4/.5) next to a ``cluster3`` on 127.0.0.1-3."""
+    reserved = default_addresses()
+    address = next_address(last_address)
+    while address in reserved:
+        address = next_address(address)
+    return address
+
+
 def parse_nodetool_status(output: str) -> Dict[str, str]:
     """``{address: state}`` from ``nodetool status`` output, state being its two-letter code
     (``UN`` = Up/Normal, ``UJ`` = Up/Joining, ``UL`` = Up/Leaving, ``DN`` = Down/Normal ...)."""

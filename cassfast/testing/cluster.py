@@ -332,8 +332,9 @@ class CassandraCluster:
     ) -> NodeSpec:
         """Bootstrap one more node into the running variant and wait until the ring includes it.
 
-        The node takes the next address after the variant's last one, the same cluster name,
-        seeds (the variant's own nodes) and snitch, ``auto_bootstrap: true``, and a token halving
+        The node takes the next address after the variant's last one that no variant uses by
+        default (``cluster3`` on 127.0.0.1-3 grows to .6, past ``auth`` and ``tls``), the same
+        cluster name, seeds (the variant's own nodes) and snitch, ``auto_bootstrap: true``, and a token halving
         the widest range of the ring.  Ready means: it answers CQL, every node lists it in its
         peers with its datacenter and tokens, all agree on the schema, ``nodetool status`` on the
         first node shows it Up/Normal, and a read at ALL works everywhere.  On failure the new
@@ -344,7 +345,7 @@ class CassandraCluster:
             raise HarnessError(f"{self.spec.state_name}: every node must run before another can join")
         lib = self.fetch()
         nodes = self.nodes
-        address = _config.next_address(nodes[-1].address)
+        address = _config.joining_address(nodes[-1].address)
         node = NodeSpec(
             index=len(nodes) + 1,
             address=address,

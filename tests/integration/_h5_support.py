@@ -4,6 +4,9 @@ fresh keyspaces.  Tests run against the project's real Cassandra node started by
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
 import uuid
 
@@ -34,3 +37,16 @@ def new_keyspace(session, prefix: str = "h5") -> str:
 
 def io_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("cassfast-io")]
+
+
+@contextlib.contextmanager
+def paused(node, index: int = 1):
+    """Node ``index``'s JVM stopped (SIGSTOP) for the duration of the block and resumed
+    whatever happens: the way these tests make the server slow or silent deterministically."""
+    pid = node.pid(index)
+    assert pid is not None, "the harness reports no running JVM for node %d" % index
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)

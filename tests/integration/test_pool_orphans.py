@@ -11,8 +11,6 @@ shared development machine run this file against a node of your own, e.g.
 Server: the harness's single Apache Cassandra 5.0 node.  Implementation: cassfast.
 """
 import contextlib
-import os
-import signal
 import time
 
 import pytest
@@ -21,7 +19,7 @@ from cassfast import OperationTimedOut
 from cassfast.cluster import Cluster
 from cassfast.connection import Connection
 
-from _h5_support import contact_of, new_keyspace
+from _h5_support import contact_of, new_keyspace, paused
 
 pytestmark = pytest.mark.integration
 
@@ -32,18 +30,6 @@ def wait_until(predicate, timeout=60.0):
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.05)
     return predicate()
-
-
-@contextlib.contextmanager
-def paused(node):
-    """The node's JVM stopped for the duration of the block, resumed whatever happens."""
-    pid = node.pid(1)
-    assert pid is not None, "the harness reports no running JVM for node 1"
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ non-idempotent write is sent on it.  Pausing the node's JVM
 """
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import threading
 import time
@@ -27,7 +25,7 @@ from cassfast.cluster import Cluster, NoHostAvailable
 from cassfast.connection import ConnectionException
 from cassfast.query import SimpleStatement
 
-from _h5_support import contact_of, new_keyspace
+from _h5_support import contact_of, new_keyspace, paused
 
 pytestmark = pytest.mark.integration
 
@@ -59,18 +57,6 @@ def connected(node, keyspace=None, **kwargs):
         yield cluster, cluster.connect(keyspace)
     finally:
         cluster.shutdown()
-
-
-@contextmanager
-def paused(node):
-    """The node's JVM stopped (SIGSTOP) for the duration: requests get no answer."""
-    pid = node.pid(1)
-    assert pid, "the single node is not running"
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def request_counts(node) -> dict:
@@ -309,9 +295,11 @@ def test_an_interrupted_lane_request_discards_the_lane(node, keyspace):
 
 
 def test_a_host_marked_down_wakes_threads_blocked_on_its_lanes(node, keyspace):
-    # No client timeout: only the host going down can end the wait.  Heartbeats every second
-    # find the paused node dead, the pool loses its connection, the host is marked down, and
-    # the lane the thread sleeps on is shut down under it.
+    # No client timeout: only the host's connections dying can end the wait.  Heartbeats every
+    # second find the paused node dead, the pool loses its connection, the host is marked down,
+    # and the lane the thread sleeps on is shut down under it.  (Whether the host still reads
+    # as down when the thread has woken depends on what the pool tried meanwhile, so only the
+    # wake-up and its error are asserted.)
     with connected(node, keyspace, idle_heartbeat_interval=1, idle_heartbeat_timeout=1) as (
             cluster, session):
         select = session.prepare("SELECT v FROM kv WHERE k = ?")
@@ -323,7 +311,6 @@ def test_a_host_marked_down_wakes_threads_blocked_on_its_lanes(node, keyspace):
             thread.start()
             thread.join(30)
             assert not thread.is_alive(), "the blocked thread outlived its host being marked down"
-            assert not session.get_pools()[0].host.is_up
         assert len(outcome) == 1 and isinstance(outcome[0], (ConnectionException, NoHostAvailable)), outcome
 
 

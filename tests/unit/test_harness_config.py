@@ -329,3 +329,10 @@ def test_only_added_nodes_can_be_decommissioned(cluster3_state):
         cluster.decommission_node(1)
     with pytest.raises(HarnessError, match="not running"):
         cluster.decommission_node(4)
+
+
+def test_a_joining_node_skips_the_addresses_other_variants_use_by_default():
+    # cluster3 on its defaults (.1-.3) must not grow onto the auth (.4) or tls (.5) node.
+    assert _config.joining_address("127.0.0.3") == "127.0.0.6"
+    assert _config.joining_address("127.0.0.43") == "127.0.0.44"
+    assert {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"} <= _config.default_addresses()
