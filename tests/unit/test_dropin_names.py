@@ -356,12 +356,19 @@ def _signature_problems(module_name, name, ref_obj, our_obj) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("module_name", MODULES)
-def test_reference_signatures_are_accepted_by_cassfast(module_name):
+def _importable(module_name: str) -> bool:
     try:
-        reference = importlib.import_module(module_name)
+        importlib.import_module(module_name)
     except ImportError:
-        pytest.skip("the reference module needs an optional dependency; names are checked above")
+        return False
+    return True
+
+
+# Signatures need the live reference objects: the reactor modules that need gevent, eventlet or
+# twisted (not installed) are left out here; their names are checked from source above.
+@pytest.mark.parametrize("module_name", [m for m in MODULES if _importable(m)])
+def test_reference_signatures_are_accepted_by_cassfast(module_name):
+    reference = importlib.import_module(module_name)
     ours = importlib.import_module(_counterpart(module_name))
     problems = []
     for name, ref_obj in _public_names(reference).items():
