@@ -555,13 +555,7 @@ class Connection(asyncio.Protocol):
             wsock = self._wsock
             if wsock is None:
                 return
-            try:
-                sent = wsock.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError as exc:
-                error = exc
-                sent = len(data)
+            sent, error = _send_some(wsock, data)
             if sent < len(data):
                 self._wbacklog.append(data[sent:])
         # Outside the lock: defunct() closes the descriptor, which takes the lock.
@@ -585,13 +579,7 @@ class Connection(asyncio.Protocol):
             else:
                 data = b"".join(self._wbacklog)
                 self._wbacklog.clear()
-                try:
-                    sent = wsock.send(data)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError as exc:
-                    error = exc
-                    sent = len(data)
+                sent, error = _send_some(wsock, data)
                 if sent < len(data):
                     self._wbacklog.append(data[sent:])
                 done = not self._wbacklog
@@ -810,6 +798,17 @@ class Connection(asyncio.Protocol):
 
 class OperationTimedOutOnConnect(ConnectionException):
     """The TCP connect or the handshake did not finish within ``connect_timeout``."""
+
+
+def _send_some(wsock, data: bytes) -> tuple:
+    """One non-blocking send: (bytes the kernel took, the OSError or None).  After a hard error
+    the whole of ``data`` counts as sent, since nothing more can go out on that socket."""
+    try:
+        return wsock.send(data), None
+    except (BlockingIOError, InterruptedError):
+        return 0, None
+    except OSError as exc:
+        return len(data), exc
 
 
 def apply_sockopts(sock, sockopts, endpoint) -> None:
