@@ -504,11 +504,25 @@ class Session:
         asyncio.ensure_future(run())
 
     def user_type_registered(self, keyspace, user_type, klass) -> None:
+        """``Cluster.register_user_type`` calls this: check the type exists and teach this
+        session's encoder to render ``klass`` instances as UDT literals for ``%s`` parameters of
+        simple statements, as the reference does (prepared statements use the type's codec)."""
         metadata = self.cluster.metadata
         ks = getattr(metadata, "keyspaces", {}).get(keyspace)
-        if ks is not None and hasattr(ks, "user_types") and user_type not in ks.user_types:
+        if ks is None or not hasattr(ks, "user_types"):
+            return
+        type_meta = ks.user_types.get(user_type)
+        if type_meta is None:
             from cassfast.cluster import UserTypeDoesNotExist
             raise UserTypeDoesNotExist('User type %s does not exist in keyspace %s' % (user_type, keyspace))
+        from cassfast._schema import maybe_escape_name
+        fields = [(name, maybe_escape_name(name)) for name in type_meta.field_names]
+
+        def encode_udt(value) -> str:
+            encode = self.encoder.cql_encode_all_types
+            return "{ %s }" % " , ".join("%s : %s" % (cql_name, encode(getattr(value, name, None)))
+                                         for name, cql_name in fields)
+        self.encoder.mapping[klass] = encode_udt
 
     # ------------------------------------------------------------------ shutdown
 
