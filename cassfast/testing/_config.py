@@ -354,6 +354,17 @@ _JAVA17_OPENS = (
 )
 
 
+def _module_access_flags() -> List[str]:
+    """The Java 17 ``--add-exports``/``--add-opens`` Cassandra's classes need (the daemon and
+    NodeTool alike)."""
+    flags: List[str] = []
+    for item in _JAVA17_EXPORTS:
+        flags += ["--add-exports", f"{item}=ALL-UNNAMED"]
+    for item in _JAVA17_OPENS:
+        flags += ["--add-opens", f"{item}=ALL-UNNAMED"]
+    return flags
+
+
 def jvm_command(
     java: str, spec: VariantSpec, node: NodeSpec, paths: NodePaths, lib: Path, jamm: Path
 ) -> List[str]:
@@ -382,10 +393,7 @@ def jvm_command(
         "-Dio.netty.allocator.useCacheForAllThreads=true",
         "-Dio.netty.allocator.maxOrder=11",
     ]
-    for item in _JAVA17_EXPORTS:
-        cmd += ["--add-exports", f"{item}=ALL-UNNAMED"]
-    for item in _JAVA17_OPENS:
-        cmd += ["--add-opens", f"{item}=ALL-UNNAMED"]
+    cmd += _module_access_flags()
     cmd += [
         f"-javaagent:{jamm}",
         # cassandra.config must be a URL: a bare path is rejected.
@@ -426,10 +434,7 @@ def nodetool_command(java: str, node: NodeSpec, paths: NodePaths, lib: Path, arg
     """``nodetool <args>`` against ``node`` over its local JMX port (the jars' NodeTool class)."""
     cmd = [java, "-Xmx128m", "-Xss256k", "-Djava.net.preferIPv4Stack=true"]
     # NodeTool initialises some server classes, which need the same module access as the daemon.
-    for item in _JAVA17_EXPORTS:
-        cmd += ["--add-exports", f"{item}=ALL-UNNAMED"]
-    for item in _JAVA17_OPENS:
-        cmd += ["--add-opens", f"{item}=ALL-UNNAMED"]
+    cmd += _module_access_flags()
     cmd += [
         f"-Dlogback.configurationFile={(paths.conf / 'logback-tools.xml').as_uri()}",
         # NodeTool appends to <user.home>/.cassandra/nodetool.history: keep it in the node's tree.
