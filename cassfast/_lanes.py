@@ -397,7 +397,9 @@ class LaneSet:
             if lane is None:
                 self._retry_at = _monotonic() + _OPEN_RETRY_DELAY
                 return None
-            if self.closed:
+            if self.closed or not pool.connections:
+                # Closed, or the pool lost its connections (host going down, lanes reset)
+                # while this one was opening: it must not outlive that reset.
                 lane.close()
                 return None
             self._all.add(lane)
