@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from cassfast import ConsistencyLevel, InvalidRequest
+from cassfast._errors import NoHostAvailable
 from cassfast.connection import ConnectionException
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,6 @@ class ControlConnection:
                 log.debug("Control connection setup on %s failed: %s", endpoint, exc)
                 continue
             return
-        from cassfast.cluster import NoHostAvailable
         raise NoHostAvailable("Unable to connect to any servers", errors)
 
     async def _setup(self, connection) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
                       RequestExecutionException)
+from cassfast._errors import NoHostAvailable, QueryExhausted  # noqa: F401  (also public through cluster)
 from cassfast._lanes import LaneSendFailed, LaneTimeout
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
@@ -80,20 +81,6 @@ class _SpeculativeAttempt:
             future._handle_response(self.host, self.connection, response)
         else:
             future._errors[self.host] = response
-
-
-class NoHostAvailable(Exception):
-    """No host in the query plan could run the request; ``errors`` maps each tried host to its error."""
-
-    errors = None
-
-    def __init__(self, message: str, errors: dict | None):
-        Exception.__init__(self, message, errors)
-        self.errors = errors
-
-
-class QueryExhausted(Exception):
-    """Raised by ``ResultSet.fetch_next_page`` style calls when there are no more pages."""
 
 
 class ResponseFuture:

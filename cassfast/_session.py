@@ -14,8 +14,8 @@ import warnings
 from typing import Any, Iterator
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
-from cassfast._request import (_NOT_DONE, _NOT_SET, RESULT_KIND_PREPARED, NoHostAvailable,
-                               QueryExhausted, ResponseFuture)
+from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
+from cassfast._request import _NOT_DONE, _NOT_SET, RESULT_KIND_PREPARED, ResponseFuture
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
 from cassfast.encoder import Encoder
@@ -513,7 +513,6 @@ class Session:
             return
         type_meta = ks.user_types.get(user_type)
         if type_meta is None:
-            from cassfast.cluster import UserTypeDoesNotExist
             raise UserTypeDoesNotExist('User type %s does not exist in keyspace %s' % (user_type, keyspace))
         from cassfast._schema import maybe_escape_name
         fields = [(name, maybe_escape_name(name)) for name in type_meta.field_names]

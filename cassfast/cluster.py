@@ -27,8 +27,8 @@ from typing import Any, Iterable
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
 from cassfast._loop import LoopThread
-from cassfast._request import (NoHostAvailable, QueryExhausted, ResponseFuture,  # noqa: F401
-                               RESULT_KIND_PREPARED, _NOT_SET)
+from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
+from cassfast._request import ResponseFuture, RESULT_KIND_PREPARED, _NOT_SET  # noqa: F401
 from cassfast.connection import (Connection, ConnectionBusy, ConnectionException,  # noqa: F401
                                  ConnectionShutdown, ProtocolError, ProtocolVersionUnsupported)
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
@@ -101,10 +101,6 @@ class ExecutionProfile:
 
 EXEC_PROFILE_DEFAULT = object()
 """Key for the default profile in ``Cluster(execution_profiles=...)``."""
-
-
-class UserTypeDoesNotExist(Exception):
-    """``register_user_type`` named a type the keyspace does not have."""
 
 
 class _ConfigMode:
