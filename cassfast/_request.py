@@ -26,6 +26,7 @@ from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, Prot
                       RequestExecutionException)
 from cassfast._errors import NoHostAvailable, QueryExhausted  # noqa: F401  (also public through cluster)
 from cassfast._lanes import LaneSendFailed, LaneTimeout
+from cassfast._profiles import _NOT_SET
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
@@ -36,7 +37,6 @@ _monotonic = time.monotonic
 _get_ident = threading.get_ident
 _allocate_lock = threading.Lock  # the C lock type: the cheapest one-shot wake-up
 
-_NOT_SET = object()
 _NOT_DONE = object()
 
 # Error codes (spec 9) that the retry logic distinguishes.

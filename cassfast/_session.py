@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
-from cassfast._request import _NOT_DONE, _NOT_SET, RESULT_KIND_PREPARED, ResponseFuture
+from cassfast._profiles import _NOT_SET, EXEC_PROFILE_DEFAULT, ExecutionProfile
+from cassfast._request import _NOT_DONE, RESULT_KIND_PREPARED, ResponseFuture
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
 from cassfast.encoder import Encoder
@@ -55,7 +56,6 @@ class Session:
     is_shutdown = False
 
     def __init__(self, cluster, keyspace: str | None = None) -> None:
-        from cassfast.cluster import EXEC_PROFILE_DEFAULT
         self.cluster = cluster
         self.keyspace = keyspace
         self._pools: dict = {}
@@ -282,7 +282,6 @@ class Session:
         return await self.execute_async(query, parameters, **kwargs)
 
     def _get_profile(self, execution_profile):
-        from cassfast.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
         if execution_profile is _NOT_SET or execution_profile is EXEC_PROFILE_DEFAULT:
             return self._default_profile
         if isinstance(execution_profile, ExecutionProfile):
@@ -389,7 +388,6 @@ class Session:
 
     def execute_concurrent(self, statements_and_parameters, concurrency=100, raise_on_first_error=True,
                            results_generator=False, execution_profile=_NOT_SET):
-        from cassfast.cluster import EXEC_PROFILE_DEFAULT
         from cassfast.concurrent import execute_concurrent
         return execute_concurrent(self, statements_and_parameters, concurrency, raise_on_first_error,
                                   results_generator=results_generator,
@@ -402,7 +400,6 @@ class Session:
 
     def execute_concurrent_async(self, statements_and_parameters, concurrency=100,
                                  raise_on_first_error=False, execution_profile=_NOT_SET):
-        from cassfast.cluster import EXEC_PROFILE_DEFAULT
         from cassfast.concurrent import execute_concurrent_async
         return execute_concurrent_async(self, statements_and_parameters, concurrency, raise_on_first_error,
                                         EXEC_PROFILE_DEFAULT if execution_profile is _NOT_SET else execution_profile)

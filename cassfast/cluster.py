@@ -26,9 +26,12 @@ from typing import Any, Iterable
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
+from cassfast import policies
 from cassfast._loop import LoopThread
+from cassfast._profiles import EXEC_PROFILE_DEFAULT, ExecutionProfile, default_lbp_factory  # noqa: F401
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
-from cassfast._request import ResponseFuture, RESULT_KIND_PREPARED, _NOT_SET  # noqa: F401
+from cassfast._profiles import _NOT_SET
+from cassfast._request import ResponseFuture, RESULT_KIND_PREPARED  # noqa: F401
 from cassfast.connection import (Connection, ConnectionBusy, ConnectionException,  # noqa: F401
                                  ConnectionShutdown, ProtocolError, ProtocolVersionUnsupported)
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
@@ -45,62 +48,6 @@ DEFAULT_MAX_REQUESTS = 100
 _DEFAULT_CORE_CONNECTIONS = 1
 _DEFAULT_MAX_CONNECTIONS = 1
 _LOCAL, _REMOTE, _IGNORED = 0, 1, -1  # HostDistance
-
-
-def _policies():
-    from cassfast import policies
-    return policies
-
-
-def _default_row_factory():
-    from cassfast.rows import named_tuple_factory
-    return named_tuple_factory
-
-
-class ExecutionProfile:
-    """Per-request defaults grouped under a name (reference ``ExecutionProfile``)."""
-
-    load_balancing_policy = None
-    retry_policy = None
-    consistency_level = ConsistencyLevel.LOCAL_ONE
-    serial_consistency_level = None
-    request_timeout = 10.0
-    row_factory = None
-    speculative_execution_policy = None
-    continuous_paging_options = None
-    _load_balancing_policy_explicit = False
-    _consistency_level_explicit = False
-
-    def __init__(self, load_balancing_policy=_NOT_SET, retry_policy=None,
-                 consistency_level=_NOT_SET, serial_consistency_level=None,
-                 request_timeout: float | None = 10.0, row_factory=_NOT_SET,
-                 speculative_execution_policy=None, continuous_paging_options=None) -> None:
-        policies = _policies()
-        if load_balancing_policy is _NOT_SET:
-            self.load_balancing_policy = default_lbp_factory()
-        else:
-            self._load_balancing_policy_explicit = True
-            self.load_balancing_policy = load_balancing_policy
-        if consistency_level is _NOT_SET:
-            self.consistency_level = ConsistencyLevel.LOCAL_ONE
-        else:
-            self._consistency_level_explicit = True
-            self.consistency_level = consistency_level
-        # The seed makes FallthroughRetryPolicy (never retry) the default.
-        self.retry_policy = retry_policy or policies.FallthroughRetryPolicy()
-        if serial_consistency_level is not None and not ConsistencyLevel.is_serial(serial_consistency_level):
-            raise ValueError("serial_consistency_level must be either ConsistencyLevel.SERIAL "
-                             "or ConsistencyLevel.LOCAL_SERIAL.")
-        self.serial_consistency_level = serial_consistency_level
-        self.request_timeout = request_timeout
-        self.row_factory = _default_row_factory() if row_factory is _NOT_SET else row_factory
-        self.speculative_execution_policy = (speculative_execution_policy
-                                             or policies.NoSpeculativeExecutionPolicy())
-        self.continuous_paging_options = continuous_paging_options
-
-
-EXEC_PROFILE_DEFAULT = object()
-"""Key for the default profile in ``Cluster(execution_profiles=...)``."""
 
 
 class _ConfigMode:
@@ -205,7 +152,6 @@ class Cluster:
         if column_encryption_policy is not None:
             raise UnsupportedOperation("Cluster(column_encryption_policy=...) (client-side column "
                                        "encryption) is not implemented by cassfast; use cassandra-driver")
-        policies = _policies()
         if contact_points is _NOT_SET:
             contact_points = ("127.0.0.1",)
             self._contact_points_explicit = False
@@ -830,10 +776,6 @@ from cassfast.query import bind_params  # noqa: E402,F401
 from cassfast.rows import dict_factory, named_tuple_factory, tuple_factory  # noqa: E402,F401
 from cassfast.util import Version  # noqa: E402,F401
 
-
-def default_lbp_factory():
-    """The load-balancing policy of a profile that names none: token-aware over DC-aware."""
-    return TokenAwarePolicy(DCAwareRoundRobinPolicy())
 
 __all__ = ["Cluster", "Session", "ResultSet", "ResponseFuture", "ExecutionProfile", "EXEC_PROFILE_DEFAULT",
            "NoHostAvailable", "UserTypeDoesNotExist", "QueryExhausted", "Host", "ConnectionException",

@@ -19,7 +19,8 @@ from itertools import cycle
 from typing import Any, Iterable, Iterator, List, Union
 
 from cassfast import DriverException
-from cassfast.cluster import EXEC_PROFILE_DEFAULT, ResultSet
+from cassfast._profiles import EXEC_PROFILE_DEFAULT
+from cassfast.cluster import ResultSet
 
 __all__ = ["ExecutionResult", "execute_concurrent", "execute_concurrent_with_args",
            "execute_concurrent_async"]

@@ -41,6 +41,7 @@ from collections import defaultdict
 from hashlib import md5
 from typing import Mapping, Optional
 
+from cassfast._profiles import EXEC_PROFILE_DEFAULT
 from cassfast._routing import HashToken, Murmur3Token, ReplicaTable, Token, TokenRing
 from cassfast._schema import (  # noqa: F401  (re-exported: the reference's module layout)
     Aggregate, ColumnMetadata, Function, IndexMetadata, KeyspaceMetadata,
@@ -647,9 +648,8 @@ def _default_load_balancing_policy(cluster):
     profiles = getattr(cluster, "profile_manager", None)
     if profiles is not None:
         try:
-            from cassfast.cluster import EXEC_PROFILE_DEFAULT
             return profiles[EXEC_PROFILE_DEFAULT].load_balancing_policy
-        except (ImportError, KeyError, AttributeError):
+        except (KeyError, AttributeError):
             pass
     return getattr(cluster, "load_balancing_policy", None)
 
