@@ -27,6 +27,7 @@ from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, Prot
 from cassfast._errors import NoHostAvailable, QueryExhausted  # noqa: F401  (also public through cluster)
 from cassfast._lanes import LaneSendFailed, LaneTimeout
 from cassfast._profiles import _NOT_SET
+from cassfast._resultset import ResultSet
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
@@ -734,7 +735,6 @@ class ResponseFuture:
                 self._wait_on(lock)
         if self._final_exception is not None:
             raise self._final_exception
-        from cassfast.cluster import ResultSet
         return ResultSet(self, self._final_result)
 
     def _wait_on(self, lock) -> None:
@@ -863,7 +863,6 @@ class ResponseFuture:
                 await afut
         if self._final_exception is not None:
             raise self._final_exception
-        from cassfast.cluster import ResultSet
         return ResultSet(self, self._final_result)
 
     def __str__(self):

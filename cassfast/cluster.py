@@ -744,7 +744,8 @@ class Cluster:
         self._prepared_statements[query_id] = prepared_statement
 
 
-from cassfast._session import ResultSet, Session  # noqa: E402  (Session needs the names above)
+from cassfast._session import Session  # noqa: E402
+from cassfast._resultset import ResultSet  # noqa: E402,F401
 
 # Names the reference's cassandra.cluster exposes by importing them; code written for it imports
 # them from here.  DefaultConnection is the connection class a Cluster uses unless told otherwise.

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, List, Union
 
 from cassfast import DriverException
 from cassfast._profiles import EXEC_PROFILE_DEFAULT
-from cassfast.cluster import ResultSet
+from cassfast._resultset import ResultSet
 
 __all__ = ["ExecutionResult", "execute_concurrent", "execute_concurrent_with_args",
            "execute_concurrent_async"]
