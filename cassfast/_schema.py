@@ -16,6 +16,8 @@ import sys
 from collections import OrderedDict, defaultdict
 from typing import Any, Iterable, Mapping, Optional
 
+from cassfast._replication import ReplicationStrategy
+
 log = logging.getLogger(__name__)
 
 # Reserved words of CQL (Cassandra's src/resources/.../cql3/reserved_keywords.txt, 5.0) plus
@@ -426,7 +428,6 @@ class KeyspaceMetadata:
 
     def __init__(self, name: str, durable_writes: bool, strategy_class: Optional[str],
                  strategy_options: Mapping, graph_engine=None) -> None:
-        from cassfast.metadata import ReplicationStrategy  # the strategies live with the ring
         self.name = name
         self.durable_writes = durable_writes
         self.replication_strategy = ReplicationStrategy.create(strategy_class, strategy_options)
