@@ -11,6 +11,9 @@ code written for cassandra-driver imports cassfast instead.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.util
 import logging
 import sys
 
@@ -425,10 +428,6 @@ def install_as_cassandra() -> None:
     RuntimeError if the real cassandra-driver was already imported, because two drivers sharing
     one module name would silently mix classes.
     """
-    import importlib
-    import importlib.abc
-    import importlib.util
-
     existing = sys.modules.get("cassandra")
     if existing is not None:
         if existing is sys.modules[__name__]:

@@ -19,6 +19,7 @@ from typing import Any
 from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast._errors import NoHostAvailable
 from cassfast.connection import ConnectionException
+from cassfast.protocol import QueryMessage, RegisterMessage
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,6 @@ class ControlConnection:
         raise NoHostAvailable("Unable to connect to any servers", errors)
 
     async def _setup(self, connection) -> None:
-        from cassfast.protocol import RegisterMessage
         response = await connection.request(
             RegisterMessage(event_list=["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]),
             self._timeout)
@@ -155,7 +155,6 @@ class ControlConnection:
     # ------------------------------------------------------------------ queries
 
     async def _query(self, connection, cql: str) -> list[dict]:
-        from cassfast.protocol import QueryMessage
         response = await connection.request(
             QueryMessage(query=cql, consistency_level=ConsistencyLevel.ONE), self._timeout)
         if hasattr(response, "to_exception"):

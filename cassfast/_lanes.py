@@ -52,8 +52,11 @@ import threading
 import time
 from typing import Any
 
+from cassfast import ConsistencyLevel, protocol
+from cassfast._core import FrameDecoder
 from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
                                  OperationTimedOutOnConnect, apply_sockopts, tls_for_endpoint)
+from cassfast.protocol import QueryMessage
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
@@ -136,8 +139,6 @@ class Lane:
     @classmethod
     def open(cls, endpoint, protocol_version: int, connect_timeout: float, options: dict) -> "Lane":
         """Connect and shake hands on the calling thread (blocking, bounded by ``connect_timeout``)."""
-        from cassfast import protocol
-        from cassfast._core import FrameDecoder
         address, port = endpoint.resolve()
         shaken = _SocketHandshake(endpoint, None, protocol_version, **options)
         shaken._protocol_module = protocol
@@ -298,8 +299,6 @@ class Lane:
 
     def use_keyspace(self, keyspace: str, deadline: float | None) -> None:
         """Make ``keyspace`` the lane's current one (a ``USE`` round trip); raises its error."""
-        from cassfast import ConsistencyLevel
-        from cassfast.protocol import QueryMessage
         response = self.request(QueryMessage('USE "%s"' % keyspace.replace('"', '""'),
                                              ConsistencyLevel.ONE), None, None, deadline)
         if isinstance(response, BaseException):

@@ -17,6 +17,7 @@ when that loop is the cluster's own (see ``cassfast.aio``).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -30,7 +31,9 @@ from cassfast._profiles import _NOT_SET
 from cassfast._resultset import ResultSet
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
+from cassfast.protocol import PrepareMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
+from cassfast.query import QueryTrace, TraceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -559,7 +562,6 @@ class ResponseFuture:
                 self._set_final_exception(response.to_exception())
                 return
         log.debug("Re-preparing unrecognized prepared statement on %s: %s", host, prepared.query_string)
-        from cassfast.protocol import PrepareMessage
         keyspace = prepared.keyspace if ProtocolVersion.uses_keyspace_flag(
             self.session.cluster.protocol_version) else None
         message = PrepareMessage(query=prepared.query_string, keyspace=keyspace)
@@ -638,7 +640,6 @@ class ResponseFuture:
                                       DriverException("Unexpected answer to re-prepare: %r" % (response,)))
 
     def _add_trace(self, trace_id) -> None:
-        from cassfast.query import QueryTrace
         if self._query_traces is None:
             self._query_traces = []
         self._query_traces.append(QueryTrace(trace_id, self.session))
@@ -828,7 +829,6 @@ class ResponseFuture:
 
     def get_query_trace(self, max_wait=None, query_cl=ConsistencyLevel.LOCAL_ONE):
         if self._final_result is _NOT_DONE:
-            from cassfast.query import TraceUnavailable
             raise TraceUnavailable("Trace information was not available. The ResponseFuture is not done.")
         if not self._query_traces:
             return None
@@ -848,7 +848,6 @@ class ResponseFuture:
         return self._await_result().__await__()
 
     async def _await_result(self):
-        import asyncio
         loop = asyncio.get_running_loop()
         if self._final_result is _NOT_DONE:
             afut = loop.create_future()

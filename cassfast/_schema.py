@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections import OrderedDict, defaultdict
 from typing import Any, Iterable, Mapping, Optional
 
@@ -262,7 +263,6 @@ class TableMetadata:
     def export_as_string(self) -> str:
         """CQL recreating the table with its indexes, triggers and views, formatted to read."""
         if self._exc_info:
-            import traceback
             return ("/*\nWarning: Table %s.%s is incomplete because of an error processing "
                     "metadata.\n%s\nApproximate structure, for reference:\n(this should not be "
                     "used to reproduce this schema)\n\n%s\n*/" % (
@@ -477,7 +477,6 @@ class KeyspaceMetadata:
             + [a.export_as_string() for a in self.aggregates.values()]
             + [t.export_as_string() for t in self.tables.values()])
         if self._exc_info:
-            import traceback
             return ("/*\nWarning: Keyspace %s is incomplete because of an error processing "
                     "metadata.\n%s\nApproximate structure, for reference:\n(this should not be "
                     "used to reproduce this schema)\n\n%s\n*/" % (

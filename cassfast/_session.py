@@ -8,6 +8,7 @@ submission; the loop thread owns everything after that.  The pools of a session 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
 from typing import Any
@@ -19,6 +20,8 @@ from cassfast._request import _NOT_DONE, RESULT_KIND_PREPARED, ResponseFuture
 from cassfast._resultset import ResultSet  # noqa: F401  (public through cluster)
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
+from cassfast._schema import maybe_escape_name
+from cassfast.concurrent import execute_concurrent, execute_concurrent_async, execute_concurrent_with_args
 from cassfast.encoder import Encoder
 from cassfast.pool import HostConnectionPool
 from cassfast.policies import NoSpeculativeExecutionPolicy as _NoSpeculativeExecutionPolicy
@@ -299,7 +302,6 @@ class Session:
                 name, ", ".join(map(repr, self._profile_manager)))) from None
 
     def execution_profile_clone_update(self, ep, **kwargs):
-        import copy
         clone = copy.copy(self._get_profile(ep))
         for attr, value in kwargs.items():
             setattr(clone, attr, value)
@@ -388,19 +390,16 @@ class Session:
 
     def execute_concurrent(self, statements_and_parameters, concurrency=100, raise_on_first_error=True,
                            results_generator=False, execution_profile=_NOT_SET):
-        from cassfast.concurrent import execute_concurrent
         return execute_concurrent(self, statements_and_parameters, concurrency, raise_on_first_error,
                                   results_generator=results_generator,
                                   execution_profile=(EXEC_PROFILE_DEFAULT if execution_profile is _NOT_SET
                                                      else execution_profile))
 
     def execute_concurrent_with_args(self, statement, parameters, *args, **kwargs):
-        from cassfast.concurrent import execute_concurrent_with_args
         return execute_concurrent_with_args(self, statement, parameters, *args, **kwargs)
 
     def execute_concurrent_async(self, statements_and_parameters, concurrency=100,
                                  raise_on_first_error=False, execution_profile=_NOT_SET):
-        from cassfast.concurrent import execute_concurrent_async
         return execute_concurrent_async(self, statements_and_parameters, concurrency, raise_on_first_error,
                                         EXEC_PROFILE_DEFAULT if execution_profile is _NOT_SET else execution_profile)
 
@@ -511,7 +510,6 @@ class Session:
         type_meta = ks.user_types.get(user_type)
         if type_meta is None:
             raise UserTypeDoesNotExist('User type %s does not exist in keyspace %s' % (user_type, keyspace))
-        from cassfast._schema import maybe_escape_name
         fields = [(name, maybe_escape_name(name)) for name in type_meta.field_names]
 
         def encode_udt(value) -> str:

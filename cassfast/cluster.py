@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -27,6 +28,7 @@ from typing import Any, Iterable
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
 from cassfast import policies
+from cassfast._control import ControlConnection as _ControlConnection
 from cassfast._loop import LoopThread
 from cassfast._profiles import EXEC_PROFILE_DEFAULT, ExecutionProfile, default_lbp_factory  # noqa: F401
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
@@ -35,7 +37,10 @@ from cassfast._request import ResponseFuture, RESULT_KIND_PREPARED  # noqa: F401
 from cassfast.connection import (Connection, ConnectionBusy, ConnectionException,  # noqa: F401
                                  ConnectionShutdown, ProtocolError, ProtocolVersionUnsupported)
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
+from cassfast.metadata import Metadata
+from cassfast.metrics import Metrics
 from cassfast.pool import HostConnectionPool
+from cassfast.protocol import OptionsMessage
 from cassfast.timestamps import MonotonicTimestampGenerator
 
 log = logging.getLogger(__name__)
@@ -176,7 +181,6 @@ class Cluster:
         self.conviction_policy = conviction_policy
         self.metrics_enabled = metrics_enabled
         if metrics_enabled:
-            from cassfast.metrics import Metrics
             self.metrics = Metrics(self)
         if connection_class is not None and not (isinstance(connection_class, type)
                                                  and issubclass(connection_class, Connection)):
@@ -222,7 +226,6 @@ class Cluster:
             raise ValueError("sync_lanes_per_host must be a number >= 0 (0 turns lanes off)")
         self.sync_lanes_per_host = int(sync_lanes_per_host)
 
-        from cassfast.metadata import Metadata
         self.metadata = Metadata()
         self.sessions: weakref.WeakSet = weakref.WeakSet()
         self._listeners: set = set()
@@ -254,8 +257,7 @@ class Cluster:
                 load_balancing_policy=lbp, retry_policy=self._default_retry_policy)
         self._load_balancing_policy = self.profile_manager[EXEC_PROFILE_DEFAULT].load_balancing_policy
 
-        from cassfast._control import ControlConnection
-        self.control_connection = ControlConnection(
+        self.control_connection = _ControlConnection(
             self, self.control_connection_timeout, self.schema_event_refresh_window,
             self.topology_event_refresh_window, self.status_event_refresh_window,
             self.schema_metadata_enabled, self.token_metadata_enabled)
@@ -496,7 +498,6 @@ class Cluster:
         if self.ssl_context is not None:
             return self.ssl_context
         if self.ssl_options:
-            import ssl
             opts = dict(self.ssl_options)
             ctx = ssl.SSLContext(opts.get("ssl_version", ssl.PROTOCOL_TLS_CLIENT))
             ca = opts.get("ca_certs")
@@ -517,7 +518,6 @@ class Cluster:
 
     async def _heartbeat(self) -> None:
         """One task for every connection: an OPTIONS on each connection idle for an interval."""
-        from cassfast.protocol import OptionsMessage
         interval = self.idle_heartbeat_interval
         while not self.is_shutdown:
             await asyncio.sleep(interval)
@@ -757,7 +757,6 @@ from cassfast.encoder import Encoder  # noqa: E402,F401
 from cassfast.host import SniEndPointFactory  # noqa: E402,F401
 from cassfast.io.eventletreactor import EventletConnection  # noqa: E402,F401
 from cassfast.io.twistedreactor import TwistedConnection  # noqa: E402,F401
-from cassfast.metadata import Metadata  # noqa: E402,F401
 from cassfast.murmur3 import murmur3  # noqa: E402,F401
 from cassfast.policies import (  # noqa: E402,F401
     DCAwareRoundRobinPolicy, DefaultLoadBalancingPolicy, ExponentialReconnectionPolicy,

@@ -22,18 +22,15 @@ import threading
 import time
 from typing import Any, Callable
 
-from cassfast import AuthenticationFailed, ProtocolVersion, __version__
+from cassfast import AuthenticationFailed, ConsistencyLevel, OperationTimedOut, ProtocolVersion, __version__
+from cassfast import protocol
+from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder  # ProtocolError: the core's typed error for malformed input
 from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
                            EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
 
-try:
-    from cassfast._core import ProtocolError  # the core's typed error for malformed input
-except ImportError:  # pragma: no cover - until the core exports it
-    class ProtocolError(Exception):  # type: ignore[no-redef]
-        """The server sent bytes that break the native protocol."""
 
 # Highest stream id a v3+ connection may use (spec 2.3: a signed short; negative ids are events).
 MAX_STREAM_ID = 32767
@@ -106,12 +103,6 @@ def tls_for_endpoint(endpoint, address: str, ssl_context, server_hostname):
     if ssl_context is None:
         return None, None
     return ssl_context, server_hostname or address
-
-
-def _protocol():
-    # Imported lazily so this module imports even while the message layer is being rebuilt.
-    from cassfast import protocol
-    return protocol
 
 
 def _is_version_rejection(exc: BaseException) -> bool:
@@ -229,8 +220,6 @@ class Connection(asyncio.Protocol):
         return conn
 
     async def _open(self) -> None:
-        from cassfast._core import FrameDecoder
-        protocol = _protocol()
         self._protocol_module = protocol
         self._encode = protocol.ProtocolHandler.encode_message
         self._decode = protocol.ProtocolHandler.decode_message
@@ -681,7 +670,6 @@ class Connection(asyncio.Protocol):
             response = await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             self.orphan(stream_id)
-            from cassfast import OperationTimedOut
             raise OperationTimedOut(errors={self.endpoint: "Request timed out on %s" % self.endpoint},
                                     last_host=self.endpoint.address) from None
         if isinstance(response, BaseException):
@@ -692,7 +680,6 @@ class Connection(asyncio.Protocol):
         if not keyspace or keyspace == self.keyspace:
             return
         protocol = self._protocol_module
-        from cassfast import ConsistencyLevel
         response = await self.request(
             protocol.QueryMessage(query='USE "%s"' % keyspace.replace('"', '""'),
                                   consistency_level=ConsistencyLevel.ONE), timeout)
@@ -823,7 +810,6 @@ def apply_sockopts(sock, sockopts, endpoint) -> None:
 
 def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:
     """A function turning a list of encoded v5 frames into segment bytes (v5 spec 2.2-2.5)."""
-    from cassfast._core import SegmentEncoder
     return SegmentEncoder(compressor_name).encode
 
 

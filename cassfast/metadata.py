@@ -52,7 +52,9 @@ from cassfast._schema import (  # noqa: F401  (re-exported: the reference's modu
     build_keyspaces, cql_keywords_reserved, escape_name, is_valid_name, maybe_escape_name,
     protect_name, protect_names, protect_value, strip_frozen,
 )
+from cassfast.cqltypes import parse_cql_type
 from cassfast.host import EndPoint
+from cassfast.policies import HostDistance
 
 log = logging.getLogger(__name__)
 
@@ -392,9 +394,6 @@ def group_keys_by_replica(session, keyspace: str, table: str, keys) -> dict:
     that can serve them: ``{Host: [keys]}``, keys without an up replica under
     ``NO_VALID_REPLICA``.  An up replica the default profile's policy calls LOCAL is preferred,
     chosen at random among them, as in the reference driver."""
-    from cassfast.cqltypes import parse_cql_type
-    from cassfast.policies import HostDistance
-
     cluster = session.cluster
     metadata = cluster.metadata
     ks = metadata.keyspaces[keyspace]
@@ -426,7 +425,6 @@ from cassfast import ConsistencyLevel, InvalidRequest, SignatureDescriptor, Unau
 from cassfast.encoder import Encoder  # noqa: E402,F401
 from cassfast.marshal import varint_unpack  # noqa: E402,F401
 from cassfast.murmur3 import murmur3  # noqa: E402,F401
-from cassfast.policies import HostDistance  # noqa: E402,F401
 from cassfast.protocol import QueryMessage  # noqa: E402,F401
 from cassfast.util import Version  # noqa: E402,F401
 from cassfast.query import bind_params  # noqa: E402,F401

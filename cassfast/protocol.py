@@ -34,9 +34,12 @@ from cassfast import (AlreadyExists, DriverException, FunctionFailure, InvalidRe
                       Unavailable, UnsupportedOperation, UserAggregateDescriptor,
                       UserFunctionDescriptor, WriteFailure, WriteTimeout, WriteType)
 from cassfast import _core_messages as _m
+from cassfast import _types as _types_module
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder
 from cassfast._core_messages import BodyReader, read_response_prelude
+from cassfast._types import UNSET_VALUE
 from cassfast.compression import locally_supported_compressions
+from cassfast.rows import tuple_factory as _tuple_factory
 
 log = logging.getLogger(__name__)
 
@@ -704,18 +707,6 @@ class EventMessage(_MessageType):
 # ---------------------------------------------------------------------------------------------
 # RESULT (spec 4.2.5)
 
-_types_module = None
-_tuple_factory = None
-
-
-def _types():
-    global _types_module, _tuple_factory
-    if _types_module is None:
-        from cassfast import _types as module
-        from cassfast.rows import tuple_factory
-        _tuple_factory = tuple_factory
-        _types_module = module
-    return _types_module
 
 
 class ResultMessage(_MessageType):
@@ -754,7 +745,7 @@ def decode_result(body: bytes, pos: int, protocol_version: int, user_type_map: O
     reader = BodyReader(body, pos)
     kind = reader.read_int()
     if kind == RESULT_KIND_ROWS or kind == RESULT_KIND_PREPARED:
-        types = _types()
+        types = _types_module
         try:
             return _decode_typed_result(types, kind, reader, protocol_version, user_type_map,
                                         result_metadata, row_factory)
@@ -896,12 +887,8 @@ LazyProtocolHandler = None
 NumpyProtocolHandler = None
 
 
-def __getattr__(name: str):
-    # cassandra.query.UNSET_VALUE is cassandra.protocol._UNSET_VALUE in the reference.
-    if name == "_UNSET_VALUE":
-        from cassfast._types import UNSET_VALUE
-        return UNSET_VALUE
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+# cassandra.query.UNSET_VALUE is cassandra.protocol._UNSET_VALUE in the reference.
+_UNSET_VALUE = UNSET_VALUE
 
 
 # The reference's cassandra.protocol exposes the type descriptors and byte helpers it imports.

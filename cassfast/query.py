@@ -22,6 +22,7 @@ from typing import Iterable, Optional, Sequence
 from cassfast import ConsistencyLevel, OperationTimedOut
 from cassfast._types import UNSET_VALUE, encode_values
 from cassfast.encoder import Encoder, ValueSequence
+from cassfast.policies import ColDesc
 from cassfast.util import unix_time_from_uuid1
 from cassfast.rows import (  # noqa: F401  (re-exported: the reference exposes them here)
     dict_factory,
@@ -500,8 +501,6 @@ def _encode_with_encryption(ps: PreparedStatement, values: Sequence, proto: int)
     Column encryption is off the fast path by design: the policy decides per column and may
     substitute the type the plaintext is serialized as.
     """
-    from cassfast.policies import ColDesc
-
     policy = ps.column_encryption_policy
     specs = ps.column_metadata.col_specs
     values = list(values) + [UNSET_VALUE] * (len(specs) - len(values))

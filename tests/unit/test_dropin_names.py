@@ -89,7 +89,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "FIRST_COMPLETED": "concurrent.futures' constant; import it from there",
         "refresh_schema_and_set_result": INTERNAL, "run_in_executor": INTERNAL,
     },
-    "cassandra.query": {"ColDesc": REEXPORT + " (cassfast.policies)"},
     "cassandra.protocol": {
         "ColDesc": REEXPORT + " (cassfast.policies)",
         "LazyParser": INTERNAL, "ListParser": INTERNAL, "cython_protocol_handler": INTERNAL,
