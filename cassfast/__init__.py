@@ -464,8 +464,14 @@ def install_as_cassandra() -> None:
 
 try:
     from cassfast import _core as _compiled_core  # noqa: E402
+    from cassfast import _types as _compiled_types  # noqa: E402  (codecs, collections included)
 except ImportError as _exc:  # pragma: no cover - exercised only on a broken install
     raise ImportError(
-        "cassfast's compiled core (cassfast._core) is missing or failed to load: %s. "
+        "cassfast's compiled core (cassfast._core, cassfast._types) is missing or failed to load: %s. "
         "Build it with 'pip install .' (or 'pip install -e .' in a checkout); "
         "cassfast never runs without it." % (_exc,)) from _exc
+
+# The value layer's type descriptors serialize through the compiled codecs (see
+# cassfast.cqltypes._codec_lookup): connected here so that cqltypes never imports the core.
+from cassfast import cqltypes as _cqltypes  # noqa: E402
+_cqltypes._codec_lookup = _compiled_types.codec_for

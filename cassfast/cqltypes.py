@@ -28,16 +28,14 @@ cql_empty_type = "empty"
 _casstypes: dict = {}
 _cqltypes: dict = {}
 
-_types_module = None
+# The compiled codecs (cassfast._types_codecs.codec_for) are built from these descriptors, so
+# this module cannot import them: the root module connects them once it has loaded the compiled
+# core (cassfast/__init__.py), before any code outside cassfast can call serialize/deserialize.
+_codec_lookup = None
 
 
 def _codec_for(cqltype):
-    # Imported on first use: _types imports this module for the descriptors.
-    global _types_module
-    if _types_module is None:
-        from cassfast import _types as module
-        _types_module = module
-    return _types_module.codec_for(cqltype)
+    return _codec_lookup(cqltype)
 
 
 def _name_from_hex_string(encoded_name: str) -> str:
