@@ -18,6 +18,7 @@ from typing import Any
 
 from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast._errors import NoHostAvailable
+from cassfast._interfaces import Connector, TopologyEvents
 from cassfast.connection import ConnectionException
 from cassfast.protocol import QueryMessage, RegisterMessage
 
@@ -50,8 +51,15 @@ class ControlConnection:
 
     def __init__(self, cluster, timeout: float, schema_event_refresh_window: float,
                  topology_event_refresh_window: float, status_event_refresh_window: float,
-                 schema_metadata_enabled: bool = True, token_metadata_enabled: bool = True) -> None:
+                 schema_metadata_enabled: bool = True, token_metadata_enabled: bool = True, *,
+                 connector: Connector | None, topology: TopologyEvents | None) -> None:
+        # ``cluster`` is read for its public state only (metadata, endpoint_factory,
+        # reconnection_policy, max_schema_agreement_wait); connecting and reporting the ring go
+        # through the narrow interfaces of cassfast._interfaces.  A test that never connects
+        # (schema agreement on a given connection) may pass None for both.
         self._cluster = cluster
+        self._connector = connector
+        self._topology = topology
         self._timeout = timeout
         self._schema_window = schema_event_refresh_window
         self._topology_window = topology_event_refresh_window
@@ -83,7 +91,7 @@ class ControlConnection:
         errors: dict = {}
         for endpoint in endpoints:
             try:
-                connection = await self._cluster._open_connection(
+                connection = await self._connector.open_connection(
                     endpoint, event_callback=self._on_event, timeout=self._timeout, negotiate=True)
             except Exception as exc:
                 errors[endpoint] = exc
@@ -129,7 +137,7 @@ class ControlConnection:
         delay = 0.0
         while not self._is_shutdown:
             await asyncio.sleep(delay)
-            endpoints = self._cluster._control_candidates()
+            endpoints = self._topology.control_candidates()
             try:
                 await self.connect(endpoints)
                 return
@@ -177,7 +185,7 @@ class ControlConnection:
             local = local_rows[0]
             host = metadata.get_host(connection.endpoint)
             if host is None:
-                host, _ = cluster._add_host(connection.endpoint, local.get("data_center"), local.get("rack"))
+                host, _ = self._topology.add_host(connection.endpoint, local.get("data_center"), local.get("rack"))
             self._update_host(host, local, is_local=True)
             metadata.cluster_name = local.get("cluster_name")
             partitioner = local.get("partitioner")
@@ -195,14 +203,14 @@ class ControlConnection:
             found.add(endpoint)
             host = metadata.get_host(endpoint)
             if host is None:
-                host, _ = cluster._add_host(endpoint, row.get("data_center"), row.get("rack"))
+                host, _ = self._topology.add_host(endpoint, row.get("data_center"), row.get("rack"))
             self._update_host(host, row, is_local=False)
             if row.get("tokens"):
                 token_map[host] = sorted(row["tokens"])
         for host in list(metadata.all_hosts()):
             if host.endpoint not in found:
                 log.debug("Removing host %s: no longer in system.peers", host)
-                cluster._remove_host(host)
+                self._topology.remove_host(host)
         if partitioner:
             metadata.partitioner = partitioner
         if self._token_metadata_enabled and partitioner and token_map:
@@ -329,13 +337,13 @@ class ControlConnection:
         args = getattr(event, "event_args", None) or {}
         if event_type == "TOPOLOGY_CHANGE":
             if args.get("change_type") == "REMOVED_NODE":
-                self._cluster._on_removed_node_event(args.get("address"))
+                self._topology.on_removed_node_event(args.get("address"))
             # NEW_NODE and MOVED_NODE need the peers' rows (location, tokens); after a removal
             # the refresh confirms the ring from the server's point of view.
             self._debounce("topology", self._topology_window, self._refresh_topology)
         elif event_type == "STATUS_CHANGE":
             change, address = args.get("change_type"), args.get("address")
-            self._cluster._on_status_event(change, address, self._status_window)
+            self._topology.on_status_event(change, address, self._status_window)
         elif event_type == "SCHEMA_CHANGE":
             keyspace = args.get("keyspace")
             if keyspace:
@@ -348,7 +356,7 @@ class ControlConnection:
         """Run ``coroutine_fn`` once ``window`` seconds after the first event of a burst."""
         if self._is_shutdown or key in self._pending:
             return
-        loop = asyncio.get_running_loop() if _running() else self._cluster._loop_thread.loop
+        loop = asyncio.get_running_loop() if _running() else self._connector.loop_thread.loop
 
         def run():
             self._pending.pop(key, None)

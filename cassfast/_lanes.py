@@ -385,9 +385,9 @@ class LaneSet:
             self._opening += 1
         lane = None
         try:
-            cluster = pool.session.cluster
-            lane = Lane.open(pool.host.endpoint, cluster.protocol_version, cluster.connect_timeout,
-                             cluster._connection_options(pool.host.endpoint))
+            settings = pool.settings
+            lane = Lane.open(pool.host.endpoint, settings.protocol_version, settings.connect_timeout,
+                             pool.connector.connection_options(pool.host.endpoint))
         except Exception as exc:
             log.debug("Could not open a lane to %s (using the pool's connections): %s",
                       pool.host, exc)

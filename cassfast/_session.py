@@ -153,7 +153,8 @@ class Session:
             done.set_result(False)
             return done
         previous = self._pools.get(host)
-        pool = HostConnectionPool(host, distance, self)
+        cluster = self.cluster
+        pool = HostConnectionPool(host, distance, self, cluster._connector, cluster._host_events, cluster)
         self._pools[host] = pool
         if previous is not None:
             previous.shutdown()

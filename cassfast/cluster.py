@@ -100,6 +100,68 @@ def _resolve_contact_points(contact_points, port) -> list[EndPoint]:
     return endpoints
 
 
+class _ClusterConnector:
+    """``_interfaces.Connector`` over a Cluster: how its pools, lanes and control connection
+    open connections."""
+
+    __slots__ = ("_cluster",)
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self._cluster = cluster
+
+    @property
+    def loop_thread(self):
+        return self._cluster._loop_thread
+
+    def open_connection(self, endpoint, owner=None, keyspace=None, event_callback=None,
+                        timeout=None, negotiate=False):
+        return self._cluster._open_connection(endpoint, owner=owner, keyspace=keyspace,
+                                              event_callback=event_callback, timeout=timeout,
+                                              negotiate=negotiate)
+
+    def connection_options(self, endpoint) -> dict:
+        return self._cluster._connection_options(endpoint)
+
+
+class _ClusterHostEvents:
+    """``_interfaces.HostEvents`` over a Cluster: its host lifecycle hears what pools see."""
+
+    __slots__ = ("_cluster",)
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self._cluster = cluster
+
+    def on_pool_lost_all(self, host, exc) -> None:
+        self._cluster._on_pool_lost_all(host, exc)
+
+    def on_pool_reconnected(self, host) -> None:
+        self._cluster._on_pool_reconnected(host)
+
+
+class _ClusterTopologyEvents:
+    """``_interfaces.TopologyEvents`` over a Cluster: what its control connection discovers."""
+
+    __slots__ = ("_cluster",)
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self._cluster = cluster
+
+    def add_host(self, endpoint, datacenter=None, rack=None) -> tuple:
+        return self._cluster._add_host(endpoint, datacenter, rack)
+
+    def remove_host(self, host) -> None:
+        self._cluster._remove_host(host)
+
+    def on_removed_node_event(self, address) -> None:
+        self._cluster._on_removed_node_event(address)
+
+    def on_status_event(self, change_type, address, window) -> None:
+        self._cluster._on_status_event(change_type, address, window)
+
+    def control_candidates(self) -> list:
+        return self._cluster._control_candidates()
+
+
 class Cluster:
     """The entry point: configuration plus the cluster-wide state; ``connect()`` makes sessions."""
 
@@ -257,10 +319,14 @@ class Cluster:
                 load_balancing_policy=lbp, retry_policy=self._default_retry_policy)
         self._load_balancing_policy = self.profile_manager[EXEC_PROFILE_DEFAULT].load_balancing_policy
 
+        # The narrow interfaces the layers below are given (cassfast._interfaces).
+        self._connector = _ClusterConnector(self)
+        self._host_events = _ClusterHostEvents(self)
         self.control_connection = _ControlConnection(
             self, self.control_connection_timeout, self.schema_event_refresh_window,
             self.topology_event_refresh_window, self.status_event_refresh_window,
-            self.schema_metadata_enabled, self.token_metadata_enabled)
+            self.schema_metadata_enabled, self.token_metadata_enabled,
+            connector=self._connector, topology=_ClusterTopologyEvents(self))
 
     # ------------------------------------------------------------------ configuration API
 

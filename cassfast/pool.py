@@ -43,6 +43,7 @@ import logging
 import time
 from typing import Callable
 
+from cassfast._interfaces import Connector, HostEvents, PoolSettings
 from cassfast._lanes import LaneSet
 from cassfast.connection import Connection, ConnectionException
 from cassfast.host import Host  # noqa: F401  (public re-export, as cassandra.pool.Host)
@@ -60,10 +61,16 @@ class NoConnectionsAvailable(ConnectionException):
 class HostConnectionPool:
     """The connections of one session to one host."""
 
-    def __init__(self, host, host_distance, session) -> None:
+    def __init__(self, host, host_distance, session, connector: Connector, host_events: HostEvents,
+                 settings: PoolSettings) -> None:
+        # ``session`` is read for its keyspace only; the cluster is reached through the three
+        # narrow interfaces (cassfast._interfaces), never through its private methods.
         self.host = host
         self.host_distance = host_distance
         self.session = session
+        self.connector = connector
+        self.host_events = host_events
+        self.settings = settings
         self.connections: list[Connection] = []
         self.is_shutdown = False
         self._waiters: collections.deque = collections.deque()
@@ -71,8 +78,7 @@ class HostConnectionPool:
         self._opening = 0
         self.last_error: BaseException | None = None
         # Extra connections that threads blocked in Session.execute drive themselves.
-        cluster = session.cluster
-        self.lanes = LaneSet(self, cluster.sync_lanes_per_host) if cluster.sync_lanes_per_host else None
+        self.lanes = LaneSet(self, settings.sync_lanes_per_host) if settings.sync_lanes_per_host else None
         # Retired connections, draining: closed once only orphans are left on them.
         self._trash: list[Connection] = []
         self._last_growth = 0.0
@@ -83,13 +89,13 @@ class HostConnectionPool:
         self._read_settings()
 
     def _read_settings(self) -> None:
-        cluster = self.session.cluster
+        settings = self.settings
         distance = self.host_distance
-        self.core_connections = max(1, cluster.get_core_connections_per_host(distance))
+        self.core_connections = max(1, settings.get_core_connections_per_host(distance))
         # A max below core is read as core: core connections are always kept.
-        self.max_connections = max(self.core_connections, cluster.get_max_connections_per_host(distance))
-        self.min_requests_per_connection = cluster.get_min_requests_per_connection(distance)
-        self.max_requests_per_connection = cluster.get_max_requests_per_connection(distance)
+        self.max_connections = max(self.core_connections, settings.get_max_connections_per_host(distance))
+        self.min_requests_per_connection = settings.get_min_requests_per_connection(distance)
+        self.max_requests_per_connection = settings.get_max_requests_per_connection(distance)
         self._update_may_grow()
 
     def _update_may_grow(self) -> None:
@@ -114,7 +120,7 @@ class HostConnectionPool:
         self._opening += 1
         self._update_may_grow()
         try:
-            connection = await self.session.cluster._open_connection(
+            connection = await self.connector.open_connection(
                 self.host.endpoint, owner=self, keyspace=self.session.keyspace)
         finally:
             self._opening -= 1
@@ -166,7 +172,7 @@ class HostConnectionPool:
         return best if best.available_streams > 0 else None
 
     def _call_on_loop(self, fn: Callable[[], None]) -> None:
-        loop_thread = self.session.cluster._loop_thread
+        loop_thread = self.connector.loop_thread
         if loop_thread.in_loop_thread():
             fn()
         else:
@@ -275,7 +281,7 @@ class HostConnectionPool:
 
     async def _replace(self, connection: Connection) -> None:
         """Open a successor for ``connection`` (on the reconnection schedule), then retire it."""
-        schedule = iter(self.session.cluster.reconnection_policy.new_schedule())
+        schedule = iter(self.settings.reconnection_policy.new_schedule())
         try:
             while not self.is_shutdown and connection in self.connections:
                 try:
@@ -310,7 +316,7 @@ class HostConnectionPool:
         if not self.connections:
             # Waiting requests move on to their next host rather than wait for a reconnect.
             self._resume_waiters()
-            self.session.cluster._on_pool_lost_all(self.host, connection.last_error)
+            self.host_events.on_pool_lost_all(self.host, connection.last_error)
         self._ensure_reconnecting()
     def _ensure_reconnecting(self) -> None:
         if self.is_shutdown or (self._reconnect_task is not None and not self._reconnect_task.done()):
@@ -318,7 +324,7 @@ class HostConnectionPool:
         self._reconnect_task = asyncio.ensure_future(self._reconnect())
 
     async def _reconnect(self) -> None:
-        schedule = iter(self.session.cluster.reconnection_policy.new_schedule())
+        schedule = iter(self.settings.reconnection_policy.new_schedule())
         while not self.is_shutdown and len(self.connections) + self._opening < self.core_connections:
             delay = next(schedule, None)
             if delay is None:
@@ -335,7 +341,7 @@ class HostConnectionPool:
                 log.debug("Reconnecting to %s failed (next attempt on schedule): %s", self.host, exc)
                 continue
             if was_empty:
-                self.session.cluster._on_pool_reconnected(self.host)
+                self.host_events.on_pool_reconnected(self.host)
 
     def reconnect_now(self) -> None:
         """Skip the remaining delay (the server said the host is UP)."""
@@ -355,7 +361,7 @@ class HostConnectionPool:
             self._ensure_reconnecting()
             return
         if was_empty:
-            self.session.cluster._on_pool_reconnected(self.host)
+            self.host_events.on_pool_reconnected(self.host)
         self._reconnect_task = None
         if len(self.connections) < self.core_connections:
             self._ensure_reconnecting()

@@ -47,7 +47,8 @@ class FakeConnection:
 
 def _control(control_connection):
     cluster = SimpleNamespace(metadata=Metadata(), max_schema_agreement_wait=5)
-    cc = ControlConnection(cluster, 2.0, 0, 0, 0, schema_metadata_enabled=False)
+    cc = ControlConnection(cluster, 2.0, 0, 0, 0, schema_metadata_enabled=False,
+                           connector=None, topology=None)
     cc._connection = control_connection
     return cc
 

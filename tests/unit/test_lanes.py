@@ -51,10 +51,11 @@ def opened(monkeypatch):
 
 
 def make_set(limit=2, connections=("c",)):
-    cluster = SimpleNamespace(protocol_version=5, connect_timeout=1.0,
-                              _connection_options=lambda endpoint: {})
+    # The two narrow interfaces a LaneSet reads through its pool (cassfast._interfaces).
+    settings = SimpleNamespace(protocol_version=5, connect_timeout=1.0)
+    connector = SimpleNamespace(connection_options=lambda endpoint: {})
     pool = SimpleNamespace(connections=list(connections), host=SimpleNamespace(endpoint="h"),
-                           session=SimpleNamespace(cluster=cluster))
+                           settings=settings, connector=connector)
     return LaneSet(pool, limit)
 
 
