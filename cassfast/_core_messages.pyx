@@ -23,6 +23,7 @@ import socket
 from collections.abc import Mapping
 
 from cassfast._core import ProtocolError, TruncatedMessage
+from cassfast._types import UNSET_VALUE as _TYPES_UNSET_VALUE
 
 __all__ = [
     "BodyReader", "read_response_prelude", "encode_query_frame", "encode_execute_frame",
@@ -65,28 +66,18 @@ cdef enum:
 cdef enum:
     P_KEYSPACE = 0x01
 
-cdef object _UNSET = None
+# The UNSET marker ([value] of length -2, spec 4.1.4); set_unset_value replaces it in tests.
+cdef object _UNSET = _TYPES_UNSET_VALUE
 
 
-cdef object _NO_UNSET = object()
-
-
-cdef object _unset_value():
-    global _UNSET
-    if _UNSET is None:
-        try:
-            from cassfast._types import UNSET_VALUE
-        except ImportError:
-            # Without the value layer nothing can be UNSET; a private marker matches nothing.
-            return _NO_UNSET
-        _UNSET = UNSET_VALUE
+cdef inline object _unset_value():
     return _UNSET
 
 
 def set_unset_value(value) -> None:
     """Use ``value`` as the UNSET marker ([value] of length -2) instead of ``_types.UNSET_VALUE``.
 
-    Only for tests and for code that must encode values before ``cassfast._types`` exists."""
+    Only for tests."""
     global _UNSET
     _UNSET = value
 
