@@ -5,6 +5,7 @@ codec (cassfast/_core_messages.pyx); the byte helpers live in cassfast/_bytes.px
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from cassfast._bytes cimport get_le, get_u16, get_u32, put_le, put_u8, put_u16, put_u32, put_u64
+from cassfast._wire cimport OPCODE_AUTHENTICATE, OPCODE_READY
 
 
 # Native protocol v5 section 2 (framing): a segment payload is at most 2**17 - 1 bytes.
@@ -17,10 +18,25 @@ cdef enum:
     SEGMENT_CRC32_LENGTH = 4
     # v4/v5 spec section 2.5: a frame body is limited to 256 MiB.
     MAX_BODY_LENGTH = 268435456
-    OPCODE_READY = 0x02
-    OPCODE_AUTHENTICATE = 0x03
 
 cdef uint32_t crc24(uint64_t header, int nbytes) noexcept nogil
+
+
+# THE one place a frame (v5: envelope) header is written, request direction (spec section 2):
+# [version][flags][stream id: signed short][opcode][body length: int].  Inline here so that the
+# encoders of _core_messages write it without a call across modules.  Raises ValueError.
+cdef inline int write_frame_header(unsigned char* p, int version, int flags, int stream_id, int opcode,
+                                   Py_ssize_t length) except -1:
+    if stream_id < -32768 or stream_id > 32767:
+        raise ValueError("stream id %d does not fit a signed [short] (spec section 2.3)" % stream_id)
+    if length > MAX_BODY_LENGTH:
+        raise ValueError("a frame body of %d bytes exceeds the protocol's 256 MiB limit" % length)
+    p[0] = <unsigned char>version
+    p[1] = <unsigned char>flags
+    put_u16(p + 2, <uint16_t><int16_t>stream_id)
+    p[4] = <unsigned char>opcode
+    put_u32(p + 5, <uint32_t>length)
+    return 0
 
 
 cdef class FrameDecoder:

@@ -34,11 +34,9 @@ MAX_SEGMENT_PAYLOAD = SEGMENT_MAX_PAYLOAD
 # 99% from 224), and several small envelopes written together share one segment and cross it.
 SEGMENT_MIN_COMPRESS_SIZE = 128
 
-COMPRESSED_FLAG = 0x01
-TRACING_FLAG = 0x02
-CUSTOM_PAYLOAD_FLAG = 0x04
-WARNING_FLAG = 0x08
-USE_BETA_FLAG = 0x10
+# Frame flags (spec 2.2), defined once in _wire.pxd; Python names kept here for callers.
+from cassfast._wire import (COMPRESSED_FLAG, CUSTOM_PAYLOAD_FLAG, TRACING_FLAG,  # noqa: F401
+                            USE_BETA_FLAG, WARNING_FLAG)
 
 # v5 framing: the payload CRC32 is seeded by first feeding these four bytes.
 cdef object _CRC32_SEED = zlib.crc32(b"\xfa\x2d\x55\xca")
@@ -111,22 +109,8 @@ cdef int _check_body_length(int32_t length) except -1:
 def encode_frame_header(int version, int flags, int stream_id, int opcode, Py_ssize_t length) -> bytes:
     """The 9-byte v3+ frame (v5: envelope) header (spec section 2), request direction."""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, FRAME_HEADER_LENGTH)
-    _write_header(<unsigned char*>PyBytes_AS_STRING(out), version, flags, stream_id, opcode, length)
+    write_frame_header(<unsigned char*>PyBytes_AS_STRING(out), version, flags, stream_id, opcode, length)
     return out
-
-
-cdef int _write_header(unsigned char* p, int version, int flags, int stream_id, int opcode,
-                       Py_ssize_t length) except -1:
-    if stream_id < -32768 or stream_id > 32767:
-        raise ValueError("stream id %d does not fit a signed [short] (spec section 2.3)" % stream_id)
-    if length > MAX_BODY_LENGTH:
-        raise ValueError("a frame body of %d bytes exceeds the protocol's 256 MiB limit" % length)
-    p[0] = <unsigned char>version
-    p[1] = <unsigned char>flags
-    put_u16(p + 2, <uint16_t><int16_t>stream_id)
-    p[4] = <unsigned char>opcode
-    put_u32(p + 5, <uint32_t>length)
-    return 0
 
 
 def encode_frame(int version, int flags, int stream_id, int opcode, body) -> bytes:
@@ -135,7 +119,7 @@ def encode_frame(int version, int flags, int stream_id, int opcode, body) -> byt
     cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
     cdef bytes out = PyBytes_FromStringAndSize(NULL, FRAME_HEADER_LENGTH + n)
     cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(out)
-    _write_header(p, version, flags, stream_id, opcode, n)
+    write_frame_header(p, version, flags, stream_id, opcode, n)
     memcpy(p + FRAME_HEADER_LENGTH, PyBytes_AS_STRING(b), n)
     return out
 

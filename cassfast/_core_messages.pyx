@@ -17,7 +17,7 @@ from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
 from libc.string cimport memcpy
 
 from cassfast._bytes cimport get_u16, get_u32, put_u16, put_u32, put_u64
-from cassfast._core cimport FRAME_HEADER_LENGTH, MAX_BODY_LENGTH
+from cassfast._core cimport FRAME_HEADER_LENGTH, MAX_BODY_LENGTH, write_frame_header
 
 import socket
 from collections.abc import Mapping
@@ -32,23 +32,12 @@ __all__ = [
     "compress_frame",
 ]
 
-# Opcodes (spec section 2.4).
-OPCODE_STARTUP = 0x01
-OPCODE_OPTIONS = 0x05
-OPCODE_QUERY = 0x07
-OPCODE_PREPARE = 0x09
-OPCODE_EXECUTE = 0x0A
-OPCODE_REGISTER = 0x0B
-OPCODE_BATCH = 0x0D
-OPCODE_AUTH_RESPONSE = 0x0F
-
-# Frame flags (spec section 2.2).
-cdef enum:
-    F_COMPRESSED = 0x01
-    F_TRACING = 0x02
-    F_CUSTOM_PAYLOAD = 0x04
-    F_WARNING = 0x08
-    F_BETA = 0x10
+# Opcodes (spec section 2.4) and frame flags (spec section 2.2): defined once in _wire.pxd.
+from cassfast._wire import (OPCODE_AUTH_RESPONSE, OPCODE_BATCH, OPCODE_EXECUTE,  # noqa: F401
+                            OPCODE_OPTIONS, OPCODE_PREPARE, OPCODE_QUERY, OPCODE_REGISTER,
+                            OPCODE_STARTUP)
+from cassfast._wire cimport (COMPRESSED_FLAG as F_COMPRESSED, CUSTOM_PAYLOAD_FLAG as F_CUSTOM_PAYLOAD,
+                             TRACING_FLAG as F_TRACING, USE_BETA_FLAG as F_BETA, WARNING_FLAG as F_WARNING)
 
 # <query_parameters> flags (v4 spec 4.1.4, a [byte]; v5 spec 4.1.4, an [int]).
 cdef enum:
@@ -262,16 +251,8 @@ cdef bytes _u32_bytes(Py_ssize_t v):
 cdef inline unsigned char* _start_frame(bytes frame, int protocol_version, int flags, int stream_id,
                                         int opcode, bytes payload) except NULL:
     cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(frame)
-    cdef Py_ssize_t body = PyBytes_GET_SIZE(frame) - FRAME_HEADER_LENGTH
-    if stream_id < -32768 or stream_id > 32767:
-        raise ValueError("stream id %d does not fit a signed [short] (spec section 2.3)" % stream_id)
-    if body > MAX_BODY_LENGTH:
-        raise ValueError("a frame body of %d bytes exceeds the protocol's 256 MiB limit" % body)
-    p[0] = <unsigned char>protocol_version
-    p[1] = <unsigned char>flags
-    put_u16(p + 2, <uint16_t><int16_t>stream_id)
-    p[4] = <unsigned char>opcode
-    put_u32(p + 5, <uint32_t>body)
+    write_frame_header(p, protocol_version, flags, stream_id, opcode,
+                       PyBytes_GET_SIZE(frame) - FRAME_HEADER_LENGTH)
     p += FRAME_HEADER_LENGTH
     if PyBytes_GET_SIZE(payload):
         memcpy(p, PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload))

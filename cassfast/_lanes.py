@@ -52,7 +52,7 @@ import threading
 import time
 from typing import Any
 
-from cassfast import ConsistencyLevel, protocol
+from cassfast import ConsistencyLevel, _wire, protocol
 from cassfast._core import FrameDecoder
 from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
                                  OperationTimedOutOnConnect, apply_sockopts, tls_for_endpoint)
@@ -69,7 +69,7 @@ _TIMEOUT_SLACK = 0.05
 _MAX_ORPHANS = 64
 _RECV_SIZE = 65536
 _POLL_READABLE = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
-_RESULT_KIND_SET_KEYSPACE = 0x0003
+_RESULT_KIND_SET_KEYSPACE = _wire.RESULT_KIND_SET_KEYSPACE
 
 
 class LaneTimeout(Exception):

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
                       RequestExecutionException)
+from cassfast import _wire
 from cassfast._errors import NoHostAvailable, QueryExhausted  # noqa: F401  (also public through cluster)
 from cassfast._lanes import LaneSendFailed, LaneTimeout
 from cassfast._profiles import _NOT_SET
@@ -43,21 +44,18 @@ _allocate_lock = threading.Lock  # the C lock type: the cheapest one-shot wake-u
 
 _NOT_DONE = object()
 
-# Error codes (spec 9) that the retry logic distinguishes.
-_SERVER_ERROR = 0x0000
-_UNAVAILABLE = 0x1000
-_OVERLOADED = 0x1001
-_IS_BOOTSTRAPPING = 0x1002
-_TRUNCATE_ERROR = 0x1003
-_WRITE_TIMEOUT = 0x1100
-_READ_TIMEOUT = 0x1200
-_UNPREPARED = 0x2500
+# Error codes (spec 9) that the retry logic distinguishes, and the RESULT kinds (cassfast._wire).
+_SERVER_ERROR = _wire.ERR_SERVER_ERROR
+_UNAVAILABLE = _wire.ERR_UNAVAILABLE
+_OVERLOADED = _wire.ERR_OVERLOADED
+_IS_BOOTSTRAPPING = _wire.ERR_IS_BOOTSTRAPPING
+_TRUNCATE_ERROR = _wire.ERR_TRUNCATE_ERROR
+_WRITE_TIMEOUT = _wire.ERR_WRITE_TIMEOUT
+_READ_TIMEOUT = _wire.ERR_READ_TIMEOUT
+_UNPREPARED = _wire.ERR_UNPREPARED
 
-RESULT_KIND_VOID = 0x0001
-RESULT_KIND_ROWS = 0x0002
-RESULT_KIND_SET_KEYSPACE = 0x0003
-RESULT_KIND_PREPARED = 0x0004
-RESULT_KIND_SCHEMA_CHANGE = 0x0005
+from cassfast._wire import (RESULT_KIND_PREPARED, RESULT_KIND_ROWS,  # noqa: E402,F401
+                            RESULT_KIND_SCHEMA_CHANGE, RESULT_KIND_SET_KEYSPACE, RESULT_KIND_VOID)
 
 # RetryDecision values (cassfast.policies.RetryDecision; the numbers are the reference's API).
 _RETHROW, _RETRY, _IGNORE, _RETRY_NEXT_HOST = 0, 1, 2, 3

@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable
 
 from cassfast import AuthenticationFailed, ConsistencyLevel, OperationTimedOut, ProtocolVersion, __version__
-from cassfast import protocol
+from cassfast import _wire, protocol
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder  # ProtocolError: the core's typed error for malformed input
 from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
                            EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
@@ -36,12 +36,12 @@ _monotonic = time.monotonic
 MAX_STREAM_ID = 32767
 EVENT_STREAM_ID = -1
 
-# Opcodes (spec 2.4) that the connection itself looks at.
-_OPCODE_ERROR = 0x00
-_OPCODE_READY = 0x02
-_OPCODE_AUTHENTICATE = 0x03
-_OPCODE_SUPPORTED = 0x06
-_OPCODE_EVENT = 0x0C
+# Opcodes (spec 2.4) that the connection itself looks at (defined once in cassfast._wire).
+_OPCODE_ERROR = _wire.OPCODE_ERROR
+_OPCODE_READY = _wire.OPCODE_READY
+_OPCODE_AUTHENTICATE = _wire.OPCODE_AUTHENTICATE
+_OPCODE_SUPPORTED = _wire.OPCODE_SUPPORTED
+_OPCODE_EVENT = _wire.OPCODE_EVENT
 
 DRIVER_NAME = "cassfast"
 

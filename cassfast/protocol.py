@@ -34,6 +34,7 @@ from cassfast import (AlreadyExists, DriverException, FunctionFailure, InvalidRe
                       Unavailable, UnsupportedOperation, UserAggregateDescriptor,
                       UserFunctionDescriptor, WriteFailure, WriteTimeout, WriteType)
 from cassfast import _core_messages as _m
+from cassfast import _wire
 from cassfast import _types as _types_module
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder
 from cassfast._core_messages import BodyReader, read_response_prelude
@@ -70,11 +71,8 @@ HEADER_DIRECTION_TO_CLIENT = 0x80
 HEADER_DIRECTION_MASK = 0x80
 
 # Frame flags, spec section 2.2.
-COMPRESSED_FLAG = 0x01
-TRACING_FLAG = 0x02
-CUSTOM_PAYLOAD_FLAG = 0x04
-WARNING_FLAG = 0x08
-USE_BETA_FLAG = 0x10
+from cassfast._wire import (COMPRESSED_FLAG, CUSTOM_PAYLOAD_FLAG, TRACING_FLAG,  # noqa: E402,F401
+                            USE_BETA_FLAG, WARNING_FLAG)
 USE_BETA_MASK = ~USE_BETA_FLAG
 _PRELUDE_FLAGS = TRACING_FLAG | CUSTOM_PAYLOAD_FLAG | WARNING_FLAG
 
@@ -93,11 +91,8 @@ _PREPARED_WITH_KEYSPACE_FLAG = 0x01
 ColumnMetadata = namedtuple("ColumnMetadata", ["keyspace_name", "table_name", "name", "type"])
 
 # RESULT kinds, spec 4.2.5.
-RESULT_KIND_VOID = 0x0001
-RESULT_KIND_ROWS = 0x0002
-RESULT_KIND_SET_KEYSPACE = 0x0003
-RESULT_KIND_PREPARED = 0x0004
-RESULT_KIND_SCHEMA_CHANGE = 0x0005
+from cassfast._wire import (RESULT_KIND_PREPARED, RESULT_KIND_ROWS,  # noqa: E402,F401
+                            RESULT_KIND_SCHEMA_CHANGE, RESULT_KIND_SET_KEYSPACE, RESULT_KIND_VOID)
 
 _message_types_by_opcode: dict[int, type] = {}
 
@@ -153,7 +148,7 @@ error_classes: dict[int, type] = {}
 
 
 class ErrorMessage(_MessageType, Exception):
-    opcode = 0x00
+    opcode = _wire.OPCODE_ERROR
     name = "ERROR"
     summary = "Unknown"
     error_code: Optional[int] = None
@@ -209,12 +204,12 @@ class RequestValidationException(ErrorMessageSub):
 
 class ServerError(ErrorMessageSub):
     summary = "Server error"
-    error_code = 0x0000
+    error_code = _wire.ERR_SERVER_ERROR
 
 
 class ProtocolException(ErrorMessageSub):
     summary = "Protocol error"
-    error_code = 0x000A
+    error_code = _wire.ERR_PROTOCOL_ERROR
 
     @property
     def is_beta_protocol_error(self) -> bool:
@@ -223,7 +218,7 @@ class ProtocolException(ErrorMessageSub):
 
 class BadCredentials(ErrorMessageSub):
     summary = "Bad credentials"
-    error_code = 0x0100
+    error_code = _wire.ERR_BAD_CREDENTIALS
 
 
 def _write_type(name: str):
@@ -261,7 +256,7 @@ def _coordination_failure_info(reader: BodyReader, protocol_version: int) -> dic
 
 class UnavailableErrorMessage(RequestExecutionException):
     summary = "Unavailable exception"
-    error_code = 0x1000
+    error_code = _wire.ERR_UNAVAILABLE
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -274,22 +269,22 @@ class UnavailableErrorMessage(RequestExecutionException):
 
 class OverloadedErrorMessage(RequestExecutionException):
     summary = "Coordinator node overloaded"
-    error_code = 0x1001
+    error_code = _wire.ERR_OVERLOADED
 
 
 class IsBootstrappingErrorMessage(RequestExecutionException):
     summary = "Coordinator node is bootstrapping"
-    error_code = 0x1002
+    error_code = _wire.ERR_IS_BOOTSTRAPPING
 
 
 class TruncateError(RequestExecutionException):
     summary = "Error during truncate"
-    error_code = 0x1003
+    error_code = _wire.ERR_TRUNCATE_ERROR
 
 
 class WriteTimeoutErrorMessage(RequestExecutionException):
     summary = "Coordinator node timed out waiting for replica nodes' responses"
-    error_code = 0x1100
+    error_code = _wire.ERR_WRITE_TIMEOUT
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -304,7 +299,7 @@ class WriteTimeoutErrorMessage(RequestExecutionException):
 
 class ReadTimeoutErrorMessage(RequestExecutionException):
     summary = "Coordinator node timed out waiting for replica nodes' responses"
-    error_code = 0x1200
+    error_code = _wire.ERR_READ_TIMEOUT
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -318,7 +313,7 @@ class ReadTimeoutErrorMessage(RequestExecutionException):
 
 class ReadFailureMessage(RequestExecutionException):
     summary = "Replica(s) failed to execute read"
-    error_code = 0x1300
+    error_code = _wire.ERR_READ_FAILURE
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -332,7 +327,7 @@ class ReadFailureMessage(RequestExecutionException):
 
 class FunctionFailureMessage(RequestExecutionException):
     summary = "User Defined Function failure"
-    error_code = 0x1400
+    error_code = _wire.ERR_FUNCTION_FAILURE
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -345,7 +340,7 @@ class FunctionFailureMessage(RequestExecutionException):
 
 class WriteFailureMessage(RequestExecutionException):
     summary = "Replica(s) failed to execute write"
-    error_code = 0x1500
+    error_code = _wire.ERR_WRITE_FAILURE
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -359,13 +354,13 @@ class WriteFailureMessage(RequestExecutionException):
 
 class CDCWriteException(RequestExecutionException):
     summary = "Failed to execute write due to CDC space exhaustion."
-    error_code = 0x1600
+    error_code = _wire.ERR_CDC_WRITE_FAILURE
 
 
 class CASWriteUnknownErrorMessage(RequestExecutionException):
     """CAS_WRITE_UNKNOWN (v5 section 9): the outcome of a conditional write is unknown."""
     summary = "Unknown outcome of a conditional (CAS) write"
-    error_code = 0x1700
+    error_code = _wire.ERR_CAS_WRITE_UNKNOWN
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -375,12 +370,12 @@ class CASWriteUnknownErrorMessage(RequestExecutionException):
 
 class SyntaxException(RequestValidationException):
     summary = "Syntax error in CQL query"
-    error_code = 0x2000
+    error_code = _wire.ERR_SYNTAX_ERROR
 
 
 class UnauthorizedErrorMessage(RequestValidationException):
     summary = "Unauthorized"
-    error_code = 0x2100
+    error_code = _wire.ERR_UNAUTHORIZED
 
     def to_exception(self):
         return Unauthorized(self.summary_msg())
@@ -388,7 +383,7 @@ class UnauthorizedErrorMessage(RequestValidationException):
 
 class InvalidRequestException(RequestValidationException):
     summary = "Invalid query"
-    error_code = 0x2200
+    error_code = _wire.ERR_INVALID
 
     def to_exception(self):
         return InvalidRequest(self.summary_msg())
@@ -396,12 +391,12 @@ class InvalidRequestException(RequestValidationException):
 
 class ConfigurationException(RequestValidationException):
     summary = "Query invalid because of configuration issue"
-    error_code = 0x2300
+    error_code = _wire.ERR_CONFIG_ERROR
 
 
 class AlreadyExistsException(ConfigurationException):
     summary = "Item already exists"
-    error_code = 0x2400
+    error_code = _wire.ERR_ALREADY_EXISTS
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -413,7 +408,7 @@ class AlreadyExistsException(ConfigurationException):
 
 class PreparedQueryNotFound(RequestValidationException):
     summary = "Matching prepared statement not found on this node"
-    error_code = 0x2500
+    error_code = _wire.ERR_UNPREPARED
 
     @staticmethod
     def recv_error_info(reader, protocol_version):
@@ -429,7 +424,7 @@ class ClientWriteError(RequestExecutionException):
 # Requests (spec 4.1).  Each encodes itself into a complete frame through the compiled core.
 
 class StartupMessage(_MessageType):
-    opcode = 0x01
+    opcode = _wire.OPCODE_STARTUP
     name = "STARTUP"
     KNOWN_OPTION_KEYS = {"CQL_VERSION", "COMPRESSION", "NO_COMPACT"}
 
@@ -445,7 +440,7 @@ class StartupMessage(_MessageType):
 
 class CredentialsMessage(_MessageType):
     """CREDENTIALS (protocol v1 only): kept for API compatibility; cassfast speaks v3+."""
-    opcode = 0x04
+    opcode = _wire.OPCODE_CREDENTIALS
     name = "CREDENTIALS"
 
     def __init__(self, creds: dict):
@@ -458,7 +453,7 @@ class CredentialsMessage(_MessageType):
 
 
 class ReadyMessage(_MessageType):
-    opcode = 0x02
+    opcode = _wire.OPCODE_READY
     name = "READY"
 
     @classmethod
@@ -467,7 +462,7 @@ class ReadyMessage(_MessageType):
 
 
 class AuthenticateMessage(_MessageType):
-    opcode = 0x03
+    opcode = _wire.OPCODE_AUTHENTICATE
     name = "AUTHENTICATE"
 
     def __init__(self, authenticator: str):
@@ -479,7 +474,7 @@ class AuthenticateMessage(_MessageType):
 
 
 class OptionsMessage(_MessageType):
-    opcode = 0x05
+    opcode = _wire.OPCODE_OPTIONS
     name = "OPTIONS"
 
     def encode_frame(self, stream_id, protocol_version, beta):
@@ -487,7 +482,7 @@ class OptionsMessage(_MessageType):
 
 
 class SupportedMessage(_MessageType):
-    opcode = 0x06
+    opcode = _wire.OPCODE_SUPPORTED
     name = "SUPPORTED"
 
     def __init__(self, cql_versions: list, options: dict):
@@ -501,7 +496,7 @@ class SupportedMessage(_MessageType):
 
 
 class AuthChallengeMessage(_MessageType):
-    opcode = 0x0E
+    opcode = _wire.OPCODE_AUTH_CHALLENGE
     name = "AUTH_CHALLENGE"
 
     def __init__(self, challenge: Optional[bytes]):
@@ -513,7 +508,7 @@ class AuthChallengeMessage(_MessageType):
 
 
 class AuthResponseMessage(_MessageType):
-    opcode = 0x0F
+    opcode = _wire.OPCODE_AUTH_RESPONSE
     name = "AUTH_RESPONSE"
 
     def __init__(self, response: Optional[bytes]):
@@ -524,7 +519,7 @@ class AuthResponseMessage(_MessageType):
 
 
 class AuthSuccessMessage(_MessageType):
-    opcode = 0x10
+    opcode = _wire.OPCODE_AUTH_SUCCESS
     name = "AUTH_SUCCESS"
 
     def __init__(self, token: Optional[bytes]):
@@ -562,7 +557,7 @@ class _QueryMessage(_MessageType):
 
 
 class QueryMessage(_QueryMessage):
-    opcode = 0x07
+    opcode = _wire.OPCODE_QUERY
     name = "QUERY"
 
     def __init__(self, query, consistency_level, serial_consistency_level=None, fetch_size=None,
@@ -581,7 +576,7 @@ class QueryMessage(_QueryMessage):
 
 
 class ExecuteMessage(_QueryMessage):
-    opcode = 0x0A
+    opcode = _wire.OPCODE_EXECUTE
     name = "EXECUTE"
 
     def __init__(self, query_id, query_params, consistency_level, serial_consistency_level=None,
@@ -606,7 +601,7 @@ class ExecuteMessage(_QueryMessage):
 
 
 class PrepareMessage(_MessageType):
-    opcode = 0x09
+    opcode = _wire.OPCODE_PREPARE
     name = "PREPARE"
 
     def __init__(self, query, keyspace=None):
@@ -624,7 +619,7 @@ class PrepareMessage(_MessageType):
 
 
 class BatchMessage(_MessageType):
-    opcode = 0x0D
+    opcode = _wire.OPCODE_BATCH
     name = "BATCH"
 
     def __init__(self, batch_type, queries, consistency_level, serial_consistency_level=None,
@@ -652,7 +647,7 @@ known_event_types = frozenset(("TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANG
 
 
 class RegisterMessage(_MessageType):
-    opcode = 0x0B
+    opcode = _wire.OPCODE_REGISTER
     name = "REGISTER"
 
     def __init__(self, event_list):
@@ -682,7 +677,7 @@ def _read_schema_change(reader: BodyReader) -> dict:
 
 
 class EventMessage(_MessageType):
-    opcode = 0x0C
+    opcode = _wire.OPCODE_EVENT
     name = "EVENT"
 
     def __init__(self, event_type: str, event_args: dict):
@@ -710,7 +705,7 @@ class EventMessage(_MessageType):
 
 
 class ResultMessage(_MessageType):
-    opcode = 0x08
+    opcode = _wire.OPCODE_RESULT
     name = "RESULT"
 
     kind = None

@@ -1,0 +1,62 @@
+# Native protocol constants: THE one definition (native_protocol_v4.spec / v5.spec sections
+# cited).  The compiled core cimports them from here; cassfast/_wire.py is their Python mirror,
+# checked value for value against this file by tests/unit/test_wire_constants.py.
+
+# Opcodes (spec 2.4).
+cdef enum:
+    OPCODE_ERROR = 0x00
+    OPCODE_STARTUP = 0x01
+    OPCODE_READY = 0x02
+    OPCODE_AUTHENTICATE = 0x03
+    OPCODE_CREDENTIALS = 0x04
+    OPCODE_OPTIONS = 0x05
+    OPCODE_SUPPORTED = 0x06
+    OPCODE_QUERY = 0x07
+    OPCODE_RESULT = 0x08
+    OPCODE_PREPARE = 0x09
+    OPCODE_EXECUTE = 0x0A
+    OPCODE_REGISTER = 0x0B
+    OPCODE_EVENT = 0x0C
+    OPCODE_BATCH = 0x0D
+    OPCODE_AUTH_CHALLENGE = 0x0E
+    OPCODE_AUTH_RESPONSE = 0x0F
+    OPCODE_AUTH_SUCCESS = 0x10
+
+# Frame header flags (spec 2.2).
+cdef enum:
+    COMPRESSED_FLAG = 0x01
+    TRACING_FLAG = 0x02
+    CUSTOM_PAYLOAD_FLAG = 0x04
+    WARNING_FLAG = 0x08
+    USE_BETA_FLAG = 0x10
+
+# RESULT kinds (spec 4.2.5).
+cdef enum:
+    RESULT_KIND_VOID = 0x0001
+    RESULT_KIND_ROWS = 0x0002
+    RESULT_KIND_SET_KEYSPACE = 0x0003
+    RESULT_KIND_PREPARED = 0x0004
+    RESULT_KIND_SCHEMA_CHANGE = 0x0005
+
+# ERROR codes (spec 9).
+cdef enum:
+    ERR_SERVER_ERROR = 0x0000
+    ERR_PROTOCOL_ERROR = 0x000A
+    ERR_BAD_CREDENTIALS = 0x0100
+    ERR_UNAVAILABLE = 0x1000
+    ERR_OVERLOADED = 0x1001
+    ERR_IS_BOOTSTRAPPING = 0x1002
+    ERR_TRUNCATE_ERROR = 0x1003
+    ERR_WRITE_TIMEOUT = 0x1100
+    ERR_READ_TIMEOUT = 0x1200
+    ERR_READ_FAILURE = 0x1300
+    ERR_FUNCTION_FAILURE = 0x1400
+    ERR_WRITE_FAILURE = 0x1500
+    ERR_CDC_WRITE_FAILURE = 0x1600
+    ERR_CAS_WRITE_UNKNOWN = 0x1700
+    ERR_SYNTAX_ERROR = 0x2000
+    ERR_UNAUTHORIZED = 0x2100
+    ERR_INVALID = 0x2200
+    ERR_CONFIG_ERROR = 0x2300
+    ERR_ALREADY_EXISTS = 0x2400
+    ERR_UNPREPARED = 0x2500
