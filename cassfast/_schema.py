@@ -510,13 +510,18 @@ class KeyspaceMetadata:
 # Building metadata from system_schema rows
 # ---------------------------------------------------------------------------------------------
 
-# system_schema.tables / views columns that are table options (Cassandra 4.0+ / 5.0).
+# system_schema.tables / views columns that are table options, on every server version: a row
+# only has the columns of its server, and only those present are read.  Cassandra 3.0-3.11 (and
+# ScyllaDB) have read_repair_chance and dclocal_read_repair_chance, dropped in 4.0 (CASSANDRA-13910)
+# for read_repair and additional_write_policy; 5.0 adds allow_auto_snapshot, incremental_backups
+# and memtable.  ScyllaDB-only options (scylla-driver's in_memory) are not in cassandra-driver's
+# lists, so not here either; they stay in the row's ``extensions``.
 RECOGNIZED_TABLE_OPTIONS = (
     "additional_write_policy", "allow_auto_snapshot", "bloom_filter_fp_chance", "caching", "cdc",
-    "comment", "compaction", "compression", "crc_check_chance", "default_time_to_live",
-    "gc_grace_seconds", "incremental_backups", "max_index_interval",
+    "comment", "compaction", "compression", "crc_check_chance", "dclocal_read_repair_chance",
+    "default_time_to_live", "gc_grace_seconds", "incremental_backups", "max_index_interval",
     "memtable", "memtable_flush_period_in_ms", "min_index_interval", "read_repair",
-    "speculative_retry",
+    "read_repair_chance", "speculative_retry",
 )
 
 
