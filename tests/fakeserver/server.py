@@ -49,6 +49,7 @@ class Rule:
     delay: float = 0.0
     times: int | None = None               # None: forever
     nodes: set | None = None               # None: every node; else node indexes
+    warnings: list | None = None           # v4+: sent with the WARNING flag (spec 2.2)
     hits: int = 0
 
     def applies(self, query: str, node: int) -> bool:
@@ -155,7 +156,12 @@ class FakeNode:
                 out = wire.ERROR, wire.error_body(wire.PROTOCOL_ERROR, "Unexpected opcode %d" % opcode)
         except Exception as exc:  # a bug here must show in the test, not hang the driver
             out = wire.ERROR, wire.error_body(wire.SERVER_ERROR, "fake server: %r" % (exc,))
-        await send(wire.frame(version, stream, out[0], out[1]))
+        opcode, body, *warnings = out
+        if warnings and warnings[0] and version >= 4:
+            await send(wire.frame(version, stream, opcode, wire.string_list(warnings[0]) + body,
+                                  flags=wire.WARNING_FLAG))
+        else:
+            await send(wire.frame(version, stream, opcode, body))
 
     def close_connections(self) -> None:
         for writer in list(self._writers):
@@ -257,13 +263,14 @@ class FakeCluster:
 
     def script(self, pattern: str, rows: list | None = None, columns: list | None = None,
                error: tuple | None = None, delay: float = 0.0, times: int | None = None,
-               nodes=None) -> Rule:
+               nodes=None, warnings: list | None = None) -> Rule:
         """Answer queries matching ``pattern`` (case-insensitive regex) with ``rows`` of
         ``columns`` [(name, cql type)], an ERROR ``(code, message[, extra bytes])``, or, with
         neither, what the server would answer anyway, after ``delay`` seconds; ``times``
-        answers at most; ``nodes`` limits it to those node indexes."""
+        answers at most; ``nodes`` limits it to those node indexes; ``warnings`` go with the
+        answer (protocol v4+)."""
         rule = Rule(re.compile(pattern, re.I), columns, rows, error, delay, times,
-                    set(nodes) if nodes is not None else None)
+                    set(nodes) if nodes is not None else None, warnings)
         with self._lock:
             self.rules.insert(0, rule)
         return rule
@@ -292,9 +299,9 @@ class FakeCluster:
                 return wire.ERROR, wire.error_body(code, message, extra[0] if extra else b"")
             if rule.rows is not None or rule.columns is not None:
                 cols = [Column("ks", "t", n, wire.parse_type(t)) for n, t in (rule.columns or [])]
-                return wire.RESULT, wire.result_rows(cols, [list(r) for r in rule.rows or []])
+                return wire.RESULT, wire.result_rows(cols, [list(r) for r in rule.rows or []]), rule.warnings
         try:
-            return wire.RESULT, self._execute(node, query, values, version)
+            return wire.RESULT, self._execute(node, query, values, version), rule and rule.warnings
         except CqlError as exc:
             return wire.ERROR, wire.error_body(exc.code, exc.message)
 
@@ -304,7 +311,7 @@ class FakeCluster:
             if query is None:
                 return wire.ERROR, wire.error_body(wire.UNPREPARED, "Prepared query not found",
                                                    wire.short_bytes(target))
-            opcode, body = await self._run_query(node, query, values, version)
+            opcode, body, *_ = await self._run_query(node, query, values, version)
             if opcode == wire.ERROR:
                 return opcode, body
         return wire.RESULT, wire.result_void()

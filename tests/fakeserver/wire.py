@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 HEADER = struct.Struct(">BBhBi")  # spec 2: version, flags, stream, opcode, length
+WARNING_FLAG = 0x08  # spec 2.2
 
 # Opcodes (spec 2.4).
 ERROR, STARTUP, READY, AUTHENTICATE, OPTIONS, SUPPORTED, QUERY, RESULT = 0, 1, 2, 3, 5, 6, 7, 8
