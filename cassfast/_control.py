@@ -28,6 +28,10 @@ SELECT_SCHEMA_LOCAL = "SELECT schema_version FROM system.local WHERE key='local'
 SELECT_SCHEMA_PEERS = "SELECT peer, rpc_address, schema_version FROM system.peers"
 SCHEMA_TABLES = ("keyspaces", "tables", "columns", "types", "functions", "aggregates",
                  "indexes", "views", "triggers")
+# Virtual tables (system_views, ...) came with Cassandra 4.0; as in the reference (its parser for
+# 4.0+ servers), they are read only from servers reporting 4.0 or later, and a server that reports
+# it but lacks them (some DSE versions, the reference notes) reads as having none.
+VIRTUAL_SCHEMA_TABLES = ("keyspaces", "tables", "columns")
 
 
 def rows_as_dicts(response) -> list[dict]:
@@ -315,6 +319,13 @@ class ControlConnection:
                 rows_by_table[table] = await self._query(connection, "SELECT * FROM system_schema.%s" % table)
             except InvalidRequest:
                 rows_by_table[table] = []
+        if _has_virtual_tables(self._cluster.metadata.get_host(connection.endpoint)):
+            for table in VIRTUAL_SCHEMA_TABLES:
+                try:
+                    rows_by_table["virtual_" + table] = await self._query(
+                        connection, "SELECT * FROM system_virtual_schema.%s" % table)
+                except InvalidRequest:
+                    rows_by_table["virtual_" + table] = []
         self._cluster.metadata.refresh_schema(**rows_by_table)
 
     async def wait_for_schema_agreement_async(self, connection=None, wait_time: float | None = None) -> bool:
@@ -436,6 +447,15 @@ class ControlConnection:
             return
         for keyspace in sorted(changed):
             await self.refresh_keyspace_async(keyspace)
+
+
+def _has_virtual_tables(host) -> bool:
+    """Whether the node's ``release_version`` is 4.0 or later (unknown: try, errors tolerated)."""
+    version = getattr(host, "release_version", None)
+    try:
+        return int(str(version).split(".", 1)[0]) >= 4
+    except ValueError:
+        return True
 
 
 def _valid_peer(row: dict) -> bool:

@@ -13,7 +13,7 @@ FIRST_IP = os.environ.get("CASSFAST_FAKE_FIRST_IP", "127.0.0.21")
 
 @pytest.fixture
 def fake_cluster():
-    """``fake_cluster(profile, nodes=1)`` starts a FakeCluster with keyspace ``ks`` and table
+    """``fake_cluster(profile, nodes=1, **table_options)`` (a profile name or Profile) starts a FakeCluster with keyspace ``ks`` and table
     ``ks.t (k text PRIMARY KEY, v int)``; every one started is stopped after the test."""
     started = []
 

@@ -5,13 +5,14 @@ same server as the oracle for options and CQL export.
 """
 from __future__ import annotations
 
-import warnings
 import uuid
+import warnings
 
 import pytest
 from cassandra.cluster import Cluster as RefCluster
 
 from cassfast.cluster import Cluster
+from fakeserver import Profile
 
 PROFILES = ["cassandra-3.11", "scylladb"]
 OPTIONS_3X = {"read_repair_chance": 0.25, "dclocal_read_repair_chance": 0.5, "comment": "3.x table"}
@@ -107,3 +108,56 @@ def test_control_connection_refreshes_return_bools(fake_cluster):
             assert control.refresh_schema(force=True) is True
             assert "t" in cluster.metadata.keyspaces["ks"].tables
             assert len(control.get_connections()) == 1
+
+
+_VIRTUAL = {
+    "keyspaces": ([("keyspace_name", "text")], [("system_views",)]),
+    "tables": ([("keyspace_name", "text"), ("table_name", "text"), ("comment", "text")],
+               [("system_views", "clients", "connected clients")]),
+    "columns": ([("keyspace_name", "text"), ("table_name", "text"), ("column_name", "text"),
+                 ("clustering_order", "text"), ("column_name_bytes", "blob"), ("kind", "text"),
+                 ("position", "int"), ("type", "text")],
+                [("system_views", "clients", "address", "none", b"address", "partition_key", 0, "inet"),
+                 ("system_views", "clients", "port", "asc", b"port", "clustering", 0, "int"),
+                 ("system_views", "clients", "username", "none", b"username", "regular", -1, "text")]),
+}
+
+
+def test_3x_servers_are_not_asked_for_virtual_tables(fake_cluster):
+    fake = fake_cluster("cassandra-3.11")
+    with Cluster([fake.addresses[0]], port=fake.port) as cluster:
+        cluster.connect()
+        assert not [q for q in fake.queries() if "system_virtual_schema" in q]
+        assert not [k for k in cluster.metadata.keyspaces.values() if k.virtual]
+
+
+def _four_oh(fake_cluster):
+    return fake_cluster(Profile(name="4.0-like", release_version="4.0.19", cql_version="3.4.5"))
+
+
+def test_virtual_tables_of_a_4x_server_match_cassandra_driver(fake_cluster):
+    fake = _four_oh(fake_cluster)
+    for table, (columns, rows) in _VIRTUAL.items():
+        fake.script(r"FROM system_virtual_schema\.%s$" % table, columns=columns, rows=rows)
+    ref = _reference(fake)
+    try:
+        ref.connect()
+        with Cluster([fake.addresses[0]], port=fake.port) as cluster:
+            cluster.connect()
+            ours = cluster.metadata.keyspaces["system_views"]
+            theirs = ref.metadata.keyspaces["system_views"]
+            assert ours.virtual and theirs.virtual
+            assert list(ours.tables) == list(theirs.tables) == ["clients"]
+            assert list(ours.tables["clients"].columns) == list(theirs.tables["clients"].columns)
+            assert ours.tables["clients"].export_as_string() == theirs.tables["clients"].export_as_string()
+    finally:
+        ref.shutdown()
+
+
+def test_a_4x_server_without_virtual_tables_reads_as_having_none(fake_cluster):
+    fake = _four_oh(fake_cluster)  # the fake server has no system_virtual_schema keyspace
+    with Cluster([fake.addresses[0]], port=fake.port) as cluster:
+        cluster.connect()
+        assert "SELECT * FROM system_virtual_schema.keyspaces" in fake.queries()
+        assert "t" in cluster.metadata.keyspaces["ks"].tables
+        assert not [k for k in cluster.metadata.keyspaces.values() if k.virtual]
