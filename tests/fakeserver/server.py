@@ -64,6 +64,13 @@ def normalise(query: str) -> str:
     return re.sub(r"\s+", " ", query.strip()).rstrip(";")
 
 
+class ConnectionState:
+    """What one client connection has set: its keyspace (``USE``)."""
+
+    def __init__(self) -> None:
+        self.keyspace: str | None = None
+
+
 class FakeNode:
     """One listener; its answers come from the cluster's shared state and script."""
 
@@ -79,6 +86,7 @@ class FakeNode:
         self._writers.add(writer)
         version = None
         lock = asyncio.Lock()
+        state = ConnectionState()
 
         async def send(data: bytes) -> None:
             async with lock:
@@ -102,7 +110,7 @@ class FakeNode:
                     continue
                 if version is None:
                     version = v
-                task = asyncio.ensure_future(self._answer(v, stream, opcode, body, send))
+                task = asyncio.ensure_future(self._answer(state, v, stream, opcode, body, send))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -113,7 +121,7 @@ class FakeNode:
             self._writers.discard(writer)
             writer.close()
 
-    async def _answer(self, version: int, stream: int, opcode: int, body: bytes, send) -> None:
+    async def _answer(self, state, version: int, stream: int, opcode: int, body: bytes, send) -> None:
         query = None
         try:
             r = wire.Reader(body)
@@ -123,37 +131,46 @@ class FakeNode:
             elif opcode == wire.STARTUP:
                 self.log.append((opcode, version, None))
                 r.string_map()
+                r.end()
                 out = wire.READY, b""
             elif opcode == wire.REGISTER:
                 self.log.append((opcode, version, None))
                 r.string_list()
+                r.end()
                 out = wire.READY, b""
             elif opcode == wire.QUERY:
                 query = normalise(r.long_string())
                 params = wire.read_query_parameters(r)
+                r.end()
                 self.log.append((opcode, version, query))
-                out = await self.cluster._run_query(self, query, params.values, version)
+                out = await self.cluster._run_query(self, state, query, params.values, version)
             elif opcode == wire.PREPARE:
                 query = normalise(r.long_string())
+                r.end()
                 self.log.append((opcode, version, query))
-                out = await self.cluster._prepare(self, query, version)
+                out = await self.cluster._prepare(self, state, query, version)
             elif opcode == wire.EXECUTE:
                 query_id = r.short_bytes()
                 params = wire.read_query_parameters(r)
+                r.end()
                 query = self.cluster._prepared.get(query_id)
                 self.log.append((opcode, version, query))
                 if query is None:
                     out = wire.ERROR, wire.error_body(wire.UNPREPARED, "Prepared query with ID %s not found"
                                                       % query_id.hex(), wire.short_bytes(query_id))
                 else:
-                    out = await self.cluster._run_query(self, query, params.values, version)
+                    out = await self.cluster._run_query(self, state, query, params.values, version)
             elif opcode == wire.BATCH:
                 kind, statements, _cl = wire.read_batch(r)
+                r.end()
                 self.log.append((opcode, version, None))
-                out = await self.cluster._run_batch(self, statements, version)
+                out = await self.cluster._run_batch(self, state, statements, version)
             else:
                 self.log.append((opcode, version, None))
                 out = wire.ERROR, wire.error_body(wire.PROTOCOL_ERROR, "Unexpected opcode %d" % opcode)
+        except ValueError as exc:  # a malformed request body (spec 9: PROTOCOL_ERROR)
+            self.log.append((opcode, version, "malformed: %s" % exc))
+            out = wire.ERROR, wire.error_body(wire.PROTOCOL_ERROR, "fake server: %s" % exc)
         except Exception as exc:  # a bug here must show in the test, not hang the driver
             out = wire.ERROR, wire.error_body(wire.SERVER_ERROR, "fake server: %r" % (exc,))
         opcode, body, *warnings = out
@@ -289,7 +306,7 @@ class FakeCluster:
                     return rule
         return None
 
-    async def _run_query(self, node: FakeNode, query: str, values: list, version: int):
+    async def _run_query(self, node: FakeNode, state, query: str, values: list, version: int):
         rule = self._rule_for(node, query)
         if rule is not None:
             if rule.delay:
@@ -301,22 +318,22 @@ class FakeCluster:
                 cols = [Column("ks", "t", n, wire.parse_type(t)) for n, t in (rule.columns or [])]
                 return wire.RESULT, wire.result_rows(cols, [list(r) for r in rule.rows or []]), rule.warnings
         try:
-            return wire.RESULT, self._execute(node, query, values, version), rule and rule.warnings
+            return wire.RESULT, self._execute(node, state, query, values), rule and rule.warnings
         except CqlError as exc:
             return wire.ERROR, wire.error_body(exc.code, exc.message)
 
-    async def _run_batch(self, node: FakeNode, statements: list, version: int):
+    async def _run_batch(self, node: FakeNode, state, statements: list, version: int):
         for target, is_prepared, values in statements:
             query = self._prepared.get(target) if is_prepared else normalise(target)
             if query is None:
                 return wire.ERROR, wire.error_body(wire.UNPREPARED, "Prepared query not found",
                                                    wire.short_bytes(target))
-            opcode, body, *_ = await self._run_query(node, query, values, version)
+            opcode, body, *_ = await self._run_query(node, state, query, values, version)
             if opcode == wire.ERROR:
                 return opcode, body
         return wire.RESULT, wire.result_void()
 
-    async def _prepare(self, node: FakeNode, query: str, version: int):
+    async def _prepare(self, node: FakeNode, state, query: str, version: int):
         rule = self._rule_for(node, query)
         if rule is not None:
             if rule.delay:
@@ -325,7 +342,7 @@ class FakeCluster:
                 code, message, *extra = rule.error
                 return wire.ERROR, wire.error_body(code, message, extra[0] if extra else b"")
         try:
-            bind, pk_indexes, result = self._describe(node, query)
+            bind, pk_indexes, result = self._describe(node, state, query)
         except CqlError as exc:
             return wire.ERROR, wire.error_body(exc.code, exc.message)
         query_id = hashlib.md5(query.encode()).digest()
@@ -334,8 +351,8 @@ class FakeCluster:
 
     # --- a very small CQL: the statements drivers and the tests send
 
-    def _lookup(self, node: FakeNode, keyspace: str | None, name: str):
-        keyspace = (keyspace or "").strip('"').lower() or None
+    def _lookup(self, node: FakeNode, state, keyspace: str | None, name: str):
+        keyspace = (keyspace or "").strip('"').lower() or state.keyspace
         name = name.strip('"').lower()
         if keyspace is None:
             raise CqlError(wire.INVALID, "No keyspace has been specified. USE a keyspace, or explicitly "
@@ -349,10 +366,10 @@ class FakeCluster:
             raise CqlError(wire.INVALID, self.profile.unknown_keyspace(keyspace))
         raise CqlError(wire.INVALID, self.profile.unknown_table(keyspace, name))
 
-    def _describe(self, node, query: str):
+    def _describe(self, node, state, query: str):
         m = _INSERT.fullmatch(query)
         if m:
-            table = self._lookup(node, m.group("ks"), m.group("table"))
+            table = self._lookup(node, state, m.group("ks"), m.group("table"))
             names = [n.strip().strip('"') for n in m.group("cols").split(",")]
             markers = [v.strip() for v in m.group("vals").split(",")]
             bind = [table.column(n) for n, v in zip(names, markers) if v == "?"]
@@ -360,7 +377,7 @@ class FakeCluster:
             return bind, keys, []
         m = _SELECT.fullmatch(query)
         if m:
-            table = self._lookup(node, m.group("ks"), m.group("table"))
+            table = self._lookup(node, state, m.group("ks"), m.group("table"))
             result = self._selected(table, m.group("cols"))
             bind = [table.column(n) for n, v in _conditions(m.group("where")) if v == "?"]
             keys = [i for i, c in enumerate(bind) if c.name in table.key_names]
@@ -372,16 +389,17 @@ class FakeCluster:
             return [Column(table.keyspace, table.name, n, t) for n, t, _ in table.columns]
         return [table.column(c.strip().strip('"')) for c in cols.split(",")]
 
-    def _execute(self, node: FakeNode, query: str, values: list, version: int) -> bytes:
+    def _execute(self, node: FakeNode, state, query: str, values: list) -> bytes:
         m = _USE.fullmatch(query)
         if m:
             keyspace = m.group(1).strip('"')
             if keyspace not in self.keyspaces and not self.profile.has_keyspace(keyspace):
                 raise CqlError(wire.INVALID, self.profile.unknown_keyspace(keyspace))
+            state.keyspace = keyspace
             return wire.result_set_keyspace(keyspace)
         m = _INSERT.fullmatch(query)
         if m:
-            table = self._lookup(node, m.group("ks"), m.group("table"))
+            table = self._lookup(node, state, m.group("ks"), m.group("table"))
             names = [n.strip().strip('"') for n in m.group("cols").split(",")]
             markers = [v.strip() for v in m.group("vals").split(",")]
             bound = iter(values)
@@ -397,7 +415,7 @@ class FakeCluster:
             return wire.result_void()
         m = _SELECT.fullmatch(query)
         if m:
-            table = self._lookup(node, m.group("ks"), m.group("table"))
+            table = self._lookup(node, state, m.group("ks"), m.group("table"))
             columns = self._selected(table, m.group("cols"))
             bound = iter(values)
             conditions = []

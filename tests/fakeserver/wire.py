@@ -261,6 +261,12 @@ class Reader:
             return None  # unset: nothing stored
         return self.take(n)
 
+    def end(self) -> None:
+        """Every field of the body was read: a driver that sends a field of another protocol
+        version (v5's [int] flags on v4, a keyspace in PREPARE) is caught here."""
+        if self.pos != len(self.body):
+            raise ValueError("%d unexpected trailing bytes in the request body" % (len(self.body) - self.pos))
+
     def string_map(self) -> dict:
         return {self.string(): self.string() for _ in range(self.short())}
 
@@ -309,6 +315,11 @@ def read_batch(r: Reader) -> tuple[int, list, int]:
         values = [r.value() for _ in range(r.short())]
         statements.append((target, is_prepared, values))
     consistency = r.short()
+    flags = r.byte()  # v3/v4: a [byte] (v5: [int])
+    if flags & 0x10:
+        r.short()
+    if flags & 0x20:
+        r.long()
     return kind, statements, consistency
 
 

@@ -174,3 +174,24 @@ def test_schema_version_of_every_node_is_the_fake_servers(fake_cluster):
         cluster.connect()
         assert wait_until(lambda: all(h.schema_version == SCHEMA_VERSION
                                       for h in cluster.metadata.all_hosts()))
+
+
+@pytest.mark.parametrize("protocol_version", [3, 4])
+def test_batches_and_paged_queries_use_the_versions_own_fields(fake_cluster, protocol_version):
+    # The fake server reads every request body to its last byte with the v3/v4 layout ([byte]
+    # flags, no keyspace in PREPARE, no result metadata id in EXECUTE), so a field of another
+    # version is a PROTOCOL_ERROR here.
+    from cassfast.query import BatchStatement, SimpleStatement
+    fake = fake_cluster("cassandra-3.11")
+    with Cluster([fake.addresses[0]], port=fake.port, protocol_version=protocol_version) as cluster:
+        session = cluster.connect("ks")
+        insert = session.prepare("INSERT INTO t (k, v) VALUES (?, ?)")
+        batch = BatchStatement()
+        batch.add(insert, ("b1", 1))
+        batch.add("INSERT INTO ks.t (k, v) VALUES (%s, %s)", ("b2", 2))
+        batch.add(SimpleStatement("INSERT INTO ks.t (k, v) VALUES ('b3', 3)"))
+        session.execute(batch, timeout=5)
+        select = SimpleStatement("SELECT k, v FROM ks.t WHERE k = %s", fetch_size=10)
+        assert [tuple(r) for r in session.execute(select, ("b2",), timeout=5)] == [("b2", 2)]
+        assert [r.v for r in session.execute(session.prepare("SELECT v FROM t WHERE k = ?"), ("b3",))] == [3]
+    assert not [q for q in fake.queries() if q.startswith("malformed")]
