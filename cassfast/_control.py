@@ -306,6 +306,10 @@ class ControlConnection:
             host.broadcast_rpc_address = _str(row.get("native_address") or row.get("rpc_address"))
             host.broadcast_rpc_port = row.get("native_port")
 
+    def _release_version(self, connection):
+        """The server version of the node behind ``connection`` (from its system.local row)."""
+        return getattr(self._cluster.metadata.get_host(connection.endpoint), "release_version", None)
+
     async def refresh_schema_async(self, connection=None, force: bool = False, **_target) -> None:
         """Re-read every ``system_schema`` table and hand the rows to ``Metadata.refresh_schema``
         (at connect and on demand; events and schema-change results refresh only their keyspace).
@@ -319,14 +323,15 @@ class ControlConnection:
                 rows_by_table[table] = await self._query(connection, "SELECT * FROM system_schema.%s" % table)
             except InvalidRequest:
                 rows_by_table[table] = []
-        if _has_virtual_tables(self._cluster.metadata.get_host(connection.endpoint)):
+        release_version = self._release_version(connection)
+        if _has_virtual_tables(release_version):
             for table in VIRTUAL_SCHEMA_TABLES:
                 try:
                     rows_by_table["virtual_" + table] = await self._query(
                         connection, "SELECT * FROM system_virtual_schema.%s" % table)
                 except InvalidRequest:
                     rows_by_table["virtual_" + table] = []
-        self._cluster.metadata.refresh_schema(**rows_by_table)
+        self._cluster.metadata.refresh_schema(release_version=release_version, **rows_by_table)
 
     async def wait_for_schema_agreement_async(self, connection=None, wait_time: float | None = None) -> bool:
         """Poll schema versions of the live nodes until they agree or ``wait_time`` passes."""
@@ -371,7 +376,8 @@ class ControlConnection:
                     connection, "SELECT * FROM system_schema.%s WHERE keyspace_name = %s" % (table, literal))
             except InvalidRequest:
                 rows_by_table[table] = []
-        self._cluster.metadata.refresh_keyspace(keyspace, **rows_by_table)
+        self._cluster.metadata.refresh_keyspace(keyspace, release_version=self._release_version(connection),
+                                                **rows_by_table)
 
     async def refresh_after_schema_change_async(self, event: dict | None = None, coordinator=None) -> bool:
         """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched.
@@ -449,11 +455,10 @@ class ControlConnection:
             await self.refresh_keyspace_async(keyspace)
 
 
-def _has_virtual_tables(host) -> bool:
-    """Whether the node's ``release_version`` is 4.0 or later (unknown: try, errors tolerated)."""
-    version = getattr(host, "release_version", None)
+def _has_virtual_tables(release_version) -> bool:
+    """Whether a node of ``release_version`` is 4.0 or later (unknown: try, errors tolerated)."""
     try:
-        return int(str(version).split(".", 1)[0]) >= 4
+        return int(str(release_version).split(".", 1)[0]) >= 4
     except ValueError:
         return True
 
