@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from .wire import Column, Table, parse_type
+from .wire import Table, parse_type
 
 SCHEMA_VERSION = uuid.UUID("5a1e5a1e-0000-4000-8000-000000000001")
 
@@ -240,4 +240,4 @@ def get_profile(name: str) -> Profile:
         raise ValueError("unknown fake server profile %r (have %s)" % (name, sorted(PROFILES))) from None
 
 
-__all__ = ["Profile", "PROFILES", "get_profile", "SCHEMA_VERSION", "Column"]
+__all__ = ["Profile", "PROFILES", "get_profile", "SCHEMA_VERSION"]

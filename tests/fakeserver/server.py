@@ -30,7 +30,7 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import wire
@@ -84,7 +84,6 @@ class FakeNode:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(writer)
-        version = None
         lock = asyncio.Lock()
         state = ConnectionState()
 
@@ -108,8 +107,6 @@ class FakeNode:
                     await send(wire.frame(profile.max_protocol_version, stream, wire.ERROR,
                                           wire.error_body(wire.PROTOCOL_ERROR, profile.version_rejection(v))))
                     continue
-                if version is None:
-                    version = v
                 task = asyncio.ensure_future(self._answer(state, v, stream, opcode, body, send))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -223,7 +220,7 @@ class FakeCluster:
         return self
 
     async def _listen(self) -> None:
-        for attempt in range(20):
+        for _ in range(20):
             port = self.port or _free_port(self.addresses[0])
             servers = []
             try:
