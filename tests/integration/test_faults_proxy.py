@@ -39,7 +39,8 @@ SCENARIOS = {
     "stall": (Fault("stall", every=40, limit=2, stall_seconds=TIMEOUT + 1.5), False),
     "duplicate": (Fault("duplicate", every=5, limit=10), True),
     "reorder": (Fault("reorder", every=3, limit=20, delay_seconds=0.05), True),
-    "delay": (Fault("delay", every=5, limit=10, delay_seconds=0.3), True),
+    # at most 5 x 0.1 s of delay in all: answers late, but never past the 2 s timeout
+    "delay": (Fault("delay", every=5, limit=5, delay_seconds=0.1), True),
     "reset": (Fault("reset", every=15, limit=4), False),
 }
 DRIVERS = ("cassfast", "cassandra")
