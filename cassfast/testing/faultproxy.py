@@ -121,6 +121,33 @@ class _FrameReader:
         return frames
 
 
+FLAG_TRACING = 0x02
+FLAG_CUSTOM_PAYLOAD = 0x04
+FLAG_WARNING = 0x08
+
+
+def _skip_optional_parts(flags: int, body: bytes) -> int:
+    """Offset of the message proper in a response body."""
+    offset = 0
+    if flags & FLAG_TRACING:
+        offset += 16
+    if flags & FLAG_WARNING:
+        (count,) = struct.unpack_from(">H", body, offset)
+        offset += 2
+        for _ in range(count):
+            (length,) = struct.unpack_from(">H", body, offset)
+            offset += 2 + length
+    if flags & FLAG_CUSTOM_PAYLOAD:
+        (count,) = struct.unpack_from(">H", body, offset)
+        offset += 2
+        for _ in range(count):
+            (length,) = struct.unpack_from(">H", body, offset)
+            offset += 2 + length
+            (length,) = struct.unpack_from(">i", body, offset)
+            offset += 4 + max(length, 0)
+    return offset
+
+
 @dataclass
 class Fault:
     """What to do to targeted answers: ``kind`` (one of :data:`FAULT_KINDS`) applied to one
@@ -228,7 +255,7 @@ class _Link:
                 version, _, stream, opcode, _ = HEADER.unpack(header)
                 opcode_of_request = self.targeted.pop(stream, None)
                 if opcode_of_request == OP_PREPARE and opcode == OP_RESULT:
-                    self.proxy.learn_prepared(body)
+                    self.proxy.learn_prepared(HEADER.unpack(header)[1], body)
                 encoded = self._encode(header + body)
                 if opcode_of_request in DATA_REQUESTS:
                     await self.proxy.apply(self, header, body, encoded)
@@ -364,10 +391,13 @@ class FaultProxy:
                     return True
         return False
 
-    def learn_prepared(self, body: bytes) -> None:
-        if len(body) >= 6 and struct.unpack_from(">i", body)[0] == RESULT_PREPARED:
-            (length,) = struct.unpack_from(">H", body, 4)
-            self._prepared_ids.add(bytes(body[6:6 + length]))
+    def learn_prepared(self, flags: int, body: bytes) -> None:
+        """Remembers the id of a Prepared RESULT, after the optional parts that the frame flags
+        announce (spec 2.2: tracing id, then warnings, then custom payload)."""
+        offset = _skip_optional_parts(flags, body)
+        if len(body) >= offset + 6 and struct.unpack_from(">i", body, offset)[0] == RESULT_PREPARED:
+            (length,) = struct.unpack_from(">H", body, offset + 4)
+            self._prepared_ids.add(bytes(body[offset + 6:offset + 6 + length]))
 
     async def apply(self, link: _Link, header: bytes, body: bytes, encoded: bytes) -> None:
         self.stats.targeted_answers += 1

@@ -1,6 +1,7 @@
 """The fault proxy's own framing (cassfast.testing.faultproxy), checked against cassandra-driver's
 v5 segment codec, and its refusal of bad settings.  No server, no driver code under test."""
 import io
+import struct
 
 import pytest
 from cassandra.segment import CRC32_INITIAL, SegmentCodec, compute_crc24, compute_crc32
@@ -46,3 +47,22 @@ def test_proxy_refuses_non_loopback_addresses():
         FaultProxy(("10.1.2.3", 9042), b"t")
     with pytest.raises(ValueError, match="loopback"):
         FaultProxy(("127.0.0.45", 9042), b"t", listen_host="0.0.0.0")
+
+
+def _prepared_body(prepared_id: bytes) -> bytes:
+    return struct.pack(">iH", 4, len(prepared_id)) + prepared_id + b"\x00" * 12
+
+
+def test_prepared_id_is_learned_after_warnings_tracing_and_custom_payload():
+    # A server warning on PREPARE (Cassandra 5 warns about USE with prepared statements) puts a
+    # string list before the result kind; the id must still be found, or no EXECUTE is targeted.
+    warnings = struct.pack(">HH", 1, 5) + b"hello"
+    payload = struct.pack(">HH", 1, 1) + b"k" + struct.pack(">i", 2) + b"vv"
+    proxy = FaultProxy(("127.0.0.1", 9042), b"t")
+    proxy.learn_prepared(0x08, warnings + _prepared_body(b"id-1"))
+    proxy.learn_prepared(0x02 | 0x04 | 0x08, b"\x07" * 16 + warnings + payload + _prepared_body(b"id-2"))
+    proxy.learn_prepared(0x00, _prepared_body(b"id-3"))
+    assert proxy._prepared_ids == {b"id-1", b"id-2", b"id-3"}
+    execute = struct.pack(">H", 4) + b"id-2" + b"\x00\x01"
+    assert proxy.is_targeted_request(0x0A, execute)
+    assert not proxy.is_targeted_request(0x0A, struct.pack(">H", 4) + b"id-9")
