@@ -37,9 +37,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.cluster3]
 
 TIMEOUT = 5.0
 PIPELINE = 64
-PACE = 0.02          # seconds between pipeline submissions, so the load spans every phase
-SYNC_PACE = 0.05     # and between one thread's synchronous requests: a 2-core machine shared
+PACE = 0.05          # seconds between pipeline submissions, so the load spans every phase
+SYNC_PACE = 0.1      # and between one thread's synchronous requests: a 2-core machine shared
                      # with 3 JVMs must still restart a node under this load
+RESTART_TIMEOUT = 900.0
 SETTINGS = ("default", "RetryPolicy", "idempotent")
 DRIVERS = ("cassfast", "cassandra")
 
@@ -198,6 +199,11 @@ def keyspace(cassandra_cluster3):
                     "'dc1': 2, 'dc2': 1}" % name)
     session.execute("CREATE TABLE %s.kv (k bigint PRIMARY KEY, v text)" % name)
     cluster.shutdown()
+    # The harness runs nodes with cassandra.unsafesystem=true (system tables skip the commit log),
+    # so a node SIGKILLed right after a schema change would restart without it and the ring would
+    # wait for schema agreement: persist the schema first.
+    for index in range(1, len(points) + 1):
+        cassandra_cluster3.nodetool(index, "flush", "system_schema")
     return points, int(cassandra_cluster3.port), name
 
 
@@ -221,23 +227,23 @@ def test_node_loss_under_load_loses_no_acknowledged_write_and_hangs_nothing(cass
         time.sleep(8)
         phase("kill node1", lambda: node.kill_node(1))
         time.sleep(5)
-        phase("node1 ready", lambda: node.start_node(1))
+        phase("node1 ready", lambda: node.start_node(1, timeout=RESTART_TIMEOUT))
         time.sleep(10)
         phase("stop node2", lambda: node.stop_node(2))
         time.sleep(5)
-        phase("node2 ready", lambda: node.start_node(2))
+        phase("node2 ready", lambda: node.start_node(2, timeout=RESTART_TIMEOUT))
         time.sleep(10)
         phase("all stopped", lambda: [node.stop_node(i) for i in (1, 2, 3)])
         time.sleep(5)
         # The fixture's object remembers whether its JVMs die with pytest; keep that for the restart.
-        phase("all ready", lambda: node.start(die_with_parent=getattr(node, "_die_with_parent", False)))
+        phase("all ready", lambda: node.start(RESTART_TIMEOUT, die_with_parent=getattr(node, "_die_with_parent", False)))
         time.sleep(15)
     finally:
         try:
             hung = {load.package: load.finish() for load in loads}
         finally:
             if len(node.running_nodes()) < 3:  # a phase failed: leave the ring whole
-                node.start(die_with_parent=getattr(node, "_die_with_parent", False))
+                node.start(RESTART_TIMEOUT, die_with_parent=getattr(node, "_die_with_parent", False))
 
     oracle = ReferenceCluster(points, port=port, protocol_version=5)
     try:
