@@ -564,3 +564,39 @@ def test_a_version_requirement_without_a_reason_is_a_usage_error(pytester, monke
     result = pytester.runpytest(*_QUIET)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "cassandra_min('5.0', reason='...')" in "\n".join(result.errlines + result.outlines)
+
+
+def test_every_file_of_the_version_subsets_exists():
+    import version_subset
+
+    integration = Path(__file__).resolve().parents[1] / "integration"
+    for name in version_subset.SUBSET + version_subset.SUBSET_3_11:
+        assert (integration / name).is_file(), name
+
+
+def test_a_variant_running_another_release_is_neither_reused_nor_replaced(tmp_path, monkeypatch):
+    # A stand-in process whose command line looks like the node's JVM (what the pid check reads);
+    # nothing may signal it, and no JVM is started.
+    import subprocess
+    import sys
+
+    from cassfast.testing import CassandraCluster, HarnessError
+
+    monkeypatch.setenv("CASSFAST_CACHE", str(tmp_path))
+    running = CassandraCluster("single", first_ip="127.0.0.61", version="5.0.9", log=lambda m: None)
+    running._prepare()
+    paths = running.node_paths(1)
+    fake = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                             "org.apache.cassandra.service.CassandraDaemon", str(paths.yaml)])
+    try:
+        paths.pid_file.write_text(f"{fake.pid}\n")
+        asked = CassandraCluster("single", first_ip="127.0.0.61", version="4.0", log=lambda m: None)
+        assert asked.running_version() == "5.0.9"
+        assert not asked.is_healthy()
+        with pytest.raises(HarnessError, match=r"running Cassandra 5\.0\.9, not 4\.0\.19; stop it first"):
+            asked.start()
+        assert fake.poll() is None  # still running: nothing was stopped
+        assert running.running_version() == "5.0.9"
+    finally:
+        fake.kill()
+        fake.wait()
