@@ -166,10 +166,6 @@ class ResponseFuture:
         if metrics is not None:
             self._metrics = metrics
             self._metrics_start = _monotonic()
-        tracker = session._request_tracker
-        if tracker is not None:
-            self._tracker = tracker
-            self._metrics_start = _monotonic()
         if prepared_statement is not None:
             self.prepared_statement = prepared_statement
             self._result_metadata = prepared_statement.result_metadata

@@ -402,6 +402,12 @@ class Session:
         future = ResponseFuture(self, message, query, timeout, self._metrics, prepared,
                                 query.retry_policy or profile.retry_policy, profile.row_factory,
                                 profile.load_balancing_policy, None, spec_plan, None, host)
+        tracker = self._request_tracker
+        if tracker is not None:
+            # Set here, not by ResponseFuture: PREPARE (also a ResponseFuture) is not reported.
+            future._tracker = tracker
+            if self._metrics is None:
+                future._metrics_start = _monotonic()
         if self._request_init_callbacks:
             for fn, args, kwargs in self._request_init_callbacks:
                 fn(future, *args, **kwargs)

@@ -7,7 +7,7 @@ latency, the coordinator, the hosts tried, the retries and the speculative execu
 Every path reports: ``execute`` (on a lane or on the pool), ``execute_async``, ``aexecute`` and
 other asyncio awaits, ``execute_concurrent``, and each page fetch (a page is its own request,
 ``info.page`` counts them from 1).  The driver's own traffic (control connection, PREPARE, USE,
-heartbeats) is not reported.
+heartbeats) is not reported; trace reads (``get_query_trace``) are, as the reference times them.
 
 When it runs: at the one point where a request completes (``ResponseFuture._finish``), on the
 thread that completed it (the I/O thread, or the caller of a synchronous ``execute`` running on a
@@ -66,8 +66,12 @@ class RequestInfo:
 
     @property
     def query_string(self) -> str | None:
-        """The CQL text of the statement (a batch has none)."""
-        return getattr(self.query, "query_string", None)
+        """The CQL text of the statement (a bound statement's is its prepared one's; a batch has
+        none)."""
+        text = getattr(self.query, "query_string", None)
+        if text is None:
+            text = getattr(getattr(self.query, "prepared_statement", None), "query_string", None)
+        return text
 
     def __repr__(self) -> str:
         return ("<RequestInfo query=%r keyspace=%r %s latency=%.6fs coordinator=%s retries=%d "
