@@ -62,7 +62,7 @@ def test_slow_query_logger_logs_at_or_above_the_threshold_only(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert slow.slow_count == 2 and slow.error_count == 1 and len(messages) == 2
     assert messages[0] == ("Slow query: 500.0 ms (threshold 500.0 ms) on 127.0.0.1:9042, keyspace "
-                           "ks, retries 1, speculative executions 0, page 2: SELECT * FROM...")
+                           "ks, retries 1, speculative executions 0, page 2: SELECT * FRO...")
     assert messages[1].startswith("Slow query failed after 2000.0 ms") and "ValueError: boom" in messages[1]
 
 
