@@ -694,7 +694,8 @@ class ResponseFuture:
         metrics = self._metrics
         if metrics is not None:
             # Recorded before anyone is woken: a caller that sees the result sees it counted.
-            metrics.request_timer.addValue(_monotonic() - self._metrics_start)
+            metrics.on_request(_monotonic() - self._metrics_start,
+                               self.coordinator_host or self._current_host, exc)
         if self._tracker is not None:
             self._report_to_tracker(exc)
         if self._throttler is not None:
