@@ -747,8 +747,16 @@ class ResponseFuture:
                 successor._set_final_exception(OperationTimedOut(
                     {None: "Client request timeout while queued by the request throttler"}))
                 continue
+            # Always through the loop's queue, even on the loop thread: a successor that fails
+            # at once releases the slot from there, never by recursing through here.
             successor._throttler = throttler
-            successor.send_request()
+            try:
+                successor._loop_thread.submit(successor._start)
+            except RuntimeError as exc:  # the cluster's loop has stopped
+                successor._throttler = None
+                successor._set_final_exception(DriverException(
+                    "Request queued by the request throttler could not be sent: %s" % (exc,)))
+                continue
             return
 
     @staticmethod

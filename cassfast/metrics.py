@@ -15,7 +15,8 @@
 - ``get_stats()`` (a snapshot dict of everything) and ``stats_name``/``set_stats_name()``.
 
 Who feeds it: ``cassfast._request.ResponseFuture`` times each request from its creation to its
-completion (``_finish``, the one place a request completes), counts each error class the server
+completion (``_finish``, the one place a request completes, which also counts it and its
+exception class per node, see :meth:`Metrics.node_stats`), counts each error class the server
 reports and each retry or ignore decision where the retry policy is asked (``_on_error``,
 ``_on_connection_error``, ``_apply_retry_decision``), and counts connection errors where a send
 (on a pool connection or a lane) or an in-flight request fails with one.  The gauges read the

@@ -168,3 +168,32 @@ def test_a_throttler_without_the_interface_is_refused_and_limits_are_checked():
         ConcurrencyLimitingRequestThrottler(max_concurrent_requests=0)
     with pytest.raises(ValueError, match="max_queue_size"):
         ConcurrencyLimitingRequestThrottler(max_queue_size=-1)
+
+
+def test_thousands_of_queued_requests_that_fail_at_once_hand_the_slot_on_without_recursing(
+        cassandra_single, keyspace):
+    # Each queued request names a host the session has no pool for, so it fails (NoHostAvailable)
+    # the moment it is started, and its completion hands the slot to the next one: the hand-over
+    # must go through the loop's queue, not recurse once per request.
+    from cassfast.cluster import NoHostAvailable
+    from cassfast.host import DefaultEndPoint, Host
+    cluster, session, throttler = throttled(cassandra_single, keyspace, max_concurrent_requests=1,
+                                            max_queue_size=5000)
+    try:
+        nowhere = Host(DefaultEndPoint("127.0.0.254", 9042), None)
+        held = HeldLoop(cluster)
+        try:
+            first = session.execute_async("SELECT v FROM kv WHERE k = 1")
+            doomed = [session.execute_async("SELECT v FROM kv WHERE k = 1", host=nowhere)
+                      for _ in range(3000)]
+            last = session.execute_async("SELECT v FROM kv WHERE k = 4")
+        finally:
+            held.release()
+        assert first.result().one().v == 7
+        for future in doomed:
+            with pytest.raises(NoHostAvailable):
+                future.result()
+        assert last.result().one().v == 28
+        assert (throttler.in_flight, throttler.queue_size) == (0, 0)
+    finally:
+        cluster.shutdown()
