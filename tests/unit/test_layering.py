@@ -5,7 +5,7 @@ dependencies.
 ``LAYERS`` is THE table of layers (docs/architecture.md shows the same, bottom to top here).
 Imports are read from the source (``ast`` for ``.py``, the import lines of ``.pyx``), so the test
 needs no server and sees re-export blocks at the end of a module as well as the top.  A module of
-``cassfast/`` (or ``cassfast/io/``) missing from the table fails, so a new module gets a place.
+``cassfast/`` (or ``cassfast/io/``, ``cassfast/contrib/``) missing from the table fails, so a new module gets a place.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ LAYERS = [
     ("values", {
         "cassfast", "cassfast._errors", "cassfast._wire", "cassfast.util", "cassfast.cqltypes", "cassfast.rows",
         "cassfast.encoder", "cassfast.host", "cassfast.marshal", "cassfast.type_codes",
-        "cassfast.timestamps"}),
+        "cassfast.timestamps", "cassfast.tracker", "cassfast.throttling"}),
     ("compiled core", {
         "cassfast._core", "cassfast._core_messages", "cassfast._types", "cassfast._types_codecs",
         "cassfast._types_collections", "cassfast._routing"}),
@@ -38,7 +38,8 @@ LAYERS = [
     ("public API", {
         "cassfast.cluster", "cassfast.metrics", "cassfast.aio", "cassfast.graph", "cassfast.io",
         "cassfast.io.asyncioreactor", "cassfast.io.asyncorereactor", "cassfast.io.eventletreactor",
-        "cassfast.io.geventreactor", "cassfast.io.libevreactor", "cassfast.io.twistedreactor"}),
+        "cassfast.io.geventreactor", "cassfast.io.libevreactor", "cassfast.io.twistedreactor",
+        "cassfast.contrib", "cassfast.contrib.prometheus", "cassfast.contrib.opentelemetry"}),
 ]
 LAYER_OF = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}
 
@@ -68,7 +69,8 @@ def _module_name(path: pathlib.Path) -> str:
 
 
 def _sources() -> dict:
-    paths = list(PACKAGE.glob("*.py")) + list(PACKAGE.glob("*.pyx")) + list((PACKAGE / "io").glob("*.py"))
+    paths = list(PACKAGE.glob("*.py")) + list(PACKAGE.glob("*.pyx"))
+    paths += list((PACKAGE / "io").glob("*.py")) + list((PACKAGE / "contrib").glob("*.py"))
     return {_module_name(p): p for p in sorted(paths)}
 
 
