@@ -117,8 +117,9 @@ def _imports(name: str, path: pathlib.Path):
     yield from walk(tree.body, False)
 
 
-# Every source is read once, at collection: CPython 3.11 before 3.11.8 can fail ``ast.parse``
-# with "AST constructor recursion depth mismatch" when called deep in a test's stack (gh-106905).
+# Every source is read once, at collection, before other tests have started I/O threads: CPython
+# 3.11 up to 3.11.7 can fail ``ast.parse`` spuriously with "AST constructor recursion depth
+# mismatch" (python/cpython gh-106905, reported with threads running; seen once in this suite).
 IMPORTS = {name: list(_imports(name, path)) for name, path in SOURCES.items()}
 
 
