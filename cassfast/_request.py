@@ -17,7 +17,6 @@ when that loop is the cluster's own (see ``cassfast.aio``).
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import Any, Callable
@@ -28,8 +27,9 @@ from cassfast._lanes import LaneSendFailed, LaneTimeout
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident

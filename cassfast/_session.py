@@ -8,7 +8,6 @@ submission; the loop thread owns everything after that.  The pools of a session 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import warnings
 from typing import Any, Iterator
@@ -22,8 +21,9 @@ from cassfast.encoder import Encoder
 from cassfast.pool import HostConnectionPool
 from cassfast.policies import NoSpeculativeExecutionPolicy as _NoSpeculativeExecutionPolicy
 from cassfast.protocol import BatchMessage, ExecuteMessage, QueryMessage
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 _BoundStatement = _query.BoundStatement
 _PreparedStatement = _query.PreparedStatement

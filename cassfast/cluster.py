@@ -15,7 +15,6 @@ callback running on the I/O thread.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import threading
 import time
@@ -34,8 +33,9 @@ from cassfast.connection import (Connection, ConnectionBusy, ConnectionException
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
 from cassfast.pool import HostConnectionPool
 from cassfast.timestamps import MonotonicTimestampGenerator
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 # Pool sizing (see cassfast.pool).  The request thresholds are the reference's values.  The
 # connection counts are what the reference opens with protocol v3+ (one connection per host);

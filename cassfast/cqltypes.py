@@ -10,7 +10,6 @@ custom types and vectors in result metadata) and CQL syntax (``parse_cql_type``,
 """
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from binascii import unhexlify
@@ -18,8 +17,9 @@ from collections import namedtuple
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from cassfast import UnsupportedOperation, util
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 apache_cassandra_type_prefix = "org.apache.cassandra.db.marshal."
 cassandra_empty_type = "org.apache.cassandra.db.marshal.EmptyType"

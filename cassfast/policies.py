@@ -37,7 +37,6 @@ hooks is written down in ``docs/architecture.md`` ("Policy wiring").
 """
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import warnings
@@ -56,8 +55,9 @@ from cassfast._failure_policies import (  # noqa: F401  (the reference's module 
     SpeculativeExecutionPlan, SpeculativeExecutionPolicy,
 )
 from cassfast._routing import DCAwarePlanner, RoundRobinPlanner, TokenAwarePlanner
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 __all__ = [
     "HostDistance", "HostStateListener", "LoadBalancingPolicy", "RoundRobinPolicy",

@@ -12,7 +12,6 @@ the session's job (``cassfast.cluster``).  Binding is on every prepared request'
 """
 from __future__ import annotations
 
-import logging
 import struct
 import time
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from cassfast.rows import (  # noqa: F401  (re-exported: the reference exposes t
     ordered_dict_factory,
     tuple_factory,
 )
+from cassfast import _logger_for
 
 __all__ = [
     "UNSET_VALUE",
@@ -51,7 +51,7 @@ __all__ = [
     "ordered_dict_factory",
 ]
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 FETCH_SIZE_UNSET = object()
 """Sentinel for "no per-statement fetch size": the session's ``default_fetch_size`` applies.

@@ -9,14 +9,14 @@ working when called directly and serve as the specification of what the fast pat
 """
 from __future__ import annotations
 
-import logging
 import re
 from collections import OrderedDict, namedtuple
 from typing import Any, Dict, List, Sequence, Tuple
 
 from cassfast.util import _sanitize_identifiers
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 __all__ = ["tuple_factory", "named_tuple_factory", "dict_factory", "ordered_dict_factory",
            "named_tuple_class"]

@@ -9,7 +9,6 @@ operation is prepared once and then only executed.  The module globals ``cluster
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections import defaultdict
 from typing import Any, Dict, Iterable, Optional
@@ -19,8 +18,9 @@ from cassfast.cluster import Cluster
 from cassfast.query import SimpleStatement, Statement, dict_factory
 
 from cassfast.cqlengine import CQLEngineException
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 class _NotSet:
     """The "no timeout given" marker: the session's default timeout applies."""

@@ -10,7 +10,6 @@ set in the environment, since schema changes from application code are easy to g
 """
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
@@ -20,8 +19,9 @@ from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine import models
 from cassfast.cqlengine.columns import quote_identifier
 from cassfast.cqlengine.usertype import UserType
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 CQLENG_ALLOW_SCHEMA_MANAGEMENT = "CQLENG_ALLOW_SCHEMA_MANAGEMENT"
 

@@ -21,8 +21,9 @@ from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine.connection import NOT_SET, session_execute
 from cassfast.cqlengine.operators import BaseQueryOperator, EqualsOperator
 from cassfast.cqlengine.statements import WhereClause
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 
 class QueryException(CQLEngineException):
