@@ -7,7 +7,7 @@ problem:
 - the sdist ships every ``cassfast/*.pyx`` and ``*.pxd`` of the tree (the extensions are built
   from them), the LICENSE, and no generated C or built module;
 - the wheel is platform-tagged (not ``py3-none-any``), holds one compiled module per ``.pyx``, no
-  ``.c`` or ``.pyx``, ``py.typed`` and the license file;
+  ``.c`` or ``.pyx``, no ``.pth`` startup file, ``py.typed`` and the license file;
 - both carry the version of ``cassfast/__init__.py`` and the metadata: SPDX
   ``License-Expression: Apache-2.0``, at least one ``Project-URL``, ``Typing :: Typed`` and a
   ``Programming Language :: Python :: 3.X`` classifier for every version cibuildwheel builds.
@@ -81,6 +81,10 @@ def check_wheel(filename: str, members: Sequence[str], pyx_modules: Iterable[str
     for member in members:
         if member.endswith((".c", ".pyx", ".html")):
             problems.append(f"wheel ships build input {member}")
+        if member.endswith(".pth"):
+            # A .pth in the wheel would run at every interpreter start: the drop-in hook is an
+            # explicit opt-in (python -m cassfast.dropin enable), never a side effect of install.
+            problems.append(f"wheel ships a .pth startup file {member}")
     if "cassfast/py.typed" not in members:
         problems.append("wheel lacks cassfast/py.typed")
     if not any(re.fullmatch(r"[^/]+\.dist-info/licenses/LICENSE", m) for m in members):

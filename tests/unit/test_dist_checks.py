@@ -74,6 +74,11 @@ def test_wheel_missing_one_module_or_shipping_c_and_pyx_is_flagged():
                         "wheel ships build input cassfast/_core.pyx"]
 
 
+def test_wheel_with_a_startup_pth_is_flagged():
+    problems = check_dist.check_wheel(GOOD_WHEEL_NAME, GOOD_WHEEL + ["cassfast-as-cassandra.pth"], ["_core", "_types"])
+    assert problems == ["wheel ships a .pth startup file cassfast-as-cassandra.pth"]
+
+
 def test_wheel_without_py_typed_or_license_is_flagged():
     members = [m for m in GOOD_WHEEL if not m.endswith(("py.typed", "LICENSE"))]
     assert check_dist.check_wheel(GOOD_WHEEL_NAME, members, ["_core", "_types"]) == [
