@@ -316,7 +316,7 @@ class Cluster:
         self.control_connection = ControlConnection(
             self, self.control_connection_timeout, self.schema_event_refresh_window,
             self.topology_event_refresh_window, self.status_event_refresh_window,
-            self.schema_metadata_enabled, self.token_metadata_enabled)
+            self.schema_metadata_enabled, self.token_metadata_enabled, run_blocking=self._run)
 
     # ------------------------------------------------------------------ configuration API
 
@@ -463,7 +463,7 @@ class Cluster:
         for endpoint in endpoints:
             if self.metadata.get_host(endpoint) is None:
                 self._add_host(endpoint, signal=False)
-        await self.control_connection.connect(endpoints)
+        await self.control_connection.connect_async(endpoints)
         hosts = list(self.metadata.all_hosts())
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.populate(self, hosts)
@@ -724,7 +724,7 @@ class Cluster:
     def _on_schema_change_result(self, future, response, connection) -> None:
         async def refresh_then_complete():
             try:
-                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change(
+                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change_async(
                     getattr(response, "schema_change_event", None),
                     self._schema_witness(future, connection))
             except Exception as exc:
@@ -761,8 +761,8 @@ class Cluster:
         cc = self.control_connection
 
         async def run():
-            await cc.wait_for_schema_agreement(wait_time=max_schema_agreement_wait)
-            await cc.refresh_schema()
+            await cc.wait_for_schema_agreement_async(wait_time=max_schema_agreement_wait)
+            await cc.refresh_schema_async()
         self._run(run(), (max_schema_agreement_wait or self.max_schema_agreement_wait) + 30)
 
     def refresh_keyspace_metadata(self, keyspace, max_schema_agreement_wait=None) -> None:
@@ -792,7 +792,7 @@ class Cluster:
         self.token_metadata_enabled = enabled
 
     def refresh_nodes(self, force_token_rebuild=False) -> None:
-        self._run(self.control_connection.refresh_node_list_and_token_map(
+        self._run(self.control_connection.refresh_node_list_and_token_map_async(
             force_token_rebuild=force_token_rebuild), self.control_connection_timeout * 4 + 10)
 
     def get_control_connection_host(self):
