@@ -55,6 +55,9 @@ def decode_with_reference(data):
 @pytest.fixture
 def cqlsh_date_hook():
     """cassfast's and the reference's DateType with cqlsh's override, removed afterwards."""
+    # The reference's DateType defines its own deserialize: put that very object back after.
+    ref_original = ref_cqltypes.DateType.__dict__["deserialize"]
+    assert "deserialize" not in cqltypes.DateType.__dict__
     cqltypes.DateType.deserialize = staticmethod(timestamp_or_millis)
     ref_cqltypes.DateType.deserialize = staticmethod(timestamp_or_millis)
     deserializers = sys.modules.get("cassandra.deserializers")
@@ -65,7 +68,7 @@ def cqlsh_date_hook():
         yield
     finally:
         del cqltypes.DateType.deserialize
-        del ref_cqltypes.DateType.deserialize
+        ref_cqltypes.DateType.deserialize = ref_original
         if saved is not None:
             deserializers.DesDateType = saved
 
