@@ -18,7 +18,8 @@ except ImportError:  # Python 3.10: the `test` extra installs tomli there
 
 TESTS = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((TESTS.parent / "pyproject.toml").read_text())
-LOCAL_PACKAGES = {"cassfast", "tests", "oracle"}  # tests/oracle is imported as `oracle`
+# cassfast, and the modules and packages that live in tests/ (imported as `oracle`, ...).
+LOCAL_PACKAGES = {"cassfast", "tests"} | {p.stem for p in TESTS.iterdir() if p.suffix == ".py" or p.is_dir()}
 
 
 def _distribution(requirement: str) -> str:
