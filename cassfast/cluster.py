@@ -22,7 +22,7 @@ import time
 import uuid
 import warnings
 import weakref
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Iterable, TypeVar, overload
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
@@ -35,7 +35,13 @@ from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Hos
 from cassfast.pool import HostConnectionPool
 from cassfast.timestamps import MonotonicTimestampGenerator
 
+if TYPE_CHECKING:
+    from cassfast.policies import LoadBalancingPolicy, RetryPolicy, SpeculativeExecutionPolicy
+    from cassfast.rows import RowFactory
+
 log = logging.getLogger(__name__)
+
+_RowT = TypeVar("_RowT")
 
 # Pool sizing (see cassfast.pool).  The request thresholds are the reference's values.  The
 # connection counts are what the reference opens with protocol v3+ (one connection per host);
@@ -57,24 +63,47 @@ def _default_row_factory():
     return named_tuple_factory
 
 
-class ExecutionProfile:
-    """Per-request defaults grouped under a name (reference ``ExecutionProfile``)."""
+class ExecutionProfile(Generic[_RowT]):
+    """Per-request defaults grouped under a name (reference ``ExecutionProfile``).
 
-    load_balancing_policy = None
-    retry_policy = None
-    consistency_level = ConsistencyLevel.LOCAL_ONE
-    serial_consistency_level = None
-    request_timeout = 10.0
-    row_factory = None
-    speculative_execution_policy = None
-    continuous_paging_options = None
+    For type checkers the profile is generic in the row type of its ``row_factory``:
+    ``ExecutionProfile(row_factory=dict_factory)`` is an ``ExecutionProfile[dict[str, Any]]``,
+    and ``Session.execute(..., execution_profile=profile)`` then returns a
+    ``ResultSet[dict[str, Any]]``.  Without ``row_factory`` (named tuples) rows are ``Any``.
+    """
+
+    load_balancing_policy: LoadBalancingPolicy | None = None
+    retry_policy: RetryPolicy | None = None
+    consistency_level: int | None = ConsistencyLevel.LOCAL_ONE
+    serial_consistency_level: int | None = None
+    request_timeout: float | None = 10.0
+    row_factory: RowFactory[_RowT] | None = None
+    speculative_execution_policy: SpeculativeExecutionPolicy | None = None
+    continuous_paging_options: object = None
     _load_balancing_policy_explicit = False
     _consistency_level_explicit = False
 
-    def __init__(self, load_balancing_policy=_NOT_SET, retry_policy=None,
-                 consistency_level=_NOT_SET, serial_consistency_level=None,
-                 request_timeout: float | None = 10.0, row_factory=_NOT_SET,
-                 speculative_execution_policy=None, continuous_paging_options=None) -> None:
+    @overload
+    def __init__(self: ExecutionProfile[Any], load_balancing_policy: LoadBalancingPolicy | None = ...,
+                 retry_policy: RetryPolicy | None = None, consistency_level: int | None = ...,
+                 serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, *,
+                 speculative_execution_policy: SpeculativeExecutionPolicy | None = None,
+                 continuous_paging_options: object = None) -> None: ...
+
+    @overload
+    def __init__(self: ExecutionProfile[_RowT], load_balancing_policy: LoadBalancingPolicy | None = ...,
+                 retry_policy: RetryPolicy | None = None, consistency_level: int | None = ...,
+                 serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, row_factory: RowFactory[_RowT] = ...,
+                 speculative_execution_policy: SpeculativeExecutionPolicy | None = None,
+                 continuous_paging_options: object = None) -> None: ...
+
+    def __init__(self, load_balancing_policy: Any = _NOT_SET, retry_policy: Any = None,
+                 consistency_level: Any = _NOT_SET, serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, row_factory: Any = _NOT_SET,
+                 speculative_execution_policy: Any = None,
+                 continuous_paging_options: object = None) -> None:
         policies = _policies()
         if load_balancing_policy is _NOT_SET:
             self.load_balancing_policy = default_lbp_factory()
@@ -99,7 +128,14 @@ class ExecutionProfile:
         self.continuous_paging_options = continuous_paging_options
 
 
-EXEC_PROFILE_DEFAULT = object()
+if TYPE_CHECKING:
+    class _DefaultProfileKey:
+        """For type checkers only: the type of ``EXEC_PROFILE_DEFAULT`` (an ``object()`` at run
+        time), so that a profile key is never mistaken for an ``ExecutionProfile``."""
+
+    EXEC_PROFILE_DEFAULT: _DefaultProfileKey
+else:
+    EXEC_PROFILE_DEFAULT = object()
 """Key for the default profile in ``Cluster(execution_profiles=...)``."""
 
 
