@@ -3,10 +3,10 @@
 ``Cluster`` holds configuration, the cluster-wide state (hosts via ``cassfast.metadata``, the
 control connection in ``cassfast._control``, prepared statements, user types) and the one I/O
 thread (``cassfast._loop``) on which every connection runs.  ``Session`` turns statements into
-protocol messages and ``ResponseFuture``s (``cassfast._request``) and owns one connection pool per
-host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host lifecycle (add, up, down,
-remove) is decided here and fanned out to the load-balancing policy, the sessions' pools and the
-registered ``HostStateListener``s.
+protocol messages and ``ResponseFuture`` objects (``cassfast._request``) and owns one
+connection pool per host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host
+lifecycle (add, up, down, remove) is decided here and fanned out to the load-balancing policy,
+the sessions' pools and the registered ``HostStateListener`` objects.
 
 Blocking calls made from application threads (``connect``, ``prepare``, ``shutdown``) run their
 work as coroutines on the I/O loop and wait with a timeout; they must not be called from a
