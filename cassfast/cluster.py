@@ -36,7 +36,8 @@ from cassfast.pool import HostConnectionPool
 from cassfast.timestamps import MonotonicTimestampGenerator
 
 if TYPE_CHECKING:
-    from cassfast.policies import LoadBalancingPolicy, RetryPolicy, SpeculativeExecutionPolicy
+    from cassfast.policies import (HostStateListener, LoadBalancingPolicy, RetryPolicy,
+                                   SpeculativeExecutionPolicy)
     from cassfast.rows import RowFactory
 
 log = logging.getLogger(__name__)
@@ -369,7 +370,8 @@ class Cluster:
         self._default_retry_policy = policy
         self.profile_manager[EXEC_PROFILE_DEFAULT].retry_policy = policy
 
-    def add_execution_profile(self, name, profile, pool_wait_timeout=5) -> None:
+    def add_execution_profile(self, name: object, profile: ExecutionProfile[Any],
+                              pool_wait_timeout: float = 5) -> None:
         if not isinstance(profile, ExecutionProfile):
             raise TypeError("profile must be an instance of ExecutionProfile")
         if self._config_mode == _ConfigMode.LEGACY:
@@ -437,20 +439,20 @@ class Cluster:
         for session in list(self.sessions):
             self._loop_thread.submit(session._resize_pools)
 
-    def register_listener(self, listener) -> None:
+    def register_listener(self, listener: HostStateListener) -> None:
         with self._listener_lock:
             self._listeners.add(listener)
 
-    def unregister_listener(self, listener) -> None:
+    def unregister_listener(self, listener: HostStateListener) -> None:
         with self._listener_lock:
             self._listeners.discard(listener)
 
     @property
-    def listeners(self) -> set:
+    def listeners(self) -> set[HostStateListener]:
         with self._listener_lock:
             return set(self._listeners)
 
-    def register_user_type(self, keyspace: str, user_type: str, klass) -> None:
+    def register_user_type(self, keyspace: str, user_type: str, klass: type) -> None:
         """Map a CQL user-defined type to a Python class for results and bound values."""
         if self.protocol_version < 3:
             log.warning("User Type serialization is only supported in native protocol version 3+")
