@@ -41,4 +41,5 @@ def test_typed_service_example_reads_back_what_it_wrote(cassandra_single):
         "bad_query": "InvalidRequest",
         "async_seqs": seqs + [10],
         "mapped": ["mapped twice"],
+        "hosts_up": True,
     }

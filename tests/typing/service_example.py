@@ -27,8 +27,10 @@ from cassfast.cluster import (EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, R
 from cassfast.concurrent import execute_concurrent_with_args
 from cassfast.cqlengine import columns, connection, management
 from cassfast.cqlengine.models import Model
-from cassfast.policies import (ConstantReconnectionPolicy, DCAwareRoundRobinPolicy,
-                               RetryPolicy, TokenAwarePolicy)
+from cassfast.host import Host
+from cassfast.policies import (ConstantReconnectionPolicy, ConstantSpeculativeExecutionPolicy,
+                               DCAwareRoundRobinPolicy, HostStateListener, RetryPolicy,
+                               TokenAwarePolicy)
 from cassfast.query import (BatchStatement, BatchType, BoundStatement, PreparedStatement,
                             SimpleStatement)
 from cassfast.rows import dict_factory, tuple_factory
@@ -43,11 +45,45 @@ class Event(Model):
     payload = columns.Text()
 
 
+class CountingRetryPolicy(RetryPolicy):
+    """The reference's rules, counting the read timeouts it was asked about."""
+
+    def __init__(self) -> None:
+        self.read_timeouts = 0
+
+    def on_read_timeout(self, query: Any, consistency_level: int, required_responses: int,
+                        received_responses: int, data_retrieved: bool,
+                        retry_num: int) -> tuple[int, int | None]:
+        self.read_timeouts += 1
+        return super().on_read_timeout(query, consistency_level, required_responses,
+                                       received_responses, data_retrieved, retry_num)
+
+
+class UpHosts(HostStateListener):
+    """Remembers the addresses of the hosts seen up."""
+
+    def __init__(self) -> None:
+        self.up: set[str] = set()
+
+    def on_up(self, host: Host) -> None:
+        self.up.add(str(host.address))
+
+    def on_down(self, host: Host) -> None:
+        self.up.discard(str(host.address))
+
+    def on_add(self, host: Host) -> None:
+        pass
+
+    def on_remove(self, host: Host) -> None:
+        pass
+
+
 def _make_cluster(host: str, port: int) -> tuple[Cluster, ExecutionProfile[dict[str, Any]],
                                                  ExecutionProfile[tuple[Any, ...]]]:
     default = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
-        retry_policy=RetryPolicy(),
+        retry_policy=CountingRetryPolicy(),
+        speculative_execution_policy=ConstantSpeculativeExecutionPolicy(0.5, 2),
         consistency_level=ConsistencyLevel.LOCAL_ONE,
         request_timeout=30.0,
     )
@@ -144,6 +180,8 @@ def run(host: str, port: int, keyspace: str) -> dict[str, object]:
     """Runs the service against the node at ``host:port`` in a new ``keyspace``; returns a summary."""
     cluster, dicts, tuples = _make_cluster(host, port)
     with cluster:
+        listener = UpHosts()
+        cluster.register_listener(listener)
         session = cluster.connect()
         session.execute(f"CREATE KEYSPACE {keyspace} WITH replication = "
                         "{'class': 'SimpleStrategy', 'replication_factor': 1}")
@@ -157,6 +195,7 @@ def run(host: str, port: int, keyspace: str) -> dict[str, object]:
         summary.update(_read(session, dicts, tuples, select))
         summary["async_seqs"] = asyncio.run(_read_async(session, dicts, select))
         summary["mapped"] = _mapper(session, keyspace)
+        summary["hosts_up"] = sorted(listener.up) == sorted(str(h.address) for h in session.hosts)
         session.execute(f"DROP KEYSPACE {keyspace}")
     return summary
 
