@@ -256,6 +256,12 @@ class Session:
                 host: Host | None = None, execute_as: str | None = None) -> ResultSet[_RowT]: ...
 
     @overload
+    def execute(self, query: _Query, parameters: _Parameters, timeout: float | None, trace: bool,
+                custom_payload: Mapping[str, bytes] | None, execution_profile: ExecutionProfile[_RowT],
+                paging_state: bytes | None = None, host: Host | None = None,
+                execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
     def execute(self, query: _Query, parameters: _Parameters = None, timeout: float | None = ...,
                 trace: bool = False, custom_payload: Mapping[str, bytes] | None = None,
                 execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
@@ -306,6 +312,13 @@ class Session:
                       execute_as: str | None = None) -> ResponseFuture[_RowT]: ...
 
     @overload
+    def execute_async(self, query: _Query, parameters: _Parameters, trace: bool,
+                      custom_payload: Mapping[str, bytes] | None, timeout: float | None,
+                      execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[_RowT]: ...
+
+    @overload
     def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
                       custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
                       execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
@@ -323,13 +336,13 @@ class Session:
         return future
 
     @overload
-    async def aexecute(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, *, trace: bool = False,
                        custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
-                       *, execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                       execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
                        host: Host | None = None, execute_as: str | None = None) -> ResultSet[_RowT]: ...
 
     @overload
-    async def aexecute(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, *, trace: bool = False,
                        custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
                        execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
                        host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]: ...
@@ -669,7 +682,7 @@ class ResultSet(Generic[_RowT]):
 
     def next(self) -> _RowT:
         try:
-            return next(self._page_iter)  # type: ignore[arg-type]
+            return next(self._page_iter)  # type: ignore[call-overload]
         except StopIteration:
             if not self.response_future.has_more_pages:
                 if not self._list_mode:

@@ -47,6 +47,12 @@ def rows_follow_the_profile(session: Session) -> None:
     assert_type(session.execute("SELECT * FROM t"), ResultSet[Any])
     assert_type(session.execute("SELECT * FROM t", execution_profile="dicts"), ResultSet[Any])
 
+    # The reference's positional form (profile sixth) keeps the row type too.
+    assert_type(session.execute("SELECT * FROM t", None, 5.0, False, None, dicts),
+                ResultSet[Dict[str, Any]])
+    assert_type(session.execute_async("SELECT * FROM t", None, False, None, 5.0, dicts),
+                ResponseFuture[Dict[str, Any]])
+
     future = session.execute_async("SELECT * FROM t", execution_profile=tuples)
     assert_type(future, ResponseFuture[Tuple[Any, ...]])
     assert_type(future.result(), ResultSet[Tuple[Any, ...]])
