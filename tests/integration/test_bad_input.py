@@ -8,6 +8,7 @@ cassandra-driver 3.30 does with the same input is recorded in docs/reliability.m
 from __future__ import annotations
 
 import decimal
+import time
 import uuid
 
 import pytest
@@ -150,13 +151,14 @@ def test_100k_element_collections_round_trip(session):
         insert = session.prepare("INSERT INTO t (k, %s) VALUES (?, ?)" % column)
         # One collection per write: a 100k-element mutation can exceed the server's 2 s write
         # timeout on a loaded machine; the insert is idempotent, so a server timeout is retried.
-        for attempt in range(3):
+        for attempt in range(6):
             try:
                 session.execute(insert, (5, value), timeout=60)
                 break
             except WriteTimeout:
-                if attempt == 2:
+                if attempt == 5:
                     raise
+                time.sleep(2)
     row = session.execute("SELECT l, m, st FROM t WHERE k = 5", timeout=60).one()
     assert row.l == values and dict(row.m) == mapping and set(row.st) == texts
 
