@@ -182,6 +182,11 @@ class Cluster:
     no_compact = False
     is_shutdown = False
     sync_lanes_per_host = 8
+    request_tracker = None
+    """A ``cassfast.tracker.RequestTracker`` told every request's outcome (sessions read it when
+    they are created), or None."""
+    request_throttler = None
+    """A ``cassfast.throttling.RequestThrottler`` shared by the sessions, or None."""
     connect_to_remote_hosts = True
     """When False, hosts at ``HostDistance.REMOTE`` get no pool (reference attribute)."""
 
@@ -200,7 +205,7 @@ class Cluster:
                  application_version=None, monitor_reporting_enabled=True,
                  monitor_reporting_interval=30, client_id=None, cloud=None,
                  column_encryption_policy=None, conviction_policy=None,
-                 sync_lanes_per_host=8) -> None:
+                 sync_lanes_per_host=8, request_tracker=None, request_throttler=None) -> None:
         # Accepting these and ignoring them would connect somewhere else (cloud) or write
         # plaintext where encryption was asked for (column_encryption_policy).
         if cloud is not None:
@@ -279,6 +284,16 @@ class Cluster:
         if sync_lanes_per_host is None or int(sync_lanes_per_host) < 0:
             raise ValueError("sync_lanes_per_host must be a number >= 0 (0 turns lanes off)")
         self.sync_lanes_per_host = int(sync_lanes_per_host)
+        if request_tracker is not None and not (callable(getattr(request_tracker, "on_success", None))
+                                                and callable(getattr(request_tracker, "on_error", None))):
+            raise TypeError("request_tracker must have on_success(info) and on_error(info) (see "
+                            "cassfast.tracker.RequestTracker); got %r" % (request_tracker,))
+        self.request_tracker = request_tracker
+        if request_throttler is not None and not all(
+                callable(getattr(request_throttler, name, None)) for name in ("acquire", "release", "drain")):
+            raise TypeError("request_throttler must have acquire(request), release() and drain() (see "
+                            "cassfast.throttling.RequestThrottler); got %r" % (request_throttler,))
+        self.request_throttler = request_throttler
 
         from cassfast.metadata import Metadata
         self.metadata = Metadata()
@@ -490,6 +505,12 @@ class Cluster:
         except Exception as exc:  # pragma: no cover - best effort
             log.debug("Error during cluster shutdown: %s", exc)
         loop_thread.stop()
+        close = getattr(self.request_tracker, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.exception("Request tracker %r failed to close", self.request_tracker)
 
     async def _shutdown_on_loop(self) -> None:
         if self._heartbeat_task is not None:
