@@ -54,7 +54,8 @@ class Workloads:
     """The workloads, written once against the driver's modules (``pkg`` is the package name)."""
 
     def __init__(self, pkg: str, host: str, port: int, protocol_version, inflight: int,
-                 concurrency: int, sync_lanes=None, metrics: bool = False) -> None:
+                 concurrency: int, sync_lanes=None, metrics: bool = False,
+                 cluster_kwargs: dict | None = None) -> None:
         self.cluster_mod = importlib.import_module(pkg + ".cluster")
         self.concurrent_mod = importlib.import_module(pkg + ".concurrent")
         kwargs = {"contact_points": [host], "port": port, "compression": False}
@@ -64,6 +65,8 @@ class Workloads:
             kwargs["sync_lanes_per_host"] = sync_lanes
         if metrics:  # cassandra-driver's metrics need the scales package
             kwargs["metrics_enabled"] = True
+        if cluster_kwargs:  # bench/observe.py: trackers, throttlers
+            kwargs.update(cluster_kwargs)
         self.cluster = self.cluster_mod.Cluster(**kwargs)
         self.session = self.cluster.connect(KEYSPACE)
         self.inflight = inflight

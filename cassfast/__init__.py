@@ -458,6 +458,10 @@ def install_as_cassandra() -> None:
 
     sys.meta_path.insert(0, _Alias())
     sys.modules["cassandra"] = sys.modules[__name__]
+    # Loaded now, so that "cassandra.cluster" is in sys.modules from here on: import hooks keyed
+    # by that name (ddtrace's patch(cassandra=True) waits for it) then fire at once; through the
+    # alias the module's own name stays "cassfast.cluster", which such hooks would never see.
+    importlib.import_module("cassfast.cluster")
     for name, module in list(sys.modules.items()):
         if name.startswith("cassfast."):
             sys.modules["cassandra" + name[len("cassfast"):]] = module

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast.connection import ConnectionException
@@ -28,6 +28,10 @@ SELECT_SCHEMA_LOCAL = "SELECT schema_version FROM system.local WHERE key='local'
 SELECT_SCHEMA_PEERS = "SELECT peer, rpc_address, schema_version FROM system.peers"
 SCHEMA_TABLES = ("keyspaces", "tables", "columns", "types", "functions", "aggregates",
                  "indexes", "views", "triggers")
+# Virtual tables (system_views, ...) came with Cassandra 4.0; as in the reference (its parser for
+# 4.0+ servers), they are read only from servers reporting 4.0 or later, and a server that reports
+# it but lacks them (some DSE versions, the reference notes) reads as having none.
+VIRTUAL_SCHEMA_TABLES = ("keyspaces", "tables", "columns")
 
 
 def rows_as_dicts(response) -> list[dict]:
@@ -44,12 +48,22 @@ def rows_as_dicts(response) -> list[dict]:
 
 
 class ControlConnection:
-    """Owns the cluster's control connection; created and driven by ``Cluster``."""
+    """Owns the cluster's control connection; created and driven by ``Cluster``.
+
+    The ``*_async`` coroutines run on the cluster's I/O loop (the cluster and the event handlers
+    await them).  The reference's public methods (``wait_for_schema_agreement``,
+    ``refresh_schema``, ``refresh_node_list_and_token_map``, ``get_connections``) are blocking,
+    return what the reference returns, and run those coroutines through ``run_blocking``
+    (``Cluster._run``: submit to the loop, wait with a timeout); they may not be called from the
+    I/O loop thread itself (a RuntimeError says so instead of a deadlock).
+    """
 
     def __init__(self, cluster, timeout: float, schema_event_refresh_window: float,
                  topology_event_refresh_window: float, status_event_refresh_window: float,
-                 schema_metadata_enabled: bool = True, token_metadata_enabled: bool = True) -> None:
+                 schema_metadata_enabled: bool = True, token_metadata_enabled: bool = True,
+                 run_blocking: Callable[[Any, float], Any] | None = None) -> None:
         self._cluster = cluster
+        self._run_blocking = run_blocking
         self._timeout = timeout
         self._schema_window = schema_event_refresh_window
         self._topology_window = topology_event_refresh_window
@@ -73,9 +87,63 @@ class ControlConnection:
         connection = self._connection
         return self._cluster.metadata.get_host(connection.endpoint) if connection is not None else None
 
+    # ------------------------------------------------------------------ reference API (blocking)
+
+    def _blocking(self, coro, timeout: float):
+        if self._run_blocking is None:
+            coro.close()
+            raise RuntimeError("This control connection has no I/O loop to run on")
+        return self._run_blocking(coro, timeout)
+
+    def wait_for_schema_agreement(self, connection=None, preloaded_results=None,
+                                  wait_time: float | None = None) -> bool:
+        """Block until every live node reports the same schema version; True when they do,
+        False when ``wait_time`` (default ``Cluster.max_schema_agreement_wait``) passed first
+        or there is no control connection.  ``preloaded_results`` is accepted for the
+        reference's signature and ignored (the versions are always read afresh)."""
+        total = self._cluster.max_schema_agreement_wait if wait_time is None else wait_time
+        return self._blocking(self.wait_for_schema_agreement_async(connection, wait_time),
+                              max(total, 0) + self._timeout * 4 + 10)
+
+    def refresh_schema(self, force: bool = False, **kwargs) -> bool:
+        """Wait for schema agreement, then re-read the whole schema.  False (as in the
+        reference) when schema metadata is disabled and ``force`` is not set, when the nodes
+        did not agree, when there is no control connection or when the refresh failed."""
+        async def run():
+            if self._connection is None or (not self._schema_metadata_enabled and not force):
+                return False
+            try:
+                if not await self.wait_for_schema_agreement_async():
+                    log.debug("Skipping schema refresh: no schema agreement")
+                    return False
+                await self.refresh_schema_async(force=True)
+            except Exception:
+                log.debug("Error refreshing schema", exc_info=True)
+                return False
+            return True
+        return self._blocking(run(), self._cluster.max_schema_agreement_wait + self._timeout * 12 + 10)
+
+    def refresh_node_list_and_token_map(self, force_token_rebuild: bool = False) -> bool:
+        """Re-read ``system.local`` and the peers table; True when it was done (the reference's
+        result), False without a control connection or when the refresh failed."""
+        async def run():
+            if self._connection is None:
+                return False
+            try:
+                await self.refresh_node_list_and_token_map_async(force_token_rebuild=force_token_rebuild)
+            except Exception:
+                log.debug("Error refreshing node list and token map", exc_info=True)
+                return False
+            return True
+        return self._blocking(run(), self._timeout * 4 + 10)
+
+    def get_connections(self) -> list:
+        connection = self._connection
+        return [connection] if connection is not None else []
+
     # ------------------------------------------------------------------ connecting
 
-    async def connect(self, endpoints: list) -> None:
+    async def connect_async(self, endpoints: list) -> None:
         """Connect to the first reachable endpoint, then discover the cluster and its schema."""
         self._refresh_lock = asyncio.Lock()
         errors: dict = {}
@@ -100,16 +168,14 @@ class ControlConnection:
 
     async def _setup(self, connection) -> None:
         from cassfast.protocol import RegisterMessage
-        response = await connection.request(
+        await connection.request(
             RegisterMessage(event_list=["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]),
             self._timeout)
-        if hasattr(response, "to_exception"):
-            raise response.to_exception()
         self._connection = connection
         connection.add_close_callback(self._on_connection_closed)
-        await self.refresh_node_list_and_token_map(connection)
+        await self.refresh_node_list_and_token_map_async(connection)
         if self._schema_metadata_enabled:
-            await self.refresh_schema(connection)
+            await self.refresh_schema_async(connection)
 
     def _on_connection_closed(self, connection) -> None:
         if connection is not self._connection or self._is_shutdown:
@@ -131,7 +197,7 @@ class ControlConnection:
             await asyncio.sleep(delay)
             endpoints = self._cluster._control_candidates()
             try:
-                await self.connect(endpoints)
+                await self.connect_async(endpoints)
                 return
             except Exception as exc:
                 delay = next(schedule, None)
@@ -155,14 +221,14 @@ class ControlConnection:
     # ------------------------------------------------------------------ queries
 
     async def _query(self, connection, cql: str) -> list[dict]:
+        """The rows of ``cql`` as dicts; a server ERROR raises its public exception
+        (``Connection.request`` maps it), so ``except InvalidRequest`` here means what it says."""
         from cassfast.protocol import QueryMessage
         response = await connection.request(
             QueryMessage(query=cql, consistency_level=ConsistencyLevel.ONE), self._timeout)
-        if hasattr(response, "to_exception"):
-            raise response.to_exception()
         return rows_as_dicts(response)
 
-    async def refresh_node_list_and_token_map(self, connection=None, force_token_rebuild: bool = False) -> None:
+    async def refresh_node_list_and_token_map_async(self, connection=None, force_token_rebuild: bool = False) -> None:
         connection = connection or self._connection
         if connection is None:
             return
@@ -240,12 +306,16 @@ class ControlConnection:
             host.broadcast_rpc_address = _str(row.get("native_address") or row.get("rpc_address"))
             host.broadcast_rpc_port = row.get("native_port")
 
-    async def refresh_schema(self, connection=None, **_target) -> None:
+    def _release_version(self, connection):
+        """The server version of the node behind ``connection`` (from its system.local row)."""
+        return getattr(self._cluster.metadata.get_host(connection.endpoint), "release_version", None)
+
+    async def refresh_schema_async(self, connection=None, force: bool = False, **_target) -> None:
         """Re-read every ``system_schema`` table and hand the rows to ``Metadata.refresh_schema``
         (at connect and on demand; events and schema-change results refresh only their keyspace).
         """
         connection = connection or self._connection
-        if connection is None or not self._schema_metadata_enabled:
+        if connection is None or not (self._schema_metadata_enabled or force):
             return
         rows_by_table: dict[str, list[dict]] = {}
         for table in SCHEMA_TABLES:
@@ -253,9 +323,17 @@ class ControlConnection:
                 rows_by_table[table] = await self._query(connection, "SELECT * FROM system_schema.%s" % table)
             except InvalidRequest:
                 rows_by_table[table] = []
-        self._cluster.metadata.refresh_schema(**rows_by_table)
+        release_version = self._release_version(connection)
+        if _has_virtual_tables(release_version):
+            for table in VIRTUAL_SCHEMA_TABLES:
+                try:
+                    rows_by_table["virtual_" + table] = await self._query(
+                        connection, "SELECT * FROM system_virtual_schema.%s" % table)
+                except InvalidRequest:
+                    rows_by_table["virtual_" + table] = []
+        self._cluster.metadata.refresh_schema(release_version=release_version, **rows_by_table)
 
-    async def wait_for_schema_agreement(self, connection=None, wait_time: float | None = None) -> bool:
+    async def wait_for_schema_agreement_async(self, connection=None, wait_time: float | None = None) -> bool:
         """Poll schema versions of the live nodes until they agree or ``wait_time`` passes."""
         connection = connection or self._connection
         total = self._cluster.max_schema_agreement_wait if wait_time is None else wait_time
@@ -284,7 +362,7 @@ class ControlConnection:
                     connection.endpoint, total)
         return False
 
-    async def refresh_keyspace(self, keyspace: str, connection=None) -> None:
+    async def refresh_keyspace_async(self, keyspace: str, connection=None) -> None:
         """Re-read one keyspace's ``system_schema`` rows into ``Metadata.refresh_keyspace``
         (a keyspace without its row is removed there)."""
         connection = connection or self._connection
@@ -298,9 +376,10 @@ class ControlConnection:
                     connection, "SELECT * FROM system_schema.%s WHERE keyspace_name = %s" % (table, literal))
             except InvalidRequest:
                 rows_by_table[table] = []
-        self._cluster.metadata.refresh_keyspace(keyspace, **rows_by_table)
+        self._cluster.metadata.refresh_keyspace(keyspace, release_version=self._release_version(connection),
+                                                **rows_by_table)
 
-    async def refresh_after_schema_change(self, event: dict | None = None, coordinator=None) -> bool:
+    async def refresh_after_schema_change_async(self, event: dict | None = None, coordinator=None) -> bool:
         """Wait for schema agreement, then refresh what ``event`` (a SCHEMA_CHANGE) touched.
 
         ``coordinator`` is a connection to the node that made the change, which judges the
@@ -308,19 +387,19 @@ class ControlConnection:
         or is lost meanwhile.
         """
         try:
-            agreed = await self.wait_for_schema_agreement(coordinator)
+            agreed = await self.wait_for_schema_agreement_async(coordinator)
         except ConnectionException:
             if coordinator is None:
                 raise
-            agreed = await self.wait_for_schema_agreement()
+            agreed = await self.wait_for_schema_agreement_async()
         keyspace = (event or {}).get("keyspace")
         if keyspace:
             if event.get("target_type") == "KEYSPACE" and event.get("change_type") == "DROPPED":
                 self._cluster.metadata.remove_keyspace(keyspace)
             else:
-                await self.refresh_keyspace(keyspace)
+                await self.refresh_keyspace_async(keyspace)
         else:
-            await self.refresh_schema()
+            await self.refresh_schema_async()
         return agreed
 
     # ------------------------------------------------------------------ events
@@ -364,16 +443,24 @@ class ControlConnection:
             log.warning("Metadata refresh after a server event failed: %s", exc)
 
     async def _refresh_topology(self) -> None:
-        await self.refresh_node_list_and_token_map()
+        await self.refresh_node_list_and_token_map_async()
 
     async def _refresh_schema_event(self) -> None:
         # Every keyspace named by the events of the window, each refreshed once.
         changed, self._changed_keyspaces = self._changed_keyspaces, set()
         if None in changed:
-            await self.refresh_schema()
+            await self.refresh_schema_async()
             return
         for keyspace in sorted(changed):
-            await self.refresh_keyspace(keyspace)
+            await self.refresh_keyspace_async(keyspace)
+
+
+def _has_virtual_tables(release_version) -> bool:
+    """Whether a node of ``release_version`` is 4.0 or later (unknown: try, errors tolerated)."""
+    try:
+        return int(str(release_version).split(".", 1)[0]) >= 4
+    except ValueError:
+        return True
 
 
 def _valid_peer(row: dict) -> bool:

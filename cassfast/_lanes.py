@@ -302,10 +302,12 @@ class Lane:
         from cassfast.protocol import QueryMessage
         response = self.request(QueryMessage('USE "%s"' % keyspace.replace('"', '""'),
                                              ConsistencyLevel.ONE), None, None, deadline)
-        if isinstance(response, BaseException):
-            raise response
+        # A server ERROR is itself an exception object: map it first (InvalidRequest for an
+        # unknown keyspace), as Connection.request does.
         if hasattr(response, "to_exception"):
             raise response.to_exception()
+        if isinstance(response, BaseException):
+            raise response
         self.keyspace = keyspace
 
     # ------------------------------------------------------------------ closing

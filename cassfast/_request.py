@@ -28,6 +28,7 @@ from cassfast._lanes import LaneSendFailed, LaneTimeout
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
+from cassfast.tracker import RequestInfo, _report
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,14 @@ class ResponseFuture:
     # Metrics (cassfast.metrics): None when off, so each hook below costs one test.
     _metrics = None
     _metrics_start = 0.0
+    # Request tracker (cassfast.tracker) and throttler (cassfast.throttling): None when off.
+    # _throttler is set only while this request holds one of the throttler's slots.
+    _tracker = None
+    _throttler = None
+    _speculative_executions = 0
+    _page = 1
+    _page_first_attempt = 0  # index in attempted_hosts of this page's first attempt
+    _queued_at = 0.0  # monotonic time the throttler queued this request
 
     def __init__(self, session, message, query, timeout, metrics=None, prepared_statement=None,
                  retry_policy=None, row_factory=None, load_balancer=None, start_time=None,
@@ -237,6 +246,7 @@ class ResponseFuture:
                 self._errors[host] = exc
                 continue
             self.attempted_hosts.append(host)
+            self._speculative_executions += 1
             self._schedule_speculative(host)
             return
 
@@ -405,12 +415,15 @@ class ResponseFuture:
                 self._paging_state = response.paging_state
                 self._col_names = response.column_names
                 self._col_types = response.column_types
-                self._finish(response.parsed_rows, None)
+                # Through the reference's completion method, not _finish directly: wrappers of
+                # it (ddtrace wraps it per future) see every request; the call costs less than
+                # checking whether it was wrapped.
+                self._set_final_result(response.parsed_rows)
                 return
             if kind == RESULT_KIND_VOID:
                 self.coordinator_host = self._current_host
                 self._custom_payload = response.custom_payload
-                self._finish(None, None)
+                self._set_final_result(None)
                 return
         self._handle_response(self._current_host, self._current_connection, response)
 
@@ -681,7 +694,12 @@ class ResponseFuture:
         metrics = self._metrics
         if metrics is not None:
             # Recorded before anyone is woken: a caller that sees the result sees it counted.
-            metrics.request_timer.addValue(_monotonic() - self._metrics_start)
+            metrics.on_request(_monotonic() - self._metrics_start,
+                               self.coordinator_host or self._current_host, exc)
+        if self._tracker is not None:
+            self._report_to_tracker(exc)
+        if self._throttler is not None:
+            self._release_throttle()
         if waiters:
             for lock in waiters:
                 lock.release()
@@ -702,6 +720,45 @@ class ResponseFuture:
                         self._run_errbacks(errbacks, callback_exc)
                         break
 
+    def _report_to_tracker(self, exc) -> None:
+        query = self.query
+        info = RequestInfo(query, getattr(query, "keyspace", None) or self.session.keyspace, exc,
+                           _monotonic() - self._metrics_start, self.coordinator_host,
+                           self.attempted_hosts[self._page_first_attempt:], self._query_retries,
+                           self._speculative_executions, self._page, self)
+        _report(self._tracker, info)
+
+    def _release_throttle(self) -> None:
+        # The slot goes to the next queued request, which is sent now (through the loop).  One
+        # that waited longer than its timeout fails instead and the slot passes on: it never
+        # held the slot, so its completion releases nothing.
+        throttler = self._throttler
+        self._throttler = None
+        while True:
+            try:
+                successor = throttler.release()
+            except Exception:
+                log.exception("Request throttler %r failed to release", throttler)
+                return
+            if successor is None:
+                return
+            timeout = successor.timeout
+            if timeout is not None and _monotonic() - successor._queued_at >= timeout:
+                successor._set_final_exception(OperationTimedOut(
+                    {None: "Client request timeout while queued by the request throttler"}))
+                continue
+            # Always through the loop's queue, even on the loop thread: a successor that fails
+            # at once releases the slot from there, never by recursing through here.
+            successor._throttler = throttler
+            try:
+                successor._loop_thread.submit(successor._start)
+            except RuntimeError as exc:  # the cluster's loop has stopped
+                successor._throttler = None
+                successor._set_final_exception(DriverException(
+                    "Request queued by the request throttler could not be sent: %s" % (exc,)))
+                continue
+            return
+
     @staticmethod
     def _run_errbacks(errbacks, exc) -> None:
         for fn, args, kwargs in errbacks or ():
@@ -720,7 +777,10 @@ class ResponseFuture:
         self._query_retries = 0
         self._current_connection = None
         self._current_stream = None
-        if self._metrics is not None:
+        self._speculative_executions = 0
+        self._page += 1
+        self._page_first_attempt = len(self.attempted_hosts)
+        if self._metrics is not None or self._tracker is not None:
             self._metrics_start = _monotonic()  # each page is timed as its own request
 
     # ------------------------------------------------------------------ public API

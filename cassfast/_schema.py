@@ -510,18 +510,41 @@ class KeyspaceMetadata:
 # Building metadata from system_schema rows
 # ---------------------------------------------------------------------------------------------
 
-# system_schema.tables / views columns that are table options (Cassandra 4.0+ / 5.0).
-RECOGNIZED_TABLE_OPTIONS = (
+# system_schema.tables / views columns that are table options, per server version (as the
+# reference's schema parsers choose them by the control host's release_version).  Cassandra 4.0
+# replaced read_repair_chance and dclocal_read_repair_chance (CASSANDRA-13910) by read_repair and
+# additional_write_policy; 5.0 still has the old columns (always 0.0) and adds allow_auto_snapshot,
+# incremental_backups and memtable.  A row only has the columns of its server, and only those
+# present are read.
+TABLE_OPTIONS_V4 = (
     "additional_write_policy", "allow_auto_snapshot", "bloom_filter_fp_chance", "caching", "cdc",
     "comment", "compaction", "compression", "crc_check_chance", "default_time_to_live",
     "gc_grace_seconds", "incremental_backups", "max_index_interval",
     "memtable", "memtable_flush_period_in_ms", "min_index_interval", "read_repair",
     "speculative_retry",
 )
+# Cassandra 3.0-3.11 and ScyllaDB (which reports release_version 3.0.8); ScyllaDB-only options
+# (scylla-driver's in_memory) are not in cassandra-driver's list, so not here either.
+TABLE_OPTIONS_V3 = (
+    "bloom_filter_fp_chance", "caching", "cdc", "comment", "compaction", "compression",
+    "crc_check_chance", "dclocal_read_repair_chance", "default_time_to_live", "gc_grace_seconds",
+    "max_index_interval", "memtable_flush_period_in_ms", "min_index_interval",
+    "read_repair_chance", "speculative_retry",
+)
+RECOGNIZED_TABLE_OPTIONS = TABLE_OPTIONS_V4
 
 
-def _table_options(row: Mapping) -> dict:
-    return {o: row.get(o) for o in RECOGNIZED_TABLE_OPTIONS if o in row}
+def table_options_for(release_version: Optional[str]) -> tuple:
+    """The table options of a server: the 3.x ones below 4.0, else (unknown too) the 4.0+ ones."""
+    try:
+        major = int(str(release_version).split(".", 1)[0])
+    except ValueError:
+        return TABLE_OPTIONS_V4
+    return TABLE_OPTIONS_V3 if major < 4 else TABLE_OPTIONS_V4
+
+
+def _table_options(row: Mapping, option_names: tuple) -> dict:
+    return {o: row.get(o) for o in option_names if o in row}
 
 
 def _column(table, row: Mapping) -> ColumnMetadata:
@@ -560,11 +583,11 @@ def _add_columns(meta, col_rows, compact_static: bool = False, is_dense: bool = 
 
 
 def build_table(row: Mapping, col_rows, index_rows=(), trigger_rows=(),
-                virtual: bool = False) -> TableMetadata:
+                virtual: bool = False, option_names: tuple = TABLE_OPTIONS_V4) -> TableMetadata:
     """A TableMetadata from its ``system_schema.tables`` row and its columns/indexes/triggers."""
     meta = TableMetadata(row["keyspace_name"], row["table_name"], virtual=virtual)
     try:
-        meta.options = _table_options(row)
+        meta.options = _table_options(row, option_names)
         flags = row.get("flags") or ()
         if flags:
             is_dense = "dense" in flags
@@ -592,10 +615,10 @@ def build_table(row: Mapping, col_rows, index_rows=(), trigger_rows=(),
     return meta
 
 
-def build_view(row: Mapping, col_rows) -> MaterializedViewMetadata:
+def build_view(row: Mapping, col_rows, option_names: tuple = TABLE_OPTIONS_V4) -> MaterializedViewMetadata:
     view = MaterializedViewMetadata(row["keyspace_name"], row["view_name"],
                                     row["base_table_name"], row["include_all_columns"],
-                                    row["where_clause"], _table_options(row))
+                                    row["where_clause"], _table_options(row, option_names))
     _add_columns(view, col_rows)
     view.extensions = row.get("extensions") or {}
     return view
@@ -628,8 +651,11 @@ def build_aggregate(row: Mapping) -> Aggregate:
 
 def build_keyspaces(keyspaces=(), tables=(), columns=(), types=(), functions=(), aggregates=(),
                     indexes=(), views=(), triggers=(), virtual_keyspaces=(), virtual_tables=(),
-                    virtual_columns=()) -> "OrderedDict[str, KeyspaceMetadata]":
-    """Keyspace name -> KeyspaceMetadata from ``system_schema`` (and virtual schema) rows."""
+                    virtual_columns=(), release_version: Optional[str] = None,
+                    ) -> "OrderedDict[str, KeyspaceMetadata]":
+    """Keyspace name -> KeyspaceMetadata from ``system_schema`` (and virtual schema) rows of a
+    server of ``release_version`` (which decides the table options read; None: 4.0+)."""
+    option_names = table_options_for(release_version)
     by_table = defaultdict(lambda: defaultdict(list))
     for r in columns:
         by_table[r["keyspace_name"]][r["table_name"]].append(r)
@@ -666,9 +692,9 @@ def build_keyspaces(keyspaces=(), tables=(), columns=(), types=(), functions=(),
             for r in tables_by_ks[name]:
                 t = r["table_name"]
                 ks._add_table_metadata(build_table(r, by_table[name][t], idx_by_table[name][t],
-                                                   trg_by_table[name][t]))
+                                                   trg_by_table[name][t], option_names=option_names))
             for r in views_by_ks[name]:
-                ks._add_view_metadata(build_view(r, by_table[name][r["view_name"]]))
+                ks._add_view_metadata(build_view(r, by_table[name][r["view_name"]], option_names))
         except Exception:
             ks._exc_info = sys.exc_info()
             log.exception("Error parsing metadata of keyspace %s", name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import warnings
 from typing import Any, Iterator
 
@@ -34,6 +35,7 @@ _FETCH_SIZE_UNSET = _query.FETCH_SIZE_UNSET
 _REMOTE, _IGNORED = 1, -1  # HostDistance
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident
+_monotonic = time.monotonic
 
 
 def _query_module():
@@ -74,6 +76,9 @@ class Session:
         self._sync_lanes = cluster.sync_lanes_per_host > 0
         # None when metrics are off: the request path then tests one attribute per request.
         self._metrics = cluster.metrics
+        # cassfast.tracker / cassfast.throttling, or None (one test per request each).
+        self._request_tracker = cluster.request_tracker
+        self._throttler = cluster.request_throttler
 
     @property
     def hosts(self) -> list:
@@ -241,8 +246,16 @@ class Session:
             # Blocking the I/O thread would stop the answer from ever being read.
             raise RuntimeError("Session.execute() cannot block on the driver's I/O thread (called "
                                "from a callback?); use execute_async() there")
+        if type(self).execute_async is not _execute_async or "execute_async" in self.__dict__:
+            # execute_async was wrapped (tracing instrumentations wrap the class's or this
+            # session's) or overridden: the reference's execute goes through it, so this one
+            # does too, and the wrapper sees synchronous requests (without lanes, then).
+            return self.execute_async(query, parameters, trace, custom_payload, timeout,
+                                      execution_profile, paging_state, host, execute_as).result()
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
+        if self._throttler is not None and not self._throttle(future):
+            return future.result()  # queued: the throttler sends it through the loop
         if self._sync_lanes and future._spec_plan is None:
             # This thread may run the request on a lane (cassfast._lanes): it sends, reads and
             # handles the answer itself, and no other thread is woken.  Usually the future is
@@ -274,8 +287,21 @@ class Session:
         """Start ``query`` and return its ``ResponseFuture`` at once."""
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
+        if self._throttler is not None and not self._throttle(future):
+            return future  # queued: the throttler sends it when a slot frees
         self._loop_thread.submit(future._start) if not self._loop_thread.in_loop_thread() else future._start()
         return future
+
+    def _throttle(self, future) -> bool:
+        """Ask the throttler (cassfast.throttling): True means send now, False means queued.
+
+        Raises RequestThrottlingException (nothing sent, nothing pending) when the queue is full."""
+        throttler = self._throttler
+        future._queued_at = _monotonic()
+        if throttler.acquire(future):
+            future._throttler = throttler  # holds a slot: _finish releases it
+            return True
+        return False
 
     async def aexecute(self, query, parameters=None, **kwargs):
         """``await session.aexecute(...)``: the asyncio form of ``execute`` (see ``cassfast.aio``)."""
@@ -376,6 +402,12 @@ class Session:
         future = ResponseFuture(self, message, query, timeout, self._metrics, prepared,
                                 query.retry_policy or profile.retry_policy, profile.row_factory,
                                 profile.load_balancing_policy, None, spec_plan, None, host)
+        tracker = self._request_tracker
+        if tracker is not None:
+            # Set here, not by ResponseFuture: PREPARE (also a ResponseFuture) is not reported.
+            future._tracker = tracker
+            if self._metrics is None:
+                future._metrics_start = _monotonic()
         if self._request_init_callbacks:
             for fn, args, kwargs in self._request_init_callbacks:
                 fn(future, *args, **kwargs)
@@ -533,6 +565,7 @@ class Session:
         loop_thread = self._loop_thread
         if loop_thread is None or loop_thread._stopped:
             self.is_shutdown = True
+            self._fail_throttled()
             return
         done = __import__("threading").Event()
 
@@ -547,15 +580,27 @@ class Session:
 
     def _shutdown_on_loop(self) -> None:
         self.is_shutdown = True
+        self._fail_throttled()
         for pool in list(self._pools.values()):
             pool.shutdown()
         self._pools.clear()
+
+    def _fail_throttled(self) -> None:
+        """Fail this session's requests still queued by the throttler: none is forgotten."""
+        if self._throttler is not None:
+            for future in self._throttler.drain(lambda f: f.session is self):
+                future._set_final_exception(DriverException(
+                    "Session shut down while the request was queued by the request throttler"))
 
     def __enter__(self):
         return self
 
     def __exit__(self, *args):
         self.shutdown()
+
+
+# Session.execute checks that execute_async is still this one (see there).
+_execute_async = Session.execute_async
 
 
 class ResultSet:

@@ -182,6 +182,11 @@ class Cluster:
     no_compact = False
     is_shutdown = False
     sync_lanes_per_host = 8
+    request_tracker = None
+    """A ``cassfast.tracker.RequestTracker`` told every request's outcome (sessions read it when
+    they are created), or None."""
+    request_throttler = None
+    """A ``cassfast.throttling.RequestThrottler`` shared by the sessions, or None."""
     connect_to_remote_hosts = True
     """When False, hosts at ``HostDistance.REMOTE`` get no pool (reference attribute)."""
 
@@ -200,7 +205,7 @@ class Cluster:
                  application_version=None, monitor_reporting_enabled=True,
                  monitor_reporting_interval=30, client_id=None, cloud=None,
                  column_encryption_policy=None, conviction_policy=None,
-                 sync_lanes_per_host=8) -> None:
+                 sync_lanes_per_host=8, request_tracker=None, request_throttler=None) -> None:
         # Accepting these and ignoring them would connect somewhere else (cloud) or write
         # plaintext where encryption was asked for (column_encryption_policy).
         if cloud is not None:
@@ -279,6 +284,16 @@ class Cluster:
         if sync_lanes_per_host is None or int(sync_lanes_per_host) < 0:
             raise ValueError("sync_lanes_per_host must be a number >= 0 (0 turns lanes off)")
         self.sync_lanes_per_host = int(sync_lanes_per_host)
+        if request_tracker is not None and not (callable(getattr(request_tracker, "on_success", None))
+                                                and callable(getattr(request_tracker, "on_error", None))):
+            raise TypeError("request_tracker must have on_success(info) and on_error(info) (see "
+                            "cassfast.tracker.RequestTracker); got %r" % (request_tracker,))
+        self.request_tracker = request_tracker
+        if request_throttler is not None and not all(
+                callable(getattr(request_throttler, name, None)) for name in ("acquire", "release", "drain")):
+            raise TypeError("request_throttler must have acquire(request), release() and drain() (see "
+                            "cassfast.throttling.RequestThrottler); got %r" % (request_throttler,))
+        self.request_throttler = request_throttler
 
         from cassfast.metadata import Metadata
         self.metadata = Metadata()
@@ -316,7 +331,7 @@ class Cluster:
         self.control_connection = ControlConnection(
             self, self.control_connection_timeout, self.schema_event_refresh_window,
             self.topology_event_refresh_window, self.status_event_refresh_window,
-            self.schema_metadata_enabled, self.token_metadata_enabled)
+            self.schema_metadata_enabled, self.token_metadata_enabled, run_blocking=self._run)
 
     # ------------------------------------------------------------------ configuration API
 
@@ -463,7 +478,7 @@ class Cluster:
         for endpoint in endpoints:
             if self.metadata.get_host(endpoint) is None:
                 self._add_host(endpoint, signal=False)
-        await self.control_connection.connect(endpoints)
+        await self.control_connection.connect_async(endpoints)
         hosts = list(self.metadata.all_hosts())
         for profile in self.profile_manager.values():
             profile.load_balancing_policy.populate(self, hosts)
@@ -490,6 +505,12 @@ class Cluster:
         except Exception as exc:  # pragma: no cover - best effort
             log.debug("Error during cluster shutdown: %s", exc)
         loop_thread.stop()
+        close = getattr(self.request_tracker, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.exception("Request tracker %r failed to close", self.request_tracker)
 
     async def _shutdown_on_loop(self) -> None:
         if self._heartbeat_task is not None:
@@ -724,7 +745,7 @@ class Cluster:
     def _on_schema_change_result(self, future, response, connection) -> None:
         async def refresh_then_complete():
             try:
-                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change(
+                future.is_schema_agreed = await self.control_connection.refresh_after_schema_change_async(
                     getattr(response, "schema_change_event", None),
                     self._schema_witness(future, connection))
             except Exception as exc:
@@ -761,8 +782,8 @@ class Cluster:
         cc = self.control_connection
 
         async def run():
-            await cc.wait_for_schema_agreement(wait_time=max_schema_agreement_wait)
-            await cc.refresh_schema()
+            await cc.wait_for_schema_agreement_async(wait_time=max_schema_agreement_wait)
+            await cc.refresh_schema_async()
         self._run(run(), (max_schema_agreement_wait or self.max_schema_agreement_wait) + 30)
 
     def refresh_keyspace_metadata(self, keyspace, max_schema_agreement_wait=None) -> None:
@@ -792,7 +813,7 @@ class Cluster:
         self.token_metadata_enabled = enabled
 
     def refresh_nodes(self, force_token_rebuild=False) -> None:
-        self._run(self.control_connection.refresh_node_list_and_token_map(
+        self._run(self.control_connection.refresh_node_list_and_token_map_async(
             force_token_rebuild=force_token_rebuild), self.control_connection_timeout * 4 + 10)
 
     def get_control_connection_host(self):

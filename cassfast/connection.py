@@ -670,7 +670,15 @@ class Connection(asyncio.Protocol):
             self.transport.write(data)
 
     async def request(self, msg, timeout: float | None = 10.0, result_metadata=None):
-        """Send ``msg`` and await the decoded answer (cold path: control queries, prepares)."""
+        """Send ``msg`` and await the decoded answer (cold path: control queries, prepares).
+
+        A server ERROR is raised as the exception its message maps to (``to_exception()``:
+        ``InvalidRequest``, ``Unauthorized``, ``Unavailable``, ...; error messages without a
+        mapping are raised themselves, as in the reference), so every internal caller catches
+        the public exceptions.  This is the one place that conversion happens for internal
+        requests; the request path of user statements (``_request``) does its own, after the
+        retry policy has seen the message.
+        """
         future = self.loop.create_future()
 
         def done(response):
@@ -684,6 +692,8 @@ class Connection(asyncio.Protocol):
             from cassfast import OperationTimedOut
             raise OperationTimedOut(errors={self.endpoint: "Request timed out on %s" % self.endpoint},
                                     last_host=self.endpoint.address) from None
+        if isinstance(response, self._protocol_module.ErrorMessage):
+            raise response.to_exception()
         if isinstance(response, BaseException):
             raise response
         return response
@@ -693,11 +703,9 @@ class Connection(asyncio.Protocol):
             return
         protocol = self._protocol_module
         from cassfast import ConsistencyLevel
-        response = await self.request(
+        await self.request(
             protocol.QueryMessage(query='USE "%s"' % keyspace.replace('"', '""'),
                                   consistency_level=ConsistencyLevel.ONE), timeout)
-        if isinstance(response, protocol.ErrorMessage):
-            raise response.to_exception()
         self.keyspace = keyspace
 
     # ------------------------------------------------------------------ failure and closing

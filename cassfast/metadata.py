@@ -21,10 +21,12 @@ with rows as lists of dicts keyed by column name:
   tables=rows, columns=rows, types=rows, functions=rows, aggregates=rows, indexes=rows,
   views=rows, triggers=rows, virtual_keyspaces=rows, virtual_tables=rows,
   virtual_columns=rows)`` with the rows of ``SELECT * FROM system_schema.<table>`` (and
-  ``system_virtual_schema.<table>``); missing tables may be omitted;
+  ``system_virtual_schema.<table>``); missing tables may be omitted; ``release_version=`` (of
+  the node the rows came from) decides which table options are read: the 3.x ones
+  (``read_repair_chance``, ...) below 4.0, the 4.0+ ones otherwise (and when None);
 * a SCHEMA_CHANGE event for one keyspace (any target: KEYSPACE, TABLE, TYPE, FUNCTION,
   AGGREGATE): re-select that keyspace's rows (``WHERE keyspace_name = ?``) and call
-  ``refresh_keyspace(name, keyspaces=rows, tables=rows, ...)``; the keyspace is dropped when its
+  ``refresh_keyspace(name, keyspaces=rows, tables=rows, ..., release_version=...)``; the keyspace is dropped when its
   keyspace row is absent, or call ``remove_keyspace(name)`` on a DROPPED KEYSPACE event.
 
 Both schema methods rebuild the replica tables of the keyspaces they touch.
@@ -599,20 +601,22 @@ class Metadata:
 
     def refresh_schema(self, keyspaces=(), tables=(), columns=(), types=(), functions=(),
                        aggregates=(), indexes=(), views=(), triggers=(), virtual_keyspaces=(),
-                       virtual_tables=(), virtual_columns=()) -> None:
+                       virtual_tables=(), virtual_columns=(), release_version=None) -> None:
         """Replace the whole schema from ``system_schema`` rows (see the module docstring)."""
         new = build_keyspaces(keyspaces, tables, columns, types, functions, aggregates, indexes,
-                              views, triggers, virtual_keyspaces, virtual_tables, virtual_columns)
+                              views, triggers, virtual_keyspaces, virtual_tables, virtual_columns,
+                              release_version=release_version)
         with self._schema_lock:
             self.keyspaces = dict(new)
             self._swap_token_map()
 
     def refresh_keyspace(self, keyspace: str, keyspaces=(), tables=(), columns=(), types=(),
-                         functions=(), aggregates=(), indexes=(), views=(), triggers=()) -> None:
+                         functions=(), aggregates=(), indexes=(), views=(), triggers=(),
+                         release_version=None) -> None:
         """Replace one keyspace from its rows; without a keyspace row it is removed."""
         new = build_keyspaces([r for r in keyspaces if r["keyspace_name"] == keyspace],
                               tables, columns, types, functions, aggregates, indexes, views,
-                              triggers)
+                              triggers, release_version=release_version)
         with self._schema_lock:
             updated = dict(self.keyspaces)
             if keyspace in new:

@@ -15,7 +15,8 @@
 - ``get_stats()`` (a snapshot dict of everything) and ``stats_name``/``set_stats_name()``.
 
 Who feeds it: ``cassfast._request.ResponseFuture`` times each request from its creation to its
-completion (``_finish``, the one place a request completes), counts each error class the server
+completion (``_finish``, the one place a request completes, which also counts it and its
+exception class per node, see :meth:`Metrics.node_stats`), counts each error class the server
 reports and each retry or ignore decision where the retry policy is asked (``_on_error``,
 ``_on_connection_error``, ``_apply_retry_decision``), and counts connection errors where a send
 (on a pool connection or a lane) or an in-flight request fails with one.  The gauges read the
@@ -233,6 +234,8 @@ class Metrics:
             self._cluster = weakref.ref(cluster_proxy)
         self._lock = threading.Lock()
         self.request_timer = RequestTimer(self._lock)
+        # host -> [requests, {exception class name: count}] (see on_request, node_stats).
+        self._nodes: dict = {}
         self.known_hosts: Callable[[], int] = self._known_hosts
         """Gauge: hosts in the cluster's metadata, connected or not."""
         self.connected_to: Callable[[], int] = self._connected_to
@@ -250,6 +253,19 @@ class Metrics:
         self.stats_name = name
 
     # ------------------------------------------------------------------ updates (request path)
+
+    def on_request(self, latency: float, host: Any, exc: BaseException | None) -> None:
+        """One request (or page) completed: its latency, and the per-node counts of ``host``
+        (the coordinator, else the last host tried; None when no host was tried)."""
+        self.request_timer.addValue(latency)
+        with self._lock:
+            node = self._nodes.get(host)
+            if node is None:
+                node = self._nodes[host] = [0, {}]
+            node[0] += 1
+            if exc is not None:
+                name = type(exc).__name__
+                node[1][name] = node[1].get(name, 0) + 1
 
     def on_connection_error(self) -> None:
         with self._lock:
@@ -313,6 +329,37 @@ class Metrics:
                 if lanes is not None:
                     total += lanes.open_count
         return total
+
+    def node_stats(self) -> dict:
+        """Per node, keyed by its address (``str(host.endpoint)``, "none" for requests no
+        host was tried for): ``requests`` and ``errors`` (a dict by exception class name:
+        ``Unavailable``, ``OperationTimedOut``, ``InvalidRequest``, ...), counted when each
+        request completes, and the gauges ``in_flight`` (requests on its pool connections),
+        ``pool_connections`` and ``lanes`` (open connections of its pools and lanes, summed over
+        the sessions).  Exported by ``cassfast.contrib.prometheus`` and
+        ``cassfast.contrib.opentelemetry``."""
+        with self._lock:
+            counted = [(host, node[0], dict(node[1])) for host, node in self._nodes.items()]
+        stats: dict = {}
+
+        def entry(host) -> dict:
+            key = "none" if host is None else str(getattr(host, "endpoint", host))
+            return stats.setdefault(key, {"requests": 0, "errors": {}, "in_flight": 0,
+                                          "pool_connections": 0, "lanes": 0})
+        for host, requests, errors in counted:
+            e = entry(host)
+            e["requests"] += requests
+            for name, n in errors.items():
+                e["errors"][name] = e["errors"].get(name, 0) + n
+        for session in self._sessions():
+            for host, pool in list(session._pools.items()):
+                e = entry(host)
+                e["in_flight"] += pool.in_flight
+                e["pool_connections"] += pool.open_count
+                lanes = getattr(pool, "lanes", None)
+                if lanes is not None:
+                    e["lanes"] += lanes.open_count
+        return stats
 
     # ------------------------------------------------------------------ reading
 

@@ -5,7 +5,13 @@ cassfast's own Cluster; the server is the judge of the bytes each provider sends
 """
 from __future__ import annotations
 
+import logging
+import traceback
+
 import pytest
+
+from cassandra.auth import PlainTextAuthProvider as ReferenceProvider
+from cassandra.cluster import Cluster as ReferenceCluster
 
 from cassfast import AuthenticationFailed
 from cassfast.auth import PlainTextAuthProvider, SaslAuthProvider
@@ -62,3 +68,86 @@ def test_wrong_password_is_refused_and_never_echoed(cassandra_auth):
 def test_wrong_password_surfaces_as_authentication_failed(cassandra_auth):
     exc = _refused(cassandra_auth, "wrong")
     assert all(isinstance(e, AuthenticationFailed) for e in exc.errors.values()), exc.errors
+
+
+# --- The password under DEBUG logging (issue 11) ------------------------------------------------
+# A role of its own with a password that cannot appear by accident (the superuser's password is
+# its user name, which the logs show legitimately).  The role is created through cassandra-driver
+# so that the CREATE ROLE text never passes through the cassfast logs being inspected.
+SECRET = "Zq9Kx7-secret-Pässwörd"
+SECRET_MARK = "Zq9Kx7"  # the ASCII head: found whatever repr or escaping the rest went through
+
+
+@pytest.fixture(scope="module")
+def secret_role(cassandra_auth):
+    cluster = ReferenceCluster(list(cassandra_auth.contact_points), port=cassandra_auth.port,
+                               auth_provider=ReferenceProvider(cassandra_auth.username, cassandra_auth.password))
+    session = cluster.connect()
+    session.execute("CREATE ROLE IF NOT EXISTS faults_user WITH PASSWORD = %s AND LOGIN = true", (SECRET,))
+    yield "faults_user"
+    session.execute("DROP ROLE IF EXISTS faults_user")
+    cluster.shutdown()
+
+
+class _AllRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(self.format(record))  # includes the formatted traceback, if any
+
+
+@pytest.fixture
+def debug_records():
+    handler = _AllRecords()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def _texts_of(*objects) -> list:
+    texts = []
+    for obj in objects:
+        texts += [str(obj), repr(obj)]
+        if isinstance(obj, BaseException):
+            texts.append("".join(traceback.format_exception(type(obj), obj, obj.__traceback__)))
+    return texts
+
+
+@pytest.mark.parametrize("mechanism", ["plaintext", "sasl"])
+@pytest.mark.parametrize("right", [True, False], ids=["right-password", "wrong-password"])
+def test_password_is_never_in_debug_logs_exception_texts_or_reprs(cassandra_auth, secret_role, debug_records,
+                                                                    mechanism, right):
+    password = SECRET if right else SECRET + "-wrong"
+    if mechanism == "plaintext":
+        provider = PlainTextAuthProvider(secret_role, password)
+    else:
+        provider = SaslAuthProvider(service="cassandra", mechanism="PLAIN", username=secret_role, password=password)
+    cluster = _cluster(cassandra_auth, provider)
+    seen = [cluster, provider, provider.new_authenticator(cassandra_auth.contact_points[0])]
+    try:
+        if right:
+            session = cluster.connect()
+            assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
+            seen += [session, cluster.metadata.all_hosts()]
+            for pool in session.get_pools():
+                seen += [pool] + list(pool.connections) + list(pool.lanes._all)
+        else:
+            with pytest.raises(NoHostAvailable) as excinfo:
+                cluster.connect()
+            assert all(isinstance(e, AuthenticationFailed) for e in excinfo.value.errors.values())
+            seen += [excinfo.value] + list(excinfo.value.errors.values())
+    finally:
+        cluster.shutdown()
+    # The capture saw the driver's own records (else this test would prove nothing).
+    assert any(text.startswith("cassfast") for text in debug_records.texts), debug_records.texts
+    leaks = [text for text in debug_records.texts + _texts_of(*seen) if SECRET_MARK in text]
+    assert leaks == []

@@ -5,13 +5,16 @@
 Implementation: cassfast (the harness's own smoke tests check the same nodes with
 cassandra-driver, so a failure here is ours).
 """
+import shutil
 import ssl
+import subprocess
 
 import pytest
 
-from cassfast import AuthenticationFailed
+from cassfast import AuthenticationFailed, OperationTimedOut
 from cassfast.auth import PlainTextAuthProvider, SaslAuthProvider
 from cassfast.cluster import Cluster, NoHostAvailable
+from cassfast.connection import ConnectionException
 from cassfast.testing import _fetch
 
 from _h5_support import contact_of
@@ -116,3 +119,69 @@ def test_legacy_ssl_options_with_ca_and_hostname_check_connect(cassandra_tls):
         assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
         # TLS connections keep the loop-only write path (no duplicate descriptor).
         assert session.get_pools()[0].connections[0]._wsock is None
+
+
+# --- issue 11: verification refuses what it should, a plain client fails at once and clearly ----
+
+def _impostor_ca(directory, address: str) -> str:
+    """A self-signed certificate with the node's very subject and SANs but another key: a CA the
+    client is told to trust that did not sign the node's certificate."""
+    keytool = shutil.which("keytool")
+    assert keytool, "keytool (from the JDK) is needed, as for the tls node itself"
+    keystore, pem = str(directory / "impostor.p12"), str(directory / "impostor.pem")
+    for cmd in ([keytool, "-genkeypair", "-alias", "impostor", "-keyalg", "RSA", "-keysize", "2048",
+                 "-validity", "2", "-dname", "CN=localhost, OU=cassfast tests, O=cassfast",
+                 "-ext", "SAN=IP:%s,DNS:localhost" % address, "-storetype", "PKCS12", "-keystore", keystore,
+                 "-storepass", "impostor", "-keypass", "impostor"],
+                [keytool, "-exportcert", "-rfc", "-alias", "impostor", "-keystore", keystore,
+                 "-storetype", "PKCS12", "-storepass", "impostor", "-file", pem]):
+        subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return pem
+
+
+def _refusal(points, port, **kwargs):
+    with pytest.raises(NoHostAvailable) as exc:
+        with Cluster(points, port=port, connect_timeout=5, control_connection_timeout=5, **kwargs) as cluster:
+            cluster.connect()
+    return list(exc.value.errors.values())
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_tls_wrong_hostname_is_refused_when_the_context_checks_it(cassandra_tls):
+    points, port = contact_of(cassandra_tls)
+    wrong_name = {"server_hostname": "wrong.invalid"}
+    errors = _refusal(points, port, ssl_context=cassandra_tls.ssl_context(), ssl_options=wrong_name)
+    assert errors and all(isinstance(e, ConnectionException) and "Hostname mismatch" in str(e)
+                          and "wrong.invalid" in str(e) for e in errors), errors
+    # The same name with the check off connects: it is the hostname check that refused.
+    unchecked = cassandra_tls.ssl_context()
+    unchecked.check_hostname = False
+    with Cluster(points, port=port, ssl_context=unchecked, ssl_options=wrong_name) as cluster:
+        session = cluster.connect()
+        assert session.execute("SELECT release_version FROM system.local").one().release_version.startswith("5.")
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_tls_certificate_from_an_untrusted_ca_is_refused(cassandra_tls, tmp_path):
+    points, port = contact_of(cassandra_tls)
+    context = ssl.create_default_context(cafile=_impostor_ca(tmp_path, points[0]))
+    errors = _refusal(points, port, ssl_context=context)
+    assert errors and all(isinstance(e, ConnectionException) and "CERTIFICATE_VERIFY_FAILED" in str(e)
+                          for e in errors), errors
+    # Through the reference's ssl_options form too.
+    errors = _refusal(points, port, ssl_options={"ca_certs": str(tmp_path / "impostor.pem"),
+                                                 "check_hostname": True})
+    assert errors and all("CERTIFICATE_VERIFY_FAILED" in str(e) for e in errors), errors
+
+
+@pytest.mark.integration
+@pytest.mark.tls
+def test_plain_client_to_the_tls_node_fails_at_once_with_a_connection_error(cassandra_tls):
+    points, port = contact_of(cassandra_tls)
+    errors = _refusal(points, port)
+    # The node resets a client that does not start TLS: a typed connection error naming the
+    # endpoint, from the first attempt (not a timeout after retries).
+    assert errors and all(isinstance(e, ConnectionException) and not isinstance(e, OperationTimedOut)
+                          and "%s:%d" % (points[0], port) in str(e) for e in errors), errors

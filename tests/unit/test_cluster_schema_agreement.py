@@ -61,7 +61,7 @@ def test_agreement_waits_until_the_coordinators_peers_have_the_new_version():
     control = FakeConnection("control", [(OLD, [OLD, OLD])])
     # The coordinator has NEW; its peers catch up one poll at a time.
     coordinator = FakeConnection("coordinator", [(NEW, [OLD, OLD]), (NEW, [NEW, OLD]), (NEW, [NEW, NEW])])
-    agreed = _run(_control(control).refresh_after_schema_change(None, coordinator))
+    agreed = _run(_control(control).refresh_after_schema_change_async(None, coordinator))
     assert agreed is True
     assert coordinator.queries.count(SELECT_SCHEMA_PEERS) == 3
     assert control.queries == []
@@ -70,13 +70,13 @@ def test_agreement_waits_until_the_coordinators_peers_have_the_new_version():
 def test_agreement_falls_back_to_the_control_connection_when_the_coordinator_is_lost():
     control = FakeConnection("control", [(NEW, [NEW, NEW])])
     lost = FakeConnection("coordinator", [(NEW, [NEW, NEW])], fail=True)
-    assert _run(_control(control).refresh_after_schema_change(None, lost)) is True
+    assert _run(_control(control).refresh_after_schema_change_async(None, lost)) is True
     assert control.queries == [SELECT_SCHEMA_LOCAL, SELECT_SCHEMA_PEERS]
 
 
 def test_without_a_coordinator_the_control_connection_judges():
     control = FakeConnection("control", [(NEW, [NEW, NEW])])
-    assert _run(_control(control).refresh_after_schema_change(None, None)) is True
+    assert _run(_control(control).refresh_after_schema_change_async(None, None)) is True
     assert control.queries == [SELECT_SCHEMA_LOCAL, SELECT_SCHEMA_PEERS]
 
 

@@ -194,6 +194,25 @@ def test_cassandra5_table_options_are_exported():
     assert "allow_auto_snapshot = true" in cql and "incremental_backups = false" in cql
 
 
+@pytest.mark.parametrize("release_version,read_repair_chance", [
+    ("3.11.19", True), ("3.0.8", True), ("4.0.19", False), ("5.0.9", False), (None, False)])
+def test_table_options_follow_the_servers_version(release_version, read_repair_chance):
+    # 5.0's system_schema.tables still has the 3.x read-repair chances (always 0.0) beside
+    # read_repair; like the reference's parsers, only 3.x servers get them as options.
+    rows = copy.deepcopy(ROWS)
+    rows["tables"][3].update(read_repair_chance=0.25, dclocal_read_repair_chance=0.5, read_repair="BLOCKING")
+    md = Metadata()
+    md.refresh_schema(release_version=release_version, **rows)
+    table = md.keyspaces["simple"].tables["kv"]
+    cql = table.as_cql_query()
+    assert ("read_repair_chance" in table.options) is read_repair_chance
+    assert ("dclocal_read_repair_chance = 0.5" in cql) is read_repair_chance
+    assert ("read_repair = 'BLOCKING'" in cql) is not read_repair_chance
+    md.refresh_keyspace("simple", release_version=release_version,
+                        **{k: [r for r in v if r["keyspace_name"] == "simple"] for k, v in rows.items()})
+    assert ("read_repair_chance" in md.keyspaces["simple"].tables["kv"].options) is read_repair_chance
+
+
 def test_refresh_keyspace_replaces_one_keyspace_and_drops_missing_one():
     md = ours(ROWS)
     simple_before = md.keyspaces["simple"]
