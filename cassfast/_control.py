@@ -12,14 +12,14 @@ asyncio code).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any, Callable
 
 from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast.connection import ConnectionException
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 SELECT_LOCAL = "SELECT * FROM system.local WHERE key='local'"
 SELECT_PEERS_V2 = "SELECT * FROM system.peers_v2"

@@ -10,13 +10,14 @@ Cassandra 3.0+ (the layout 5.0 still uses: ``keyspaces``, ``tables``, ``columns`
 """
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections import OrderedDict, defaultdict
 from typing import Any, Iterable, Mapping, Optional
 
-log = logging.getLogger(__name__)
+from cassfast import _logger_for
+
+log = _logger_for(__name__)
 
 # Reserved words of CQL (Cassandra's src/resources/.../cql3/reserved_keywords.txt, 5.0) plus
 # REPLACE and UNSET: a name equal to one of them must be double-quoted to be read as a name.

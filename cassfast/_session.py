@@ -8,11 +8,11 @@ submission; the loop thread owns everything after that.  The pools of a session 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 import warnings
-from typing import Any, Iterator
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterator, List, Mapping,
+                    Sequence, TypeVar, Union, overload)
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
 from cassfast._request import (_NOT_DONE, _NOT_SET, RESULT_KIND_PREPARED, NoHostAvailable,
@@ -23,8 +23,20 @@ from cassfast.encoder import Encoder
 from cassfast.pool import HostConnectionPool
 from cassfast.policies import NoSpeculativeExecutionPolicy as _NoSpeculativeExecutionPolicy
 from cassfast.protocol import BatchMessage, ExecuteMessage, QueryMessage
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cassfast.cluster import Cluster, ExecutionProfile, _DefaultProfileKey
+    from cassfast.host import Host
+    from cassfast.query import PreparedStatement, QueryTrace, Statement
+
+log = _logger_for(__name__)
+
+_RowT = TypeVar("_RowT")
+_Query = Union[str, "Statement", "PreparedStatement"]
+_Parameters = Union[Sequence[Any], Mapping[str, Any], None]
+# A key of Cluster(execution_profiles=...): a name, or EXEC_PROFILE_DEFAULT.
+_ProfileKey = Union[str, int, "_DefaultProfileKey"]
 
 _BoundStatement = _query.BoundStatement
 _PreparedStatement = _query.PreparedStatement
@@ -56,7 +68,7 @@ class Session:
     max_trace_wait = 2.0
     is_shutdown = False
 
-    def __init__(self, cluster, keyspace: str | None = None) -> None:
+    def __init__(self, cluster: Cluster, keyspace: str | None = None) -> None:
         from cassfast.cluster import EXEC_PROFILE_DEFAULT
         self.cluster = cluster
         self.keyspace = keyspace
@@ -81,41 +93,41 @@ class Session:
         self._throttler = cluster.request_throttler
 
     @property
-    def hosts(self) -> list:
+    def hosts(self) -> List[Host]:
         return self.cluster.metadata.all_hosts()
 
     # ------------------------------------------------------------------ legacy defaults
 
     @property
-    def row_factory(self):
+    def row_factory(self) -> Callable[[List[str], List[Any]], List[Any]] | None:
         return self._default_profile.row_factory
 
     @row_factory.setter
-    def row_factory(self, rf) -> None:
+    def row_factory(self, rf: Callable[[List[str], List[Any]], List[Any]] | None) -> None:
         self._default_profile.row_factory = rf
 
     @property
-    def default_timeout(self):  # type: ignore[override]
+    def default_timeout(self) -> float | None:  # type: ignore[override]
         return self._default_profile.request_timeout
 
     @default_timeout.setter
-    def default_timeout(self, timeout) -> None:
+    def default_timeout(self, timeout: float | None) -> None:
         self._default_profile.request_timeout = timeout
 
     @property
-    def default_consistency_level(self):
+    def default_consistency_level(self) -> int | None:
         return self._default_profile.consistency_level
 
     @default_consistency_level.setter
-    def default_consistency_level(self, cl) -> None:
+    def default_consistency_level(self, cl: int | None) -> None:
         self._default_profile.consistency_level = cl
 
     @property
-    def default_serial_consistency_level(self):
+    def default_serial_consistency_level(self) -> int | None:
         return self._default_profile.serial_consistency_level
 
     @default_serial_consistency_level.setter
-    def default_serial_consistency_level(self, cl) -> None:
+    def default_serial_consistency_level(self, cl: int | None) -> None:
         if cl is not None and not ConsistencyLevel.is_serial(cl):
             raise ValueError("default_serial_consistency_level must be either "
                              "ConsistencyLevel.SERIAL or ConsistencyLevel.LOCAL_SERIAL.")
@@ -229,18 +241,41 @@ class Session:
         if pool is not None:
             pool.shutdown()
 
-    def get_pools(self):
+    def get_pools(self) -> List[HostConnectionPool]:
         return list(self._pools.values())
 
-    def get_pool_state(self):
+    def get_pool_state(self) -> dict[Host, dict[str, Any]]:
         return {host: {"open_count": pool.open_count, "in_flights": pool.in_flight,
                        "orphan_requests": [c.orphaned_request_ids for c in pool.connections],
                        "shutdown": pool.is_shutdown} for host, pool in self._pools.items()}
 
     # ------------------------------------------------------------------ executing
 
-    def execute(self, query, parameters=None, timeout=_NOT_SET, trace=False, custom_payload=None,
-                execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None):
+    # For type checkers: an ExecutionProfile object decides the row type of the result (its
+    # row_factory's); a profile name, or none, gives rows of type Any (the session's row_factory
+    # can change at run time).
+    @overload
+    def execute(self, query: _Query, parameters: _Parameters = None, timeout: float | None = ...,
+                trace: bool = False, custom_payload: Mapping[str, bytes] | None = None, *,
+                execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                host: Host | None = None, execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
+    def execute(self, query: _Query, parameters: _Parameters, timeout: float | None, trace: bool,
+                custom_payload: Mapping[str, bytes] | None, execution_profile: ExecutionProfile[_RowT],
+                paging_state: bytes | None = None, host: Host | None = None,
+                execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
+    def execute(self, query: _Query, parameters: _Parameters = None, timeout: float | None = ...,
+                trace: bool = False, custom_payload: Mapping[str, bytes] | None = None,
+                execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
+                host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]: ...
+
+    def execute(self, query: _Query, parameters: _Parameters = None, timeout: Any = _NOT_SET,
+                trace: bool = False, custom_payload: Mapping[str, bytes] | None = None,
+                execution_profile: Any = _NOT_SET, paging_state: bytes | None = None,
+                host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]:
         """Run ``query`` and wait for its ``ResultSet`` (see the reference driver's docs)."""
         if _get_ident() == self._loop_thread.ident:
             # Blocking the I/O thread would stop the answer from ever being read.
@@ -282,8 +317,31 @@ class Session:
             raise future._final_exception
         return ResultSet(future, future._final_result)
 
-    def execute_async(self, query, parameters=None, trace=False, custom_payload=None, timeout=_NOT_SET,
-                      execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None) -> ResponseFuture:
+    @overload
+    def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+                      custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                      *, execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[_RowT]: ...
+
+    @overload
+    def execute_async(self, query: _Query, parameters: _Parameters, trace: bool,
+                      custom_payload: Mapping[str, bytes] | None, timeout: float | None,
+                      execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[_RowT]: ...
+
+    @overload
+    def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+                      custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                      execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[Any]: ...
+
+    def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+                      custom_payload: Mapping[str, bytes] | None = None, timeout: Any = _NOT_SET,
+                      execution_profile: Any = _NOT_SET, paging_state: bytes | None = None,
+                      host: Host | None = None, execute_as: str | None = None) -> ResponseFuture[Any]:
         """Start ``query`` and return its ``ResponseFuture`` at once."""
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
@@ -303,7 +361,19 @@ class Session:
             return True
         return False
 
-    async def aexecute(self, query, parameters=None, **kwargs):
+    @overload
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, *, trace: bool = False,
+                       custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                       execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                       host: Host | None = None, execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, *, trace: bool = False,
+                       custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                       execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
+                       host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]: ...
+
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, **kwargs: Any) -> ResultSet[Any]:
         """``await session.aexecute(...)``: the asyncio form of ``execute`` (see ``cassfast.aio``)."""
         return await self.execute_async(query, parameters, **kwargs)
 
@@ -318,14 +388,14 @@ class Session:
         except KeyError:
             raise ValueError("Invalid execution_profile: %r" % (execution_profile,)) from None
 
-    def get_execution_profile(self, name):
+    def get_execution_profile(self, name: object) -> ExecutionProfile[Any]:
         try:
             return self._profile_manager[name]
         except KeyError:
             raise ValueError("Invalid execution_profile: '%s'; valid profiles are: %s." % (
                 name, ", ".join(map(repr, self._profile_manager)))) from None
 
-    def execution_profile_clone_update(self, ep, **kwargs):
+    def execution_profile_clone_update(self, ep: object, **kwargs: Any) -> ExecutionProfile[Any]:
         import copy
         clone = copy.copy(self._get_profile(ep))
         for attr, value in kwargs.items():
@@ -413,10 +483,10 @@ class Session:
                 fn(future, *args, **kwargs)
         return future
 
-    def add_request_init_listener(self, fn, *args, **kwargs) -> None:
+    def add_request_init_listener(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         self._request_init_callbacks.append((fn, args, kwargs))
 
-    def remove_request_init_listener(self, fn, *args, **kwargs) -> None:
+    def remove_request_init_listener(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         self._request_init_callbacks.remove((fn, args, kwargs))
 
     def execute_concurrent(self, statements_and_parameters, concurrency=100, raise_on_first_error=True,
@@ -441,7 +511,8 @@ class Session:
 
     # ------------------------------------------------------------------ prepare
 
-    def prepare(self, query: str, custom_payload=None, keyspace: str | None = None):
+    def prepare(self, query: str, custom_payload: Mapping[str, bytes] | None = None,
+                keyspace: str | None = None) -> PreparedStatement:
         """Prepare ``query`` on one host (then on all, when ``prepare_on_all_hosts``)."""
         if self.is_shutdown:
             raise DriverException("Session is shut down")
@@ -535,7 +606,7 @@ class Session:
             callback(errors)
         asyncio.ensure_future(run())
 
-    def user_type_registered(self, keyspace, user_type, klass) -> None:
+    def user_type_registered(self, keyspace: str, user_type: str, klass: type) -> None:
         """``Cluster.register_user_type`` calls this: check the type exists and teach this
         session's encoder to render ``klass`` instances as UDT literals for ``%s`` parameters of
         simple statements, as the reference does (prepared statements use the type's codec)."""
@@ -592,10 +663,10 @@ class Session:
                 future._set_final_exception(DriverException(
                     "Session shut down while the request was queued by the request throttler"))
 
-    def __enter__(self):
+    def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *args):
+    def __exit__(self, *args: object) -> None:
         self.shutdown()
 
 
@@ -603,10 +674,13 @@ class Session:
 _execute_async = Session.execute_async
 
 
-class ResultSet:
-    """The rows of a result, page by page.  Iterating fetches further pages transparently."""
+class ResultSet(Generic[_RowT]):
+    """The rows of a result, page by page.  Iterating fetches further pages transparently.
 
-    def __init__(self, response_future: ResponseFuture, initial_response) -> None:
+    For type checkers a ``ResultSet[R]`` holds rows of type ``R``, decided by the row factory of
+    the execution profile (see ``ExecutionProfile``); ``ResultSet[Any]`` otherwise."""
+
+    def __init__(self, response_future: ResponseFuture[_RowT], initial_response: Any) -> None:
         self.response_future = response_future
         self.column_names = response_future._col_names
         self.column_types = response_future._col_types
@@ -618,7 +692,7 @@ class ResultSet:
         self._page_iter = None
         self._list_mode = False
 
-    def _set_current_rows(self, result) -> None:
+    def _set_current_rows(self, result: Any) -> None:
         if isinstance(result, (list, tuple)):
             self._current_rows = result
         elif result is None or not hasattr(result, "__iter__") or hasattr(result, "kind"):
@@ -631,29 +705,29 @@ class ResultSet:
         return self.response_future.has_more_pages
 
     @property
-    def current_rows(self) -> list:
+    def current_rows(self) -> List[_RowT]:
         return self._current_rows or []
 
     @property
-    def paging_state(self):
+    def paging_state(self) -> bytes | None:
         return self.response_future._paging_state
 
-    def all(self) -> list:
+    def all(self) -> List[_RowT]:
         return list(self)
 
-    def one(self):
+    def one(self) -> _RowT | None:
         rows = self.current_rows
         return rows[0] if rows else None
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[_RowT]:
         if self._list_mode:
             return iter(self._current_rows)
         self._page_iter = iter(self._current_rows)
         return self
 
-    def next(self):
+    def next(self) -> _RowT:
         try:
-            return next(self._page_iter)
+            return next(self._page_iter)  # type: ignore[call-overload]
         except StopIteration:
             if not self.response_future.has_more_pages:
                 if not self._list_mode:
@@ -674,20 +748,20 @@ class ResultSet:
         else:
             self._current_rows = []
 
-    def __aiter__(self):
+    def __aiter__(self) -> AsyncIterator[_RowT]:
         return _AsyncRowIterator(self)
 
     def _fetch_all(self) -> None:
         self._current_rows = list(self)
         self._page_iter = None
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         self._enter_list_mode("equality operator")
         return self._current_rows == other
 
     __hash__ = object.__hash__
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> _RowT:
         if i == 0:
             # The reference's deprecation, kept so that code and tests watching for it see it.
             warnings.warn("ResultSet indexing support will be removed in 4.0 (as in cassandra-driver); "
@@ -700,7 +774,7 @@ class ResultSet:
 
     __bool__ = __nonzero__
 
-    def _enter_list_mode(self, operator) -> None:
+    def _enter_list_mode(self, operator: str) -> None:
         if self._list_mode:
             return
         if self._page_iter is not None:
@@ -710,10 +784,10 @@ class ResultSet:
         self._fetch_all()
         self._list_mode = True
 
-    def get_query_trace(self, max_wait_sec=None):
+    def get_query_trace(self, max_wait_sec: float | None = None) -> QueryTrace | None:
         return self.response_future.get_query_trace(max_wait_sec)
 
-    def get_all_query_traces(self, max_wait_sec_per=None):
+    def get_all_query_traces(self, max_wait_sec_per: float | None = None) -> List[QueryTrace]:
         return self.response_future.get_all_query_traces(max_wait_sec_per)
 
     @property
@@ -744,17 +818,17 @@ class ResultSet:
         return "<ResultSet rows=%d has_more_pages=%s>" % (len(self._current_rows or []), self.has_more_pages)
 
 
-class _AsyncRowIterator:
+class _AsyncRowIterator(Generic[_RowT]):
     """``async for row in result_set``: awaits each further page instead of blocking."""
 
-    def __init__(self, result_set: ResultSet) -> None:
+    def __init__(self, result_set: ResultSet[_RowT]) -> None:
         self._rs = result_set
         self._iter = iter(result_set.current_rows)
 
-    def __aiter__(self):
+    def __aiter__(self) -> _AsyncRowIterator[_RowT]:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> _RowT:
         while True:
             try:
                 return next(self._iter)

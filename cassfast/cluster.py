@@ -3,10 +3,10 @@
 ``Cluster`` holds configuration, the cluster-wide state (hosts via ``cassfast.metadata``, the
 control connection in ``cassfast._control``, prepared statements, user types) and the one I/O
 thread (``cassfast._loop``) on which every connection runs.  ``Session`` turns statements into
-protocol messages and ``ResponseFuture``s (``cassfast._request``) and owns one connection pool per
-host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host lifecycle (add, up, down,
-remove) is decided here and fanned out to the load-balancing policy, the sessions' pools and the
-registered ``HostStateListener``s.
+protocol messages and ``ResponseFuture`` objects (``cassfast._request``) and owns one
+connection pool per host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host
+lifecycle (add, up, down, remove) is decided here and fanned out to the load-balancing policy,
+the sessions' pools and the registered ``HostStateListener`` objects.
 
 Blocking calls made from application threads (``connect``, ``prepare``, ``shutdown``) run their
 work as coroutines on the I/O loop and wait with a timeout; they must not be called from a
@@ -15,14 +15,13 @@ callback running on the I/O thread.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import threading
 import time
 import uuid
 import warnings
 import weakref
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Iterable, TypeVar, overload
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
@@ -34,8 +33,16 @@ from cassfast.connection import (Connection, ConnectionBusy, ConnectionException
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
 from cassfast.pool import HostConnectionPool
 from cassfast.timestamps import MonotonicTimestampGenerator
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cassfast.policies import (HostStateListener, LoadBalancingPolicy, RetryPolicy,
+                                   SpeculativeExecutionPolicy)
+    from cassfast.rows import RowFactory
+
+log = _logger_for(__name__)
+
+_RowT = TypeVar("_RowT")
 
 # Pool sizing (see cassfast.pool).  The request thresholds are the reference's values.  The
 # connection counts are what the reference opens with protocol v3+ (one connection per host);
@@ -57,24 +64,47 @@ def _default_row_factory():
     return named_tuple_factory
 
 
-class ExecutionProfile:
-    """Per-request defaults grouped under a name (reference ``ExecutionProfile``)."""
+class ExecutionProfile(Generic[_RowT]):
+    """Per-request defaults grouped under a name (reference ``ExecutionProfile``).
 
-    load_balancing_policy = None
-    retry_policy = None
-    consistency_level = ConsistencyLevel.LOCAL_ONE
-    serial_consistency_level = None
-    request_timeout = 10.0
-    row_factory = None
-    speculative_execution_policy = None
-    continuous_paging_options = None
+    For type checkers the profile is generic in the row type of its ``row_factory``:
+    ``ExecutionProfile(row_factory=dict_factory)`` is an ``ExecutionProfile[dict[str, Any]]``,
+    and ``Session.execute(..., execution_profile=profile)`` then returns a
+    ``ResultSet[dict[str, Any]]``.  Without ``row_factory`` (named tuples) rows are ``Any``.
+    """
+
+    load_balancing_policy: LoadBalancingPolicy | None = None
+    retry_policy: RetryPolicy | None = None
+    consistency_level: int | None = ConsistencyLevel.LOCAL_ONE
+    serial_consistency_level: int | None = None
+    request_timeout: float | None = 10.0
+    row_factory: RowFactory[_RowT] | None = None
+    speculative_execution_policy: SpeculativeExecutionPolicy | None = None
+    continuous_paging_options: object = None
     _load_balancing_policy_explicit = False
     _consistency_level_explicit = False
 
-    def __init__(self, load_balancing_policy=_NOT_SET, retry_policy=None,
-                 consistency_level=_NOT_SET, serial_consistency_level=None,
-                 request_timeout: float | None = 10.0, row_factory=_NOT_SET,
-                 speculative_execution_policy=None, continuous_paging_options=None) -> None:
+    @overload
+    def __init__(self: ExecutionProfile[Any], load_balancing_policy: LoadBalancingPolicy | None = ...,
+                 retry_policy: RetryPolicy | None = None, consistency_level: int | None = ...,
+                 serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, *,
+                 speculative_execution_policy: SpeculativeExecutionPolicy | None = None,
+                 continuous_paging_options: object = None) -> None: ...
+
+    @overload
+    def __init__(self: ExecutionProfile[_RowT], load_balancing_policy: LoadBalancingPolicy | None = ...,
+                 retry_policy: RetryPolicy | None = None, consistency_level: int | None = ...,
+                 serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, row_factory: RowFactory[_RowT] = ...,
+                 speculative_execution_policy: SpeculativeExecutionPolicy | None = None,
+                 continuous_paging_options: object = None) -> None: ...
+
+    def __init__(self, load_balancing_policy: Any = _NOT_SET, retry_policy: Any = None,
+                 consistency_level: Any = _NOT_SET, serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, row_factory: Any = _NOT_SET,
+                 speculative_execution_policy: Any = None,
+                 continuous_paging_options: object = None) -> None:
         policies = _policies()
         if load_balancing_policy is _NOT_SET:
             self.load_balancing_policy = default_lbp_factory()
@@ -99,7 +129,14 @@ class ExecutionProfile:
         self.continuous_paging_options = continuous_paging_options
 
 
-EXEC_PROFILE_DEFAULT = object()
+if TYPE_CHECKING:
+    class _DefaultProfileKey:
+        """For type checkers only: the type of ``EXEC_PROFILE_DEFAULT`` (an ``object()`` at run
+        time), so that a profile key is never mistaken for an ``ExecutionProfile``."""
+
+    EXEC_PROFILE_DEFAULT: _DefaultProfileKey
+else:
+    EXEC_PROFILE_DEFAULT = object()
 """Key for the default profile in ``Cluster(execution_profiles=...)``."""
 
 
@@ -348,7 +385,8 @@ class Cluster:
         self._default_retry_policy = policy
         self.profile_manager[EXEC_PROFILE_DEFAULT].retry_policy = policy
 
-    def add_execution_profile(self, name, profile, pool_wait_timeout=5) -> None:
+    def add_execution_profile(self, name: object, profile: ExecutionProfile[Any],
+                              pool_wait_timeout: float = 5) -> None:
         if not isinstance(profile, ExecutionProfile):
             raise TypeError("profile must be an instance of ExecutionProfile")
         if self._config_mode == _ConfigMode.LEGACY:
@@ -416,20 +454,20 @@ class Cluster:
         for session in list(self.sessions):
             self._loop_thread.submit(session._resize_pools)
 
-    def register_listener(self, listener) -> None:
+    def register_listener(self, listener: HostStateListener) -> None:
         with self._listener_lock:
             self._listeners.add(listener)
 
-    def unregister_listener(self, listener) -> None:
+    def unregister_listener(self, listener: HostStateListener) -> None:
         with self._listener_lock:
             self._listeners.discard(listener)
 
     @property
-    def listeners(self) -> set:
+    def listeners(self) -> set[HostStateListener]:
         with self._listener_lock:
             return set(self._listeners)
 
-    def register_user_type(self, keyspace: str, user_type: str, klass) -> None:
+    def register_user_type(self, keyspace: str, user_type: str, klass: type) -> None:
         """Map a CQL user-defined type to a Python class for results and bound values."""
         if self.protocol_version < 3:
             log.warning("User Type serialization is only supported in native protocol version 3+")

@@ -14,7 +14,6 @@ and decoded by ``cassfast.protocol.ProtocolHandler``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 import ssl as _ssl
@@ -25,8 +24,9 @@ from typing import Any, Callable
 from cassfast import AuthenticationFailed, ProtocolVersion, __version__
 from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
                            EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 _monotonic = time.monotonic
 
 try:

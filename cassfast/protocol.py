@@ -24,7 +24,6 @@ RESULT body without going through the opcode table.
 """
 from __future__ import annotations
 
-import logging
 from collections import namedtuple
 from typing import Any, Callable, Optional
 from uuid import UUID
@@ -37,8 +36,9 @@ from cassfast import _core_messages as _m
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder
 from cassfast._core_messages import BodyReader, read_response_prelude
 from cassfast.compression import locally_supported_compressions
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 __all__ = [
     "ProtocolHandler", "ProtocolError", "FrameDecoder", "SegmentEncoder",
