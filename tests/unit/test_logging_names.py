@@ -67,7 +67,14 @@ def _modules_with_a_logger():
         if info.name.startswith(("cassfast.testing", "cassfast.graph", "cassfast.datastax",
                                  "cassfast.column_encryption")):
             continue
-        module = importlib.import_module(info.name)
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:
+            # cassfast.contrib.* need their optional extras (prometheus, opentelemetry); where
+            # those are installed (the test extra) they are checked like every other module.
+            if info.name.startswith("cassfast.contrib."):
+                continue
+            raise
         if isinstance(getattr(module, "log", None), logging.Logger):
             names.append(info.name)
     return names
