@@ -23,6 +23,50 @@ __version_info__ = tuple(int(p) for p in __version__.split("."))
 logging.getLogger("cassfast").addHandler(logging.NullHandler())
 NullHandler = logging.NullHandler  # the reference exports one (a Python 2 leftover)
 
+# Logger names.  Each module logs to the logger of the public module whose behaviour it
+# implements: the reference's Session, ResponseFuture and ControlConnection live in
+# cassandra/cluster.py and log there, its schema parser in metadata.py, its connections (and
+# their reactor) in connection.py.  The names start with "cassfast" until install_as_cassandra()
+# switches every logger, those of modules already imported included, to "cassandra", so that a
+# logging configuration written for cassandra-driver (levels, handlers, filters on
+# "cassandra.cluster", "cassandra.pool", ...) governs cassfast's records, which then carry the
+# reference's logger names too.
+_LOGGER_NAMESPACE = "cassfast"
+_LOGGER_OF_INTERNAL_MODULE = {
+    "_request": "cluster",
+    "_resultset": "cluster",
+    "_session": "cluster",
+    "_control": "cluster",
+    "_schema": "metadata",
+    "_replication": "metadata",
+    "_lanes": "connection",
+    "_loop": "connection",
+    "_failure_policies": "policies",
+}
+
+
+def _logger_name(module_name: str, namespace: str) -> str:
+    """``cassfast._request`` -> ``<namespace>.cluster``; ``cassfast.cqlengine.query`` -> ``<namespace>.cqlengine.query``."""
+    tail = module_name.partition(".")[2]
+    return namespace + "." + _LOGGER_OF_INTERNAL_MODULE.get(tail, tail)
+
+
+def _logger_for(module_name: str) -> logging.Logger:
+    """The logger of a cassfast module (``log = _logger_for(__name__)``), in the current namespace."""
+    return logging.getLogger(_logger_name(module_name, _LOGGER_NAMESPACE))
+
+
+def _switch_loggers_to_cassandra() -> None:
+    global _LOGGER_NAMESPACE
+    _LOGGER_NAMESPACE = "cassandra"
+    logging.getLogger("cassandra").addHandler(logging.NullHandler())  # as the reference does
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("cassfast.") or module is None:
+            continue
+        current = getattr(module, "log", None)
+        if isinstance(current, logging.Logger) and current.name == _logger_name(name, "cassfast"):
+            module.log = logging.getLogger(_logger_name(name, "cassandra"))
+
 
 class ConsistencyLevel:
     """How many replicas must answer before an operation counts as done (protocol spec 3.1)."""
@@ -424,7 +468,9 @@ def install_as_cassandra() -> None:
     """Make ``import cassandra`` (and its submodules) load cassfast.
 
     Modelled on PyMySQL's ``install_as_MySQLdb()``: call it once, before the application imports
-    ``cassandra``; every ``cassandra.X`` submodule name then resolves to ``cassfast.X``.  Raises
+    ``cassandra``; every ``cassandra.X`` submodule name then resolves to ``cassfast.X``, and
+    cassfast logs under the reference's logger names (``cassandra.cluster``, ``cassandra.pool``,
+    ...), so that logging configured for ``cassandra`` applies.  Raises
     RuntimeError if the real cassandra-driver was already imported, because two drivers sharing
     one module name would silently mix classes.
     """
@@ -455,6 +501,7 @@ def install_as_cassandra() -> None:
         def exec_module(self, module):
             pass
 
+    _switch_loggers_to_cassandra()
     sys.meta_path.insert(0, _Alias())
     sys.modules["cassandra"] = sys.modules[__name__]
     # Loaded now, so that "cassandra.cluster" is in sys.modules from here on: import hooks keyed
@@ -479,3 +526,4 @@ except ImportError as _exc:  # pragma: no cover - exercised only on a broken ins
 # cassfast.cqltypes._codec_lookup): connected here so that cqltypes never imports the core.
 from cassfast import cqltypes as _cqltypes  # noqa: E402
 _cqltypes._codec_lookup = _compiled_types.codec_for
+_cqltypes._builtin_codec_lookup = _compiled_types.builtin_codec_for

@@ -12,7 +12,6 @@ asyncio code).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any, Callable
 
@@ -21,8 +20,9 @@ from cassfast._errors import NoHostAvailable
 from cassfast._interfaces import Connector, TopologyEvents
 from cassfast.connection import ConnectionException
 from cassfast.protocol import QueryMessage, RegisterMessage
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 SELECT_LOCAL = "SELECT * FROM system.local WHERE key='local'"
 SELECT_PEERS_V2 = "SELECT * FROM system.peers_v2"
@@ -325,21 +325,28 @@ class ControlConnection:
         connection = connection or self._connection
         if connection is None or not (self._schema_metadata_enabled or force):
             return
-        rows_by_table: dict[str, list[dict]] = {}
-        for table in SCHEMA_TABLES:
-            try:
-                rows_by_table[table] = await self._query(connection, "SELECT * FROM system_schema.%s" % table)
-            except InvalidRequest:
-                rows_by_table[table] = []
         release_version = self._release_version(connection)
+        queries = {table: "SELECT * FROM system_schema.%s" % table for table in SCHEMA_TABLES}
         if _has_virtual_tables(release_version):
-            for table in VIRTUAL_SCHEMA_TABLES:
-                try:
-                    rows_by_table["virtual_" + table] = await self._query(
-                        connection, "SELECT * FROM system_virtual_schema.%s" % table)
-                except InvalidRequest:
-                    rows_by_table["virtual_" + table] = []
+            queries.update({"virtual_" + table: "SELECT * FROM system_virtual_schema.%s" % table
+                            for table in VIRTUAL_SCHEMA_TABLES})
+        rows_by_table = await self._query_tables(connection, queries)
         self._cluster.metadata.refresh_schema(release_version=release_version, **rows_by_table)
+
+    async def _query_tables(self, connection, queries: dict) -> dict:
+        """``{name: rows}`` for ``{name: cql}``, all in flight at once (as the reference pipelines
+        them); a table the server lacks (InvalidRequest) reads as empty, any other error is
+        raised once every answer is in."""
+        async def rows(cql):
+            try:
+                return await self._query(connection, cql)
+            except InvalidRequest:
+                return []
+        results = await asyncio.gather(*(rows(cql) for cql in queries.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return dict(zip(queries, results))
 
     async def wait_for_schema_agreement_async(self, connection=None, wait_time: float | None = None) -> bool:
         """Poll schema versions of the live nodes until they agree or ``wait_time`` passes."""
@@ -377,13 +384,9 @@ class ControlConnection:
         if connection is None or not self._schema_metadata_enabled:
             return
         literal = "'%s'" % keyspace.replace("'", "''")
-        rows_by_table: dict[str, list[dict]] = {}
-        for table in SCHEMA_TABLES:
-            try:
-                rows_by_table[table] = await self._query(
-                    connection, "SELECT * FROM system_schema.%s WHERE keyspace_name = %s" % (table, literal))
-            except InvalidRequest:
-                rows_by_table[table] = []
+        rows_by_table = await self._query_tables(connection, {
+            table: "SELECT * FROM system_schema.%s WHERE keyspace_name = %s" % (table, literal)
+            for table in SCHEMA_TABLES})
         self._cluster.metadata.refresh_keyspace(keyspace, release_version=self._release_version(connection),
                                                 **rows_by_table)
 

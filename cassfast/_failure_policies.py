@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from itertools import repeat
 from random import randint
-from typing import Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Tuple
+
+if TYPE_CHECKING:
+    from cassfast.host import Host
+
+# What every retry hook returns: (RetryDecision value, consistency level or None to keep it).
+_Decision = Tuple[int, Optional[int]]
 
 from cassfast import ConsistencyLevel, OperationTimedOut, WriteType
 
@@ -63,7 +69,7 @@ class ConvictionPolicy:
     def __init__(self, host=None) -> None:
         self.host = host
 
-    def __call__(self, host) -> _HostConviction:
+    def __call__(self, host: Host) -> _HostConviction:
         return _HostConviction(self, host)
 
     def add_failure(self, host, connection_exc=_NOT_GIVEN) -> bool:
@@ -192,55 +198,57 @@ class RetryPolicy:
     The driver only re-sends a statement after a request error when it is idempotent.
     """
 
-    RETRY = RetryDecision.RETRY
-    RETHROW = RetryDecision.RETHROW
-    IGNORE = RetryDecision.IGNORE
-    RETRY_NEXT_HOST = RetryDecision.RETRY_NEXT_HOST
+    RETRY: int = RetryDecision.RETRY
+    RETHROW: int = RetryDecision.RETHROW
+    IGNORE: int = RetryDecision.IGNORE
+    RETRY_NEXT_HOST: int = RetryDecision.RETRY_NEXT_HOST
 
-    def on_read_timeout(self, query, consistency_level, required_responses, received_responses,
-                        data_retrieved, retry_num):
+    def on_read_timeout(self, query: Any, consistency_level: int, required_responses: int,
+                        received_responses: int, data_retrieved: bool, retry_num: int) -> _Decision:
         if retry_num != 0:
             return self.RETHROW, None
         if received_responses >= required_responses and not data_retrieved:
             return self.RETRY, consistency_level
         return self.RETHROW, None
 
-    def on_write_timeout(self, query, consistency_level, write_type, required_responses,
-                         received_responses, retry_num):
+    def on_write_timeout(self, query: Any, consistency_level: int, write_type: Any,
+                         required_responses: int, received_responses: int,
+                         retry_num: int) -> _Decision:
         if retry_num != 0:
             return self.RETHROW, None
         if write_type == WriteType.BATCH_LOG:
             return self.RETRY, consistency_level
         return self.RETHROW, None
 
-    def on_unavailable(self, query, consistency_level, required_replicas, alive_replicas,
-                       retry_num):
+    def on_unavailable(self, query: Any, consistency_level: int, required_replicas: int,
+                       alive_replicas: int, retry_num: int) -> _Decision:
         return (self.RETRY_NEXT_HOST, None) if retry_num == 0 else (self.RETHROW, None)
 
-    def on_request_error(self, query, consistency_level, error, retry_num):
+    def on_request_error(self, query: Any, consistency_level: int, error: BaseException,
+                         retry_num: int) -> _Decision:
         return self.RETRY_NEXT_HOST, None
 
 
 class FallthroughRetryPolicy(RetryPolicy):
     """Never retries: every failure goes to the application.  The default retry policy (seed)."""
 
-    def on_read_timeout(self, *args, **kwargs):
+    def on_read_timeout(self, *args: Any, **kwargs: Any) -> _Decision:
         return self.RETHROW, None
 
-    def on_write_timeout(self, *args, **kwargs):
+    def on_write_timeout(self, *args: Any, **kwargs: Any) -> _Decision:
         return self.RETHROW, None
 
-    def on_unavailable(self, *args, **kwargs):
+    def on_unavailable(self, *args: Any, **kwargs: Any) -> _Decision:
         return self.RETHROW, None
 
-    def on_request_error(self, *args, **kwargs):
+    def on_request_error(self, *args: Any, **kwargs: Any) -> _Decision:
         return self.RETHROW, None
 
 
 class NeverRetryPolicy(RetryPolicy):
     """Rethrows timeouts and unavailable errors; request errors go to the next host (reference)."""
 
-    def _rethrow(self, *args, **kwargs):
+    def _rethrow(self, *args: Any, **kwargs: Any) -> _Decision:
         return self.RETHROW, None
 
     on_read_timeout = _rethrow
@@ -273,7 +281,7 @@ class DowngradingConsistencyRetryPolicy(RetryPolicy):
     ==================  =====================================================  ==================
     """
 
-    def _pick_consistency(self, num_responses):
+    def _pick_consistency(self, num_responses: int) -> _Decision:
         if num_responses >= 3:
             return self.RETRY, ConsistencyLevel.THREE
         if num_responses >= 2:
@@ -282,8 +290,8 @@ class DowngradingConsistencyRetryPolicy(RetryPolicy):
             return self.RETRY, ConsistencyLevel.ONE
         return self.RETHROW, None
 
-    def on_read_timeout(self, query, consistency_level, required_responses, received_responses,
-                        data_retrieved, retry_num):
+    def on_read_timeout(self, query: Any, consistency_level: int, required_responses: int,
+                        received_responses: int, data_retrieved: bool, retry_num: int) -> _Decision:
         if retry_num != 0:
             return self.RETHROW, None
         if ConsistencyLevel.is_serial(consistency_level):
@@ -294,8 +302,9 @@ class DowngradingConsistencyRetryPolicy(RetryPolicy):
             return self.RETRY, consistency_level
         return self.RETHROW, None
 
-    def on_write_timeout(self, query, consistency_level, write_type, required_responses,
-                         received_responses, retry_num):
+    def on_write_timeout(self, query: Any, consistency_level: int, write_type: Any,
+                         required_responses: int, received_responses: int,
+                         retry_num: int) -> _Decision:
         if retry_num != 0:
             return self.RETHROW, None
         if write_type in (WriteType.SIMPLE, WriteType.BATCH, WriteType.COUNTER):
@@ -306,8 +315,8 @@ class DowngradingConsistencyRetryPolicy(RetryPolicy):
             return self.RETRY, consistency_level
         return self.RETHROW, None
 
-    def on_unavailable(self, query, consistency_level, required_replicas, alive_replicas,
-                       retry_num):
+    def on_unavailable(self, query: Any, consistency_level: int, required_replicas: int,
+                       alive_replicas: int, retry_num: int) -> _Decision:
         if retry_num != 0:
             return self.RETHROW, None
         if ConsistencyLevel.is_serial(consistency_level):
@@ -321,25 +330,25 @@ class DowngradingConsistencyRetryPolicy(RetryPolicy):
 # ---------------------------------------------------------------------------------------------
 
 class SpeculativeExecutionPlan:
-    def next_execution(self, host) -> float:
+    def next_execution(self, host: Host) -> float:
         """Seconds to wait before sending the request to another host; negative for never."""
         raise NotImplementedError()
 
 
 class NoSpeculativeExecutionPlan(SpeculativeExecutionPlan):
-    def next_execution(self, host) -> float:
+    def next_execution(self, host: Host) -> float:
         return -1
 
 
 class SpeculativeExecutionPolicy:
     """Decides whether and when an idempotent request is also sent to further hosts."""
 
-    def new_plan(self, keyspace, statement) -> SpeculativeExecutionPlan:
+    def new_plan(self, keyspace: Optional[str], statement: Any) -> SpeculativeExecutionPlan:
         raise NotImplementedError()
 
 
 class NoSpeculativeExecutionPolicy(SpeculativeExecutionPolicy):
-    def new_plan(self, keyspace, statement) -> SpeculativeExecutionPlan:
+    def new_plan(self, keyspace: Optional[str], statement: Any) -> SpeculativeExecutionPlan:
         return NoSpeculativeExecutionPlan()
 
 
@@ -358,11 +367,11 @@ class ConstantSpeculativeExecutionPolicy(SpeculativeExecutionPolicy):
             self.delay = delay
             self.remaining = max_attempts
 
-        def next_execution(self, host) -> float:
+        def next_execution(self, host: Host) -> float:
             if self.remaining > 0:
                 self.remaining -= 1
                 return self.delay
             return -1
 
-    def new_plan(self, keyspace, statement) -> SpeculativeExecutionPlan:
+    def new_plan(self, keyspace: Optional[str], statement: Any) -> SpeculativeExecutionPlan:
         return self.ConstantSpeculativeExecutionPlan(self.delay, self.max_attempts)

@@ -43,7 +43,6 @@ its lists with one lock held for a few list operations.
 """
 from __future__ import annotations
 
-import logging
 import select
 import socket
 import ssl as _ssl
@@ -57,8 +56,9 @@ from cassfast._core import FrameDecoder
 from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
                                  OperationTimedOutOnConnect, apply_sockopts, tls_for_endpoint)
 from cassfast.protocol import QueryMessage
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 _monotonic = time.monotonic
 
 _OPEN_RETRY_DELAY = 2.0

@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import logging
 import threading
 import time
 from typing import Any, Callable
 
-log = logging.getLogger(__name__)
+from cassfast import _logger_for
+
+log = _logger_for(__name__)
 
 try:  # pragma: no cover - depends on the environment
     import uvloop as _uvloop

@@ -9,31 +9,59 @@ and ``metadata`` look profiles up without importing ``cluster``.  ``_NOT_SET`` i
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
 from cassfast import ConsistencyLevel, policies
-from cassfast.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-from cassfast.rows import named_tuple_factory
+from cassfast.policies import (DCAwareRoundRobinPolicy, LoadBalancingPolicy, RetryPolicy,
+                               SpeculativeExecutionPolicy, TokenAwarePolicy)
+from cassfast.rows import RowFactory, named_tuple_factory
+
+_RowT = TypeVar("_RowT")
 
 _NOT_SET = object()
 
 
-class ExecutionProfile:
-    """Per-request defaults grouped under a name (reference ``ExecutionProfile``)."""
+class ExecutionProfile(Generic[_RowT]):
+    """Per-request defaults grouped under a name (reference ``ExecutionProfile``).
 
-    load_balancing_policy = None
-    retry_policy = None
-    consistency_level = ConsistencyLevel.LOCAL_ONE
-    serial_consistency_level = None
-    request_timeout = 10.0
-    row_factory = None
-    speculative_execution_policy = None
-    continuous_paging_options = None
+    For type checkers the profile is generic in the row type of its ``row_factory``:
+    ``ExecutionProfile(row_factory=dict_factory)`` is an ``ExecutionProfile[dict[str, Any]]``,
+    and ``Session.execute(..., execution_profile=profile)`` then returns a
+    ``ResultSet[dict[str, Any]]``.  Without ``row_factory`` (named tuples) rows are ``Any``.
+    """
+
+    load_balancing_policy: LoadBalancingPolicy | None = None
+    retry_policy: RetryPolicy | None = None
+    consistency_level: int | None = ConsistencyLevel.LOCAL_ONE
+    serial_consistency_level: int | None = None
+    request_timeout: float | None = 10.0
+    row_factory: RowFactory[_RowT] | None = None
+    speculative_execution_policy: SpeculativeExecutionPolicy | None = None
+    continuous_paging_options: object = None
     _load_balancing_policy_explicit = False
     _consistency_level_explicit = False
 
-    def __init__(self, load_balancing_policy=_NOT_SET, retry_policy=None,
-                 consistency_level=_NOT_SET, serial_consistency_level=None,
-                 request_timeout: float | None = 10.0, row_factory=_NOT_SET,
-                 speculative_execution_policy=None, continuous_paging_options=None) -> None:
+    @overload
+    def __init__(self: ExecutionProfile[Any], load_balancing_policy: LoadBalancingPolicy | None = ...,
+                 retry_policy: RetryPolicy | None = None, consistency_level: int | None = ...,
+                 serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, *,
+                 speculative_execution_policy: SpeculativeExecutionPolicy | None = None,
+                 continuous_paging_options: object = None) -> None: ...
+
+    @overload
+    def __init__(self: ExecutionProfile[_RowT], load_balancing_policy: LoadBalancingPolicy | None = ...,
+                 retry_policy: RetryPolicy | None = None, consistency_level: int | None = ...,
+                 serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, row_factory: RowFactory[_RowT] = ...,
+                 speculative_execution_policy: SpeculativeExecutionPolicy | None = None,
+                 continuous_paging_options: object = None) -> None: ...
+
+    def __init__(self, load_balancing_policy: Any = _NOT_SET, retry_policy: Any = None,
+                 consistency_level: Any = _NOT_SET, serial_consistency_level: int | None = None,
+                 request_timeout: float | None = 10.0, row_factory: Any = _NOT_SET,
+                 speculative_execution_policy: Any = None,
+                 continuous_paging_options: object = None) -> None:
         if load_balancing_policy is _NOT_SET:
             self.load_balancing_policy = default_lbp_factory()
         else:
@@ -57,7 +85,14 @@ class ExecutionProfile:
         self.continuous_paging_options = continuous_paging_options
 
 
-EXEC_PROFILE_DEFAULT = object()
+if TYPE_CHECKING:
+    class _DefaultProfileKey:
+        """For type checkers only: the type of ``EXEC_PROFILE_DEFAULT`` (an ``object()`` at run
+        time), so that a profile key is never mistaken for an ``ExecutionProfile``."""
+
+    EXEC_PROFILE_DEFAULT: _DefaultProfileKey
+else:
+    EXEC_PROFILE_DEFAULT = object()
 """Key for the default profile in ``Cluster(execution_profiles=...)``."""
 
 

@@ -9,11 +9,12 @@ imports ``_schema``.
 """
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from typing import Mapping, Optional
 
-log = logging.getLogger("cassfast.metadata")  # the logger these classes always used
+from cassfast import _logger_for
+
+log = _logger_for(__name__)  # cassfast.metadata (cassandra.metadata after install_as_cassandra())
 
 REPLICATION_STRATEGY_CLASS_PREFIX = "org.apache.cassandra.locator."
 

@@ -18,10 +18,9 @@ when that loop is the cluster's own (see ``cassfast.aio``).
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, List, TypeVar
 
 from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
                       RequestExecutionException)
@@ -36,8 +35,14 @@ from cassfast.protocol import PrepareMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
 from cassfast.query import QueryTrace, TraceUnavailable
 from cassfast.tracker import RequestInfo, _report
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cassfast.host import Host
+
+log = _logger_for(__name__)
+
+_RowT = TypeVar("_RowT")
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
@@ -86,23 +91,24 @@ class _SpeculativeAttempt:
             future._errors[self.host] = response
 
 
-class ResponseFuture:
+class ResponseFuture(Generic[_RowT]):
     """The eventual result of a request; the reference driver's ``ResponseFuture`` API.
 
     ``result()`` blocks the calling thread; ``add_callback``/``add_errback`` register functions
-    run on the I/O thread; ``await future`` works on any asyncio loop.
+    run on the I/O thread; ``await future`` works on any asyncio loop.  For type checkers a
+    ``ResponseFuture[R]`` gives a ``ResultSet[R]`` (see ``Session.execute_async``).
     """
 
-    query = None
-    session = None
-    row_factory = None
-    message = None
-    default_timeout = None
-    prepared_statement = None
-    coordinator_host = None
-    attempted_hosts = None
+    query: Any = None
+    session: Any = None
+    row_factory: Any = None
+    message: Any = None
+    default_timeout: float | None = None
+    prepared_statement: Any = None
+    coordinator_host: Host | None = None
+    attempted_hosts: List[Host] | None = None
     is_schema_agreed = True
-    timeout = None
+    timeout: float | None = None
 
     # Per-request state that most requests never change lives on the class: each instance only
     # stores what differs, which keeps creating a future cheap (it is on every request's path).
@@ -775,7 +781,7 @@ class ResponseFuture:
     def done(self) -> bool:
         return self._final_result is not _NOT_DONE
 
-    def result(self):
+    def result(self) -> ResultSet[_RowT]:
         """Wait for and return the ResultSet, or raise the request's exception.
 
         The wait is bounded by the request timeout (see ``_wait_on``).
@@ -806,7 +812,7 @@ class ResponseFuture:
             raise OperationTimedOut({self._current_host: "result() wait exceeded the request timeout"},
                                     self._current_host)
 
-    def add_callback(self, fn, *args, **kwargs):
+    def add_callback(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> ResponseFuture[_RowT]:
         with _callback_lock:
             if self._final_result is _NOT_DONE:
                 self._callbacks.append((fn, args, kwargs))
@@ -816,7 +822,7 @@ class ResponseFuture:
             fn(self._final_result, *args, **kwargs)
         return self
 
-    def add_errback(self, fn, *args, **kwargs):
+    def add_errback(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> ResponseFuture[_RowT]:
         with _callback_lock:
             if self._final_result is _NOT_DONE:
                 self._errbacks.append((fn, args, kwargs))
@@ -826,8 +832,10 @@ class ResponseFuture:
             fn(exc, *args, **kwargs)
         return self
 
-    def add_callbacks(self, callback, errback, callback_args=(), callback_kwargs=None,
-                      errback_args=(), errback_kwargs=None):
+    def add_callbacks(self, callback: Callable[..., object], errback: Callable[..., object],
+                      callback_args: tuple[Any, ...] = (), callback_kwargs: dict[str, Any] | None = None,
+                      errback_args: tuple[Any, ...] = (),
+                      errback_kwargs: dict[str, Any] | None = None) -> None:
         self.add_callback(callback, *callback_args, **(callback_kwargs or {}))
         self.add_errback(errback, *errback_args, **(errback_kwargs or {}))
 
@@ -846,11 +854,11 @@ class ResponseFuture:
         return None
 
     @property
-    def warnings(self):
+    def warnings(self) -> List[str] | None:
         return self._warnings
 
     @property
-    def custom_payload(self):
+    def custom_payload(self) -> dict[str, bytes] | None:
         return self._custom_payload
 
     def start_fetching_next_page(self) -> None:
@@ -882,10 +890,11 @@ class ResponseFuture:
         self.start_fetching_next_page()
         return self.result()
 
-    def get_query_trace_ids(self):
+    def get_query_trace_ids(self) -> List[Any]:
         return [trace.trace_id for trace in (self._query_traces or [])]
 
-    def get_query_trace(self, max_wait=None, query_cl=ConsistencyLevel.LOCAL_ONE):
+    def get_query_trace(self, max_wait: float | None = None,
+                        query_cl: int = ConsistencyLevel.LOCAL_ONE) -> QueryTrace | None:
         if self._final_result is _NOT_DONE:
             raise TraceUnavailable("Trace information was not available. The ResponseFuture is not done.")
         if not self._query_traces:
@@ -894,7 +903,8 @@ class ResponseFuture:
         trace.populate(max_wait, query_cl=query_cl)
         return trace
 
-    def get_all_query_traces(self, max_wait_per=None, query_cl=ConsistencyLevel.LOCAL_ONE):
+    def get_all_query_traces(self, max_wait_per: float | None = None,
+                             query_cl: int = ConsistencyLevel.LOCAL_ONE) -> List[QueryTrace]:
         traces = self._query_traces or []
         for trace in traces:
             trace.populate(max_wait_per, query_cl=query_cl)
@@ -902,10 +912,10 @@ class ResponseFuture:
 
     # ------------------------------------------------------------------ asyncio
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, ResultSet[_RowT]]:
         return self._await_result().__await__()
 
-    async def _await_result(self):
+    async def _await_result(self) -> ResultSet[_RowT]:
         loop = asyncio.get_running_loop()
         if self._final_result is _NOT_DONE:
             afut = loop.create_future()

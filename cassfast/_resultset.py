@@ -7,19 +7,29 @@ attributes, so ``ResponseFuture.result()`` builds one without importing ``cluste
 """
 from __future__ import annotations
 
-import logging
 import warnings
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Generic, Iterator, List, TypeVar
 
+from cassfast import _logger_for
 from cassfast import query as _query
+from cassfast.query import QueryTrace
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    # Typing only (allowlisted in tests/unit/test_layering.py): _request imports this module.
+    from cassfast._request import ResponseFuture
+
+log = _logger_for(__name__)
+
+_RowT = TypeVar("_RowT")
 
 
-class ResultSet:
-    """The rows of a result, page by page.  Iterating fetches further pages transparently."""
+class ResultSet(Generic[_RowT]):
+    """The rows of a result, page by page.  Iterating fetches further pages transparently.
 
-    def __init__(self, response_future: ResponseFuture, initial_response) -> None:
+    For type checkers a ``ResultSet[R]`` holds rows of type ``R``, decided by the row factory of
+    the execution profile (see ``ExecutionProfile``); ``ResultSet[Any]`` otherwise."""
+
+    def __init__(self, response_future: ResponseFuture[_RowT], initial_response: Any) -> None:
         self.response_future = response_future
         self.column_names = response_future._col_names
         self.column_types = response_future._col_types
@@ -31,7 +41,7 @@ class ResultSet:
         self._page_iter = None
         self._list_mode = False
 
-    def _set_current_rows(self, result) -> None:
+    def _set_current_rows(self, result: Any) -> None:
         if isinstance(result, (list, tuple)):
             self._current_rows = result
         elif result is None or not hasattr(result, "__iter__") or hasattr(result, "kind"):
@@ -44,29 +54,29 @@ class ResultSet:
         return self.response_future.has_more_pages
 
     @property
-    def current_rows(self) -> list:
+    def current_rows(self) -> List[_RowT]:
         return self._current_rows or []
 
     @property
-    def paging_state(self):
+    def paging_state(self) -> bytes | None:
         return self.response_future._paging_state
 
-    def all(self) -> list:
+    def all(self) -> List[_RowT]:
         return list(self)
 
-    def one(self):
+    def one(self) -> _RowT | None:
         rows = self.current_rows
         return rows[0] if rows else None
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[_RowT]:
         if self._list_mode:
             return iter(self._current_rows)
         self._page_iter = iter(self._current_rows)
         return self
 
-    def next(self):
+    def next(self) -> _RowT:
         try:
-            return next(self._page_iter)
+            return next(self._page_iter)  # type: ignore[call-overload]
         except StopIteration:
             if not self.response_future.has_more_pages:
                 if not self._list_mode:
@@ -87,20 +97,20 @@ class ResultSet:
         else:
             self._current_rows = []
 
-    def __aiter__(self):
+    def __aiter__(self) -> AsyncIterator[_RowT]:
         return _AsyncRowIterator(self)
 
     def _fetch_all(self) -> None:
         self._current_rows = list(self)
         self._page_iter = None
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         self._enter_list_mode("equality operator")
         return self._current_rows == other
 
     __hash__ = object.__hash__
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> _RowT:
         if i == 0:
             # The reference's deprecation, kept so that code and tests watching for it see it.
             warnings.warn("ResultSet indexing support will be removed in 4.0 (as in cassandra-driver); "
@@ -113,7 +123,7 @@ class ResultSet:
 
     __bool__ = __nonzero__
 
-    def _enter_list_mode(self, operator) -> None:
+    def _enter_list_mode(self, operator: str) -> None:
         if self._list_mode:
             return
         if self._page_iter is not None:
@@ -123,10 +133,10 @@ class ResultSet:
         self._fetch_all()
         self._list_mode = True
 
-    def get_query_trace(self, max_wait_sec=None):
+    def get_query_trace(self, max_wait_sec: float | None = None) -> QueryTrace | None:
         return self.response_future.get_query_trace(max_wait_sec)
 
-    def get_all_query_traces(self, max_wait_sec_per=None):
+    def get_all_query_traces(self, max_wait_sec_per: float | None = None) -> List[QueryTrace]:
         return self.response_future.get_all_query_traces(max_wait_sec_per)
 
     @property
@@ -157,17 +167,17 @@ class ResultSet:
         return "<ResultSet rows=%d has_more_pages=%s>" % (len(self._current_rows or []), self.has_more_pages)
 
 
-class _AsyncRowIterator:
+class _AsyncRowIterator(Generic[_RowT]):
     """``async for row in result_set``: awaits each further page instead of blocking."""
 
-    def __init__(self, result_set: ResultSet) -> None:
+    def __init__(self, result_set: ResultSet[_RowT]) -> None:
         self._rs = result_set
         self._iter = iter(result_set.current_rows)
 
-    def __aiter__(self):
+    def __aiter__(self) -> _AsyncRowIterator[_RowT]:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> _RowT:
         while True:
             try:
                 return next(self._iter)

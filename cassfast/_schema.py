@@ -10,7 +10,6 @@ Cassandra 3.0+ (the layout 5.0 still uses: ``keyspaces``, ``tables``, ``columns`
 """
 from __future__ import annotations
 
-import logging
 import re
 import sys
 import traceback
@@ -18,8 +17,9 @@ from collections import OrderedDict, defaultdict
 from typing import Any, Iterable, Mapping, Optional
 
 from cassfast._replication import ReplicationStrategy
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 # Reserved words of CQL (Cassandra's src/resources/.../cql3/reserved_keywords.txt, 5.0) plus
 # REPLACE and UNSET: a name equal to one of them must be double-quoted to be read as a name.

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Sequence, TypeVar, Union, overload
 
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
@@ -27,8 +26,22 @@ from cassfast.encoder import Encoder
 from cassfast.pool import HostConnectionPool
 from cassfast.policies import NoSpeculativeExecutionPolicy as _NoSpeculativeExecutionPolicy
 from cassfast.protocol import BatchMessage, ExecuteMessage, QueryMessage
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    # Typing only (allowlisted in tests/unit/test_layering.py): cluster is the layer above.
+    from cassfast._profiles import _DefaultProfileKey
+    from cassfast.cluster import Cluster
+    from cassfast.host import Host
+    from cassfast.query import PreparedStatement, Statement
+
+log = _logger_for(__name__)
+
+_RowT = TypeVar("_RowT")
+_Query = Union[str, "Statement", "PreparedStatement"]
+_Parameters = Union[Sequence[Any], Mapping[str, Any], None]
+# A key of Cluster(execution_profiles=...): a name, or EXEC_PROFILE_DEFAULT.
+_ProfileKey = Union[str, int, "_DefaultProfileKey"]
 
 _BoundStatement = _query.BoundStatement
 _PreparedStatement = _query.PreparedStatement
@@ -60,7 +73,7 @@ class Session:
     max_trace_wait = 2.0
     is_shutdown = False
 
-    def __init__(self, cluster, keyspace: str | None = None) -> None:
+    def __init__(self, cluster: Cluster, keyspace: str | None = None) -> None:
         self.cluster = cluster
         self.keyspace = keyspace
         self._pools: dict = {}
@@ -84,41 +97,41 @@ class Session:
         self._throttler = cluster.request_throttler
 
     @property
-    def hosts(self) -> list:
+    def hosts(self) -> List[Host]:
         return self.cluster.metadata.all_hosts()
 
     # ------------------------------------------------------------------ legacy defaults
 
     @property
-    def row_factory(self):
+    def row_factory(self) -> Callable[[List[str], List[Any]], List[Any]] | None:
         return self._default_profile.row_factory
 
     @row_factory.setter
-    def row_factory(self, rf) -> None:
+    def row_factory(self, rf: Callable[[List[str], List[Any]], List[Any]] | None) -> None:
         self._default_profile.row_factory = rf
 
     @property
-    def default_timeout(self):  # type: ignore[override]
+    def default_timeout(self) -> float | None:  # type: ignore[override]
         return self._default_profile.request_timeout
 
     @default_timeout.setter
-    def default_timeout(self, timeout) -> None:
+    def default_timeout(self, timeout: float | None) -> None:
         self._default_profile.request_timeout = timeout
 
     @property
-    def default_consistency_level(self):
+    def default_consistency_level(self) -> int | None:
         return self._default_profile.consistency_level
 
     @default_consistency_level.setter
-    def default_consistency_level(self, cl) -> None:
+    def default_consistency_level(self, cl: int | None) -> None:
         self._default_profile.consistency_level = cl
 
     @property
-    def default_serial_consistency_level(self):
+    def default_serial_consistency_level(self) -> int | None:
         return self._default_profile.serial_consistency_level
 
     @default_serial_consistency_level.setter
-    def default_serial_consistency_level(self, cl) -> None:
+    def default_serial_consistency_level(self, cl: int | None) -> None:
         if cl is not None and not ConsistencyLevel.is_serial(cl):
             raise ValueError("default_serial_consistency_level must be either "
                              "ConsistencyLevel.SERIAL or ConsistencyLevel.LOCAL_SERIAL.")
@@ -233,18 +246,41 @@ class Session:
         if pool is not None:
             pool.shutdown()
 
-    def get_pools(self):
+    def get_pools(self) -> List[HostConnectionPool]:
         return list(self._pools.values())
 
-    def get_pool_state(self):
+    def get_pool_state(self) -> dict[Host, dict[str, Any]]:
         return {host: {"open_count": pool.open_count, "in_flights": pool.in_flight,
                        "orphan_requests": [c.orphaned_request_ids for c in pool.connections],
                        "shutdown": pool.is_shutdown} for host, pool in self._pools.items()}
 
     # ------------------------------------------------------------------ executing
 
-    def execute(self, query, parameters=None, timeout=_NOT_SET, trace=False, custom_payload=None,
-                execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None):
+    # For type checkers: an ExecutionProfile object decides the row type of the result (its
+    # row_factory's); a profile name, or none, gives rows of type Any (the session's row_factory
+    # can change at run time).
+    @overload
+    def execute(self, query: _Query, parameters: _Parameters = None, timeout: float | None = ...,
+                trace: bool = False, custom_payload: Mapping[str, bytes] | None = None, *,
+                execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                host: Host | None = None, execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
+    def execute(self, query: _Query, parameters: _Parameters, timeout: float | None, trace: bool,
+                custom_payload: Mapping[str, bytes] | None, execution_profile: ExecutionProfile[_RowT],
+                paging_state: bytes | None = None, host: Host | None = None,
+                execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
+    def execute(self, query: _Query, parameters: _Parameters = None, timeout: float | None = ...,
+                trace: bool = False, custom_payload: Mapping[str, bytes] | None = None,
+                execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
+                host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]: ...
+
+    def execute(self, query: _Query, parameters: _Parameters = None, timeout: Any = _NOT_SET,
+                trace: bool = False, custom_payload: Mapping[str, bytes] | None = None,
+                execution_profile: Any = _NOT_SET, paging_state: bytes | None = None,
+                host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]:
         """Run ``query`` and wait for its ``ResultSet`` (see the reference driver's docs)."""
         if _get_ident() == self._loop_thread.ident:
             # Blocking the I/O thread would stop the answer from ever being read.
@@ -286,8 +322,31 @@ class Session:
             raise future._final_exception
         return ResultSet(future, future._final_result)
 
-    def execute_async(self, query, parameters=None, trace=False, custom_payload=None, timeout=_NOT_SET,
-                      execution_profile=_NOT_SET, paging_state=None, host=None, execute_as=None) -> ResponseFuture:
+    @overload
+    def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+                      custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                      *, execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[_RowT]: ...
+
+    @overload
+    def execute_async(self, query: _Query, parameters: _Parameters, trace: bool,
+                      custom_payload: Mapping[str, bytes] | None, timeout: float | None,
+                      execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[_RowT]: ...
+
+    @overload
+    def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+                      custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                      execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
+                      host: Host | None = None,
+                      execute_as: str | None = None) -> ResponseFuture[Any]: ...
+
+    def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
+                      custom_payload: Mapping[str, bytes] | None = None, timeout: Any = _NOT_SET,
+                      execution_profile: Any = _NOT_SET, paging_state: bytes | None = None,
+                      host: Host | None = None, execute_as: str | None = None) -> ResponseFuture[Any]:
         """Start ``query`` and return its ``ResponseFuture`` at once."""
         future = self._create_response_future(query, parameters, trace, custom_payload, timeout,
                                               execution_profile, paging_state, host, execute_as)
@@ -307,7 +366,19 @@ class Session:
             return True
         return False
 
-    async def aexecute(self, query, parameters=None, **kwargs):
+    @overload
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, *, trace: bool = False,
+                       custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                       execution_profile: ExecutionProfile[_RowT], paging_state: bytes | None = None,
+                       host: Host | None = None, execute_as: str | None = None) -> ResultSet[_RowT]: ...
+
+    @overload
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, *, trace: bool = False,
+                       custom_payload: Mapping[str, bytes] | None = None, timeout: float | None = ...,
+                       execution_profile: _ProfileKey = ..., paging_state: bytes | None = None,
+                       host: Host | None = None, execute_as: str | None = None) -> ResultSet[Any]: ...
+
+    async def aexecute(self, query: _Query, parameters: _Parameters = None, **kwargs: Any) -> ResultSet[Any]:
         """``await session.aexecute(...)``: the asyncio form of ``execute`` (see ``cassfast.aio``)."""
         return await self.execute_async(query, parameters, **kwargs)
 
@@ -321,14 +392,14 @@ class Session:
         except KeyError:
             raise ValueError("Invalid execution_profile: %r" % (execution_profile,)) from None
 
-    def get_execution_profile(self, name):
+    def get_execution_profile(self, name: object) -> ExecutionProfile[Any]:
         try:
             return self._profile_manager[name]
         except KeyError:
             raise ValueError("Invalid execution_profile: '%s'; valid profiles are: %s." % (
                 name, ", ".join(map(repr, self._profile_manager)))) from None
 
-    def execution_profile_clone_update(self, ep, **kwargs):
+    def execution_profile_clone_update(self, ep: object, **kwargs: Any) -> ExecutionProfile[Any]:
         clone = copy.copy(self._get_profile(ep))
         for attr, value in kwargs.items():
             setattr(clone, attr, value)
@@ -415,10 +486,10 @@ class Session:
                 fn(future, *args, **kwargs)
         return future
 
-    def add_request_init_listener(self, fn, *args, **kwargs) -> None:
+    def add_request_init_listener(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         self._request_init_callbacks.append((fn, args, kwargs))
 
-    def remove_request_init_listener(self, fn, *args, **kwargs) -> None:
+    def remove_request_init_listener(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         self._request_init_callbacks.remove((fn, args, kwargs))
 
     def execute_concurrent(self, statements_and_parameters, concurrency=100, raise_on_first_error=True,
@@ -438,7 +509,8 @@ class Session:
 
     # ------------------------------------------------------------------ prepare
 
-    def prepare(self, query: str, custom_payload=None, keyspace: str | None = None):
+    def prepare(self, query: str, custom_payload: Mapping[str, bytes] | None = None,
+                keyspace: str | None = None) -> PreparedStatement:
         """Prepare ``query`` on one host (then on all, when ``prepare_on_all_hosts``)."""
         if self.is_shutdown:
             raise DriverException("Session is shut down")
@@ -532,7 +604,7 @@ class Session:
             callback(errors)
         asyncio.ensure_future(run())
 
-    def user_type_registered(self, keyspace, user_type, klass) -> None:
+    def user_type_registered(self, keyspace: str, user_type: str, klass: type) -> None:
         """``Cluster.register_user_type`` calls this: check the type exists and teach this
         session's encoder to render ``klass`` instances as UDT literals for ``%s`` parameters of
         simple statements, as the reference does (prepared statements use the type's codec)."""
@@ -587,10 +659,10 @@ class Session:
                 future._set_final_exception(DriverException(
                     "Session shut down while the request was queued by the request throttler"))
 
-    def __enter__(self):
+    def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *args):
+    def __exit__(self, *args: object) -> None:
         self.shutdown()
 
 

@@ -53,7 +53,7 @@ from cassfast._types_codecs cimport codec_for as _codec_for
 from cassfast._types_codecs cimport (WriteBuffer, _read_bytes, _read_i32, _read_short_bytes,
                                      _read_string, _read_u16, _truncated, empty_value)
 from cassfast._bytes cimport get_u32
-from cassfast._types_codecs import Codec, DecodeError, codec_for, _uses_fast_uuid  # noqa: F401
+from cassfast._types_codecs import Codec, DecodeError, builtin_codec_for, codec_for, _uses_fast_uuid  # noqa: F401
 from libc.stdint cimport int32_t
 
 cdef extern from "Python.h":
@@ -140,6 +140,10 @@ def clear_caches() -> None:
     """Forget the interned descriptors and result metadata (tests; schema-wide changes)."""
     _descriptor_cache.clear()
     _metadata_cache.clear()
+
+
+# Result metadata holds its columns' codecs: rebuild them when a descriptor's deserialize changes.
+_cqltypes._deserializer_listeners.append(clear_caches)
 
 
 cdef object _read_option(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* pos,

@@ -42,6 +42,7 @@ cdef class Codec:
 
 
 cpdef Codec codec_for(cqltype)
+cpdef Codec builtin_codec_for(cqltype)
 
 # A non-null cell's value: None for empty bytes of types where empty is no value.
 cdef object decode_cell(Codec codec, const unsigned char* p, Py_ssize_t n)

@@ -41,7 +41,8 @@ cdef extern from "Python.h":
 
 import_datetime()
 
-__all__ = ["DecodeError", "Codec", "codec_for", "register_codec_kind"]
+__all__ = ["DecodeError", "Codec", "codec_for", "builtin_codec_for", "register_codec_kind",
+           "DeserializeOverrideCodec"]
 
 
 class DecodeError(ValueError):
@@ -832,7 +833,44 @@ def register_codec_kind(str kind, builder) -> None:
     _collection_builders[kind] = builder
 
 
+cdef class DeserializeOverrideCodec(Codec):
+    """Decodes through a ``deserialize`` that an application or tool gave the descriptor (see
+    ``cqltypes._deserializer_override``); encodes, and decodes for that ``deserialize``'s own
+    ``super()`` calls, with the compiled codec ``builtin``."""
+
+    cdef readonly Codec builtin
+    cdef object override
+
+    def __init__(self, cqltype, Codec builtin, override):
+        Codec.__init__(self, cqltype)
+        self.builtin = builtin
+        self.override = override
+        self.empty_ok = builtin.empty_ok
+        self.fixed_size = builtin.fixed_size
+        self.hashable = builtin.hashable
+
+    cdef object decode(self, const unsigned char* p, Py_ssize_t n):
+        # The reference passes the connection's protocol version.  Codecs do not see it; value
+        # layouts are the same in every version cassfast speaks (v3-v5), so pass the newest.
+        return self.override(PyBytes_FromStringAndSize(<const char*>p, n), _OVERRIDE_PROTOCOL_VERSION)
+
+    cdef int encode(self, WriteBuffer buf, object value) except -1:
+        return self.builtin.encode(buf, value)
+
+
+cdef int _OVERRIDE_PROTOCOL_VERSION = 5
+
+
 cdef Codec _build_codec(cqltype):
+    cdef Codec builtin = _build_builtin_codec(cqltype)
+    # Decided once per descriptor class: the default path keeps the compiled decoder untouched.
+    override = _cqltypes._deserializer_override(cqltype)
+    if override is None:
+        return builtin
+    return DeserializeOverrideCodec(cqltype, builtin, override)
+
+
+cdef Codec _build_builtin_codec(cqltype):
     kind = getattr(cqltype, "_codec_kind", "blob")
     if kind == "wrapper":
         if not cqltype.subtypes:
@@ -893,6 +931,14 @@ cpdef Codec codec_for(cqltype):
     codec = _build_codec(cqltype)
     type.__setattr__(cqltype, "_cassfast_codec", codec)
     return <Codec>codec
+
+
+cpdef Codec builtin_codec_for(cqltype):
+    """``codec_for`` without a ``deserialize`` override: the compiled codec of the descriptor."""
+    cdef Codec codec = codec_for(cqltype)
+    if type(codec) is DeserializeOverrideCodec:
+        return (<DeserializeOverrideCodec>codec).builtin
+    return codec
 
 
 def _check_fast_uuid():

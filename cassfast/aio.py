@@ -22,10 +22,13 @@ running loop), :func:`execute` (``await aio.execute(session, ...)``),
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from cassfast.cluster import Cluster, ResultSet, Session
 
 
-async def connect(cluster, keyspace: str | None = None):
+async def connect(cluster: Cluster, keyspace: str | None = None) -> Session:
     """``await connect(cluster)``: ``Cluster.connect`` without blocking the running loop.
 
     Connecting is a cold path of several round trips, run on a worker thread here; every request
@@ -34,13 +37,14 @@ async def connect(cluster, keyspace: str | None = None):
     return await asyncio.to_thread(cluster.connect, keyspace)
 
 
-async def execute(session, query, parameters=None, **kwargs):
+async def execute(session: Session, query: Any, parameters: Any = None, **kwargs: Any) -> ResultSet[Any]:
     """``await execute(session, query, parameters)``: the awaitable form of ``Session.execute``."""
     return await session.execute_async(query, parameters, **kwargs)
 
 
-async def execute_many(session, statement, parameters_seq: Iterable[Sequence | dict | None],
-                       concurrency: int = 100, **kwargs) -> list:
+async def execute_many(session: Session, statement: Any,
+                       parameters_seq: Iterable[Sequence[Any] | Mapping[str, Any] | None],
+                       concurrency: int = 100, **kwargs: Any) -> list[ResultSet[Any]]:
     """Run ``statement`` once per parameter set with at most ``concurrency`` in flight.
 
     Returns the ResultSets in input order; the first failure is raised after in-flight requests
@@ -53,7 +57,7 @@ async def execute_many(session, statement, parameters_seq: Iterable[Sequence | d
     next_index = 0
     first_error: list[BaseException] = []
 
-    async def worker():
+    async def worker() -> None:
         nonlocal next_index
         while next_index < len(params) and not first_error:
             i = next_index
@@ -68,7 +72,7 @@ async def execute_many(session, statement, parameters_seq: Iterable[Sequence | d
     return results
 
 
-def run_on_cluster_loop(cluster, coro: Awaitable) -> asyncio.Future:
+def run_on_cluster_loop(cluster: Cluster, coro: Awaitable[Any]) -> asyncio.Future[Any]:
     """Schedule ``coro`` on the cluster's own I/O loop and return an asyncio future for it on the
     caller's running loop (or a ``concurrent.futures.Future`` when called from plain threads).
 

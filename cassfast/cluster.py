@@ -3,10 +3,10 @@
 ``Cluster`` holds configuration, the cluster-wide state (hosts via ``cassfast.metadata``, the
 control connection in ``cassfast._control``, prepared statements, user types) and the one I/O
 thread (``cassfast._loop``) on which every connection runs.  ``Session`` turns statements into
-protocol messages and ``ResponseFuture``s (``cassfast._request``) and owns one connection pool per
-host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host lifecycle (add, up, down,
-remove) is decided here and fanned out to the load-balancing policy, the sessions' pools and the
-registered ``HostStateListener``s.
+protocol messages and ``ResponseFuture`` objects (``cassfast._request``) and owns one
+connection pool per host (``cassfast.pool``).  ``ResultSet`` pages through results.  Host
+lifecycle (add, up, down, remove) is decided here and fanned out to the load-balancing policy,
+the sessions' pools and the registered ``HostStateListener`` objects.
 
 Blocking calls made from application threads (``connect``, ``prepare``, ``shutdown``) run their
 work as coroutines on the I/O loop and wait with a timeout; they must not be called from a
@@ -15,7 +15,6 @@ callback running on the I/O thread.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import ssl
 import threading
@@ -23,7 +22,7 @@ import time
 import uuid
 import warnings
 import weakref
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
@@ -42,8 +41,12 @@ from cassfast.metrics import Metrics
 from cassfast.pool import HostConnectionPool
 from cassfast.protocol import OptionsMessage
 from cassfast.timestamps import MonotonicTimestampGenerator
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cassfast.policies import HostStateListener
+
+log = _logger_for(__name__)
 
 # Pool sizing (see cassfast.pool).  The request thresholds are the reference's values.  The
 # connection counts are what the reference opens with protocol v3+ (one connection per host);
@@ -358,7 +361,8 @@ class Cluster:
         self._default_retry_policy = policy
         self.profile_manager[EXEC_PROFILE_DEFAULT].retry_policy = policy
 
-    def add_execution_profile(self, name, profile, pool_wait_timeout=5) -> None:
+    def add_execution_profile(self, name: object, profile: ExecutionProfile[Any],
+                              pool_wait_timeout: float = 5) -> None:
         if not isinstance(profile, ExecutionProfile):
             raise TypeError("profile must be an instance of ExecutionProfile")
         if self._config_mode == _ConfigMode.LEGACY:
@@ -426,20 +430,20 @@ class Cluster:
         for session in list(self.sessions):
             self._loop_thread.submit(session._resize_pools)
 
-    def register_listener(self, listener) -> None:
+    def register_listener(self, listener: HostStateListener) -> None:
         with self._listener_lock:
             self._listeners.add(listener)
 
-    def unregister_listener(self, listener) -> None:
+    def unregister_listener(self, listener: HostStateListener) -> None:
         with self._listener_lock:
             self._listeners.discard(listener)
 
     @property
-    def listeners(self) -> set:
+    def listeners(self) -> set[HostStateListener]:
         with self._listener_lock:
             return set(self._listeners)
 
-    def register_user_type(self, keyspace: str, user_type: str, klass) -> None:
+    def register_user_type(self, keyspace: str, user_type: str, klass: type) -> None:
         """Map a CQL user-defined type to a Python class for results and bound values."""
         if self.protocol_version < 3:
             log.warning("User Type serialization is only supported in native protocol version 3+")

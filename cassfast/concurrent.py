@@ -13,10 +13,9 @@ in a ``ResultSet``, which fetches further pages synchronously when iterated, as 
 from __future__ import annotations
 
 import threading
-from collections import namedtuple
 from concurrent.futures import Future
 from itertools import cycle
-from typing import Any, Iterable, Iterator, List, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, NamedTuple, Union
 
 from cassfast import DriverException
 from cassfast._profiles import EXEC_PROFILE_DEFAULT
@@ -25,9 +24,17 @@ from cassfast._resultset import ResultSet
 __all__ = ["ExecutionResult", "execute_concurrent", "execute_concurrent_with_args",
            "execute_concurrent_async"]
 
-ExecutionResult = namedtuple("ExecutionResult", ["success", "result_or_exc"])
-ExecutionResult.__doc__ = """The outcome of one statement: ``success`` is True with a ``ResultSet``
+if TYPE_CHECKING:
+    # Typing only (allowlisted in tests/unit/test_layering.py): _session imports this module.
+    from cassfast._session import Session
+
+
+class ExecutionResult(NamedTuple):
+    """The outcome of one statement: ``success`` is True with a ``ResultSet``
 as ``result_or_exc``, or False with the exception the statement failed with."""
+
+    success: bool
+    result_or_exc: Any
 
 
 class _ConcurrentExecutor:
@@ -248,9 +255,9 @@ def _check_may_block(session) -> None:
             "called from a callback?); use execute_concurrent_async there")
 
 
-def execute_concurrent(session, statements_and_parameters: Iterable, concurrency: int = 100,
+def execute_concurrent(session: Session, statements_and_parameters: Iterable[Any], concurrency: int = 100,
                        raise_on_first_error: bool = True, results_generator: bool = False,
-                       execution_profile=EXEC_PROFILE_DEFAULT
+                       execution_profile: Any = EXEC_PROFILE_DEFAULT
                        ) -> Union[List[ExecutionResult], Iterator[ExecutionResult]]:
     """Execute ``(statement, parameters)`` pairs with at most ``concurrency`` in flight.
 
@@ -275,8 +282,8 @@ def execute_concurrent(session, statements_and_parameters: Iterable, concurrency
     return executor.wait()
 
 
-def execute_concurrent_with_args(session, statement, parameters: Iterable, *args: Any,
-                                 **kwargs: Any):
+def execute_concurrent_with_args(session: Session, statement: Any, parameters: Iterable[Any], *args: Any,
+                                 **kwargs: Any) -> Union[List[ExecutionResult], Iterator[ExecutionResult]]:
     """``execute_concurrent`` of one statement with each parameter set of ``parameters``.
 
     Example::
@@ -287,9 +294,9 @@ def execute_concurrent_with_args(session, statement, parameters: Iterable, *args
     return execute_concurrent(session, zip(cycle((statement,)), parameters), *args, **kwargs)
 
 
-def execute_concurrent_async(session, statements_and_parameters: Iterable,
+def execute_concurrent_async(session: Session, statements_and_parameters: Iterable[Any],
                              concurrency: int = 100, raise_on_first_error: bool = False,
-                             execution_profile=EXEC_PROFILE_DEFAULT) -> Future:
+                             execution_profile: Any = EXEC_PROFILE_DEFAULT) -> Future[Any]:
     """Like ``execute_concurrent``, but returns at once with a ``concurrent.futures.Future`` that
     resolves to the ordered list of ``ExecutionResult`` (or to the first error, when
     ``raise_on_first_error`` is set; it defaults to False here, as in the reference)."""

@@ -14,7 +14,6 @@ and decoded by ``cassfast.protocol.ProtocolHandler``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 import ssl as _ssl
@@ -27,8 +26,9 @@ from cassfast import _wire, protocol
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder  # ProtocolError: the core's typed error for malformed input
 from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
                            EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 _monotonic = time.monotonic
 
 

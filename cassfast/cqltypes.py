@@ -10,16 +10,17 @@ custom types and vectors in result metadata) and CQL syntax (``parse_cql_type``,
 """
 from __future__ import annotations
 
-import logging
 import re
 import sys
+import weakref
 from binascii import unhexlify
 from collections import namedtuple
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from cassfast import UnsupportedOperation, util
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 apache_cassandra_type_prefix = "org.apache.cassandra.db.marshal."
 cassandra_empty_type = "org.apache.cassandra.db.marshal.EmptyType"
@@ -32,10 +33,58 @@ _cqltypes: dict = {}
 # this module cannot import them: the root module connects them once it has loaded the compiled
 # core (cassfast/__init__.py), before any code outside cassfast can call serialize/deserialize.
 _codec_lookup = None
+_builtin_codec_lookup = None  # cassfast._types.builtin_codec_for, connected by the root module too
 
 
 def _codec_for(cqltype):
     return _codec_lookup(cqltype)
+
+
+def _builtin_codec_for(cqltype):
+    """The compiled codec of ``cqltype`` without any ``deserialize`` override (see below)."""
+    _codec_for(cqltype)
+    return _builtin_codec_lookup(cqltype)
+
+
+# Deserializer overrides.  Tools replace a descriptor's ``deserialize`` (cqlsh sets
+# ``DateType.deserialize`` to return the milliseconds of timestamps outside datetime's range) or
+# define it in a subclass; the reference's pure-Python decoding calls it for every value.
+# cassfast decides once per descriptor, when its codec is built (``_deserializer_override``): a
+# descriptor whose ``deserialize`` is not cassfast's own gets a codec that calls it, every other
+# one keeps the compiled decoder.  Setting or deleting ``deserialize`` on a descriptor class
+# drops the codecs built so far and the listeners' caches (``_types`` registers its result
+# metadata cache), so an override set after connecting applies to the next parsed results;
+# metadata already held by a PreparedStatement keeps the codecs it was built with.
+_BUILTIN_DESERIALIZE: dict = {}
+_all_descriptors: "weakref.WeakSet" = weakref.WeakSet()
+_deserializer_listeners: list = []
+
+
+def _deserializer_override(cqltype) -> Optional[Callable]:
+    """``cqltype.deserialize`` when it is not cassfast's own, else None.
+
+    An override reaches the subclasses that share its class's value format (``_codec_kind``):
+    ``TimestampType`` and ``CounterColumnType`` inherit overrides of ``DateType`` and
+    ``LongType``, but ``TimeUUIDType`` (a ``DateType`` subclass that the reference gives its own
+    ``deserialize``) does not get cqlsh's ``DateType`` hook.
+    """
+    for klass in cqltype.__mro__:
+        own = klass.__dict__.get("deserialize")
+        if own is not None:
+            if _BUILTIN_DESERIALIZE.get(klass) is own:
+                return None
+            if getattr(klass, "_codec_kind", None) != getattr(cqltype, "_codec_kind", None):
+                return None
+            return cqltype.deserialize
+    return None
+
+
+def _deserializers_changed() -> None:
+    for klass in list(_all_descriptors):
+        if "_cassfast_codec" in klass.__dict__:
+            type.__delattr__(klass, "_cassfast_codec")
+    for listener in _deserializer_listeners:
+        listener()
 
 
 def _name_from_hex_string(encoded_name: str) -> str:
@@ -52,11 +101,22 @@ class CassandraTypeType(type):
     def __new__(metacls, name, bases, dct):
         dct.setdefault("cassname", name)
         cls = type.__new__(metacls, name, bases, dct)
+        _all_descriptors.add(cls)
         if not name.startswith("_"):
             _casstypes[name] = cls
             if not cls.typename.startswith(apache_cassandra_type_prefix):
                 _cqltypes[cls.typename] = cls
         return cls
+
+    def __setattr__(cls, name, value):
+        type.__setattr__(cls, name, value)
+        if name == "deserialize":
+            _deserializers_changed()
+
+    def __delattr__(cls, name):
+        type.__delattr__(cls, name)
+        if name == "deserialize":
+            _deserializers_changed()
 
 
 class EmptyValue:
@@ -100,7 +160,7 @@ class _CassandraType(metaclass=CassandraTypeType):
     @classmethod
     def deserialize(cls, byts: bytes, protocol_version: int):
         """The Python value for the serialized ``byts`` of this type."""
-        return _codec_for(cls).deserialize(byts, protocol_version)
+        return _builtin_codec_for(cls).deserialize(byts, protocol_version)
 
     @classmethod
     def serialize(cls, val, protocol_version: int) -> bytes:
@@ -327,7 +387,7 @@ class _ParameterizedType(_CassandraType):
         if not cls.subtypes:
             raise NotImplementedError("can't deserialize unparameterized %s" % cls.typename)
         _check_collection_protocol(cls, protocol_version)
-        return _codec_for(cls).deserialize(byts, protocol_version)
+        return _builtin_codec_for(cls).deserialize(byts, protocol_version)
 
     @classmethod
     def serialize(cls, val, protocol_version):
@@ -480,7 +540,7 @@ class DynamicCompositeType(_ParameterizedType):
 
     @classmethod
     def deserialize(cls, byts, protocol_version):
-        return _codec_for(cls).deserialize(byts, protocol_version)
+        return _builtin_codec_for(cls).deserialize(byts, protocol_version)
 
     @classmethod
     def serialize(cls, val, protocol_version):
@@ -827,6 +887,11 @@ __all__ = [
     "cql_types_from_string", "strip_frozen",
 ]
 
+
+# Every deserialize defined above is cassfast's own (decoded by the compiled codecs).
+_BUILTIN_DESERIALIZE.update(
+    (klass, klass.__dict__["deserialize"]) for klass in list(_all_descriptors)
+    if "deserialize" in klass.__dict__)
 
 # The reference's cassandra.cqltypes exposes the byte helpers of cassandra.marshal.
 from cassfast.marshal import (  # noqa: E402,F401

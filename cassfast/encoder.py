@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import datetime
 import ipaddress
-import logging
 import math
 import types
 from binascii import hexlify
@@ -22,8 +21,9 @@ from uuid import UUID
 
 from cassfast.util import Date, OrderedMap, OrderedMapSerializedKey, SortedSet, Time
 from cassfast.util import sortedset  # noqa: F401  (the reference's cassandra.encoder exposes it)
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 __all__ = ["Encoder", "ValueSequence", "cql_quote"]
 

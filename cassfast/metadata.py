@@ -33,7 +33,6 @@ Both schema methods rebuild the replica tables of the keyspaces they touch.
 """
 from __future__ import annotations
 
-import logging
 import random
 import struct
 import threading
@@ -57,8 +56,9 @@ from cassfast._schema import (  # noqa: F401  (re-exported: the reference's modu
 from cassfast.cqltypes import parse_cql_type
 from cassfast.host import EndPoint
 from cassfast.policies import HostDistance
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 MIN_LONG = -(2 ** 63)
 MAX_LONG = (2 ** 63) - 1

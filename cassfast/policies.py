@@ -37,13 +37,12 @@ hooks is written down in ``docs/architecture.md`` ("Policy wiring").
 """
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import warnings
 from collections import namedtuple
 from random import randint, shuffle
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from cassfast import WriteType as WriteType  # re-exported, as the reference does
 from cassfast import ConsistencyLevel, OperationTimedOut  # noqa: F401  (reference re-exports)
@@ -56,8 +55,12 @@ from cassfast._failure_policies import (  # noqa: F401  (the reference's module 
     SpeculativeExecutionPlan, SpeculativeExecutionPolicy,
 )
 from cassfast._routing import DCAwarePlanner, RoundRobinPlanner, TokenAwarePlanner
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cassfast.host import Host
+
+log = _logger_for(__name__)
 
 __all__ = [
     "HostDistance", "HostStateListener", "LoadBalancingPolicy", "RoundRobinPolicy",
@@ -91,16 +94,16 @@ class HostStateListener:
     The hooks are no-ops here, so a listener overrides only what it needs.
     """
 
-    def on_add(self, host) -> None:
+    def on_add(self, host: Host) -> None:
         """A node joined the cluster (it should be considered up)."""
 
-    def on_up(self, host) -> None:
+    def on_up(self, host: Host) -> None:
         """A node was marked up."""
 
-    def on_down(self, host) -> None:
+    def on_down(self, host: Host) -> None:
         """A node was marked down."""
 
-    def on_remove(self, host) -> None:
+    def on_remove(self, host: Host) -> None:
         """A node left the cluster."""
 
 
@@ -121,42 +124,42 @@ class LoadBalancingPolicy(HostStateListener):
     (replaced, never mutated, so reading it needs no lock).
     """
 
-    hosts: tuple = ()
+    hosts: tuple[Host, ...] = ()
     _hosts_lock = _hosts_update_lock  # reference attribute name
 
     def __init__(self) -> None:
         self.hosts = ()
 
-    def distance(self, host) -> int:
+    def distance(self, host: Host) -> int:
         raise NotImplementedError()
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         self.hosts = tuple(dict.fromkeys(hosts))  # de-duplicated, in the given order
 
-    def make_query_plan(self, working_keyspace: Optional[str] = None, query=None) -> Iterable:
+    def make_query_plan(self, working_keyspace: Optional[str] = None, query: Any = None) -> Iterable[Host]:
         raise NotImplementedError()
 
     def check_supported(self) -> None:
         """Called once metadata is known; raise if this policy cannot work with the cluster."""
 
-    def on_up(self, host) -> None:
+    def on_up(self, host: Host) -> None:
         LoadBalancingPolicy._add_live(self, host)
 
-    def on_add(self, host) -> None:
+    def on_add(self, host: Host) -> None:
         LoadBalancingPolicy._add_live(self, host)
 
-    def on_down(self, host) -> None:
+    def on_down(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
 
-    def on_remove(self, host) -> None:
+    def on_remove(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
 
-    def _add_live(self, host) -> None:
+    def _add_live(self, host: Host) -> None:
         with _hosts_update_lock:
             if host not in self.hosts:
                 self.hosts = self.hosts + (host,)
 
-    def _remove_live(self, host) -> None:
+    def _remove_live(self, host: Host) -> None:
         with _hosts_update_lock:
             if host in self.hosts:
                 self.hosts = tuple(h for h in self.hosts if h != host)
@@ -191,13 +194,13 @@ class RoundRobinPolicy(LoadBalancingPolicy):
     def _position(self, value: int) -> None:
         self._state().position = value
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         LoadBalancingPolicy.populate(self, cluster, hosts)
         n = len(self.hosts)
         self._position = randint(0, n - 1) if n > 1 else 0
         self._sync()
 
-    def distance(self, host) -> int:
+    def distance(self, host: Host) -> int:
         return HostDistance.LOCAL
 
     @property
@@ -216,19 +219,19 @@ class RoundRobinPolicy(LoadBalancingPolicy):
         for i in range(n):
             yield hosts[(pos + i) % n]
 
-    def on_up(self, host) -> None:
+    def on_up(self, host: Host) -> None:
         LoadBalancingPolicy._add_live(self, host)
         self._sync()
 
-    def on_add(self, host) -> None:
+    def on_add(self, host: Host) -> None:
         LoadBalancingPolicy._add_live(self, host)
         self._sync()
 
-    def on_down(self, host) -> None:
+    def on_down(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
         self._sync()
 
-    def on_remove(self, host) -> None:
+    def on_remove(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
         self._sync()
 
@@ -306,10 +309,10 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
     def _position(self, value: int) -> None:
         self._state().position = value
 
-    def _dc(self, host):
+    def _dc(self, host: Host):
         return host.datacenter or self._local_dc
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         LoadBalancingPolicy.populate(self, cluster, hosts)
         if not self._local_dc:
             self._endpoints = _contact_endpoints(cluster)
@@ -328,14 +331,14 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
         self._position = randint(0, n - 1) if n > 1 else 0
         self._sync()
 
-    def _set_inferred_local_dc(self, host) -> None:
+    def _set_inferred_local_dc(self, host: Host) -> None:
         self.local_dc = host.datacenter
         self._endpoints = []
         log.info("Using datacenter '%s' for DCAwareRoundRobinPolicy (via host '%s'); if incorrect, "
                  "pass local_dc to the constructor or limit contact points to local nodes",
                  self._local_dc, host.endpoint)
 
-    def distance(self, host) -> int:
+    def distance(self, host: Host) -> int:
         dc = self._dc(host)
         if dc == self._local_dc:
             return HostDistance.LOCAL
@@ -361,7 +364,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
             if dc != self._local_dc:
                 yield from remote_live[:self._used_hosts_per_remote_dc]
 
-    def on_up(self, host) -> None:
+    def on_up(self, host: Host) -> None:
         if (not self._local_dc and host.datacenter
                 and any(_is_endpoint_of(host, e) for e in self._endpoints)):
             self._set_inferred_local_dc(host)
@@ -376,7 +379,7 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
                 self._dc_live_hosts = updated
             self._sync()
 
-    def on_down(self, host) -> None:
+    def on_down(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
         dc = self._dc(host)
         with _hosts_update_lock:
@@ -391,10 +394,10 @@ class DCAwareRoundRobinPolicy(LoadBalancingPolicy):
                 self._dc_live_hosts = updated
             self._sync()
 
-    def on_add(self, host) -> None:
+    def on_add(self, host: Host) -> None:
         self.on_up(host)
 
-    def on_remove(self, host) -> None:
+    def on_remove(self, host: Host) -> None:
         self.on_down(host)
 
 
@@ -452,7 +455,7 @@ class TokenAwarePolicy(LoadBalancingPolicy):
     def child_policy(self) -> LoadBalancingPolicy:
         return self._child_policy
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         hosts = list(hosts)
         LoadBalancingPolicy.populate(self, cluster, hosts)
         self._cluster_metadata = cluster.metadata
@@ -463,7 +466,7 @@ class TokenAwarePolicy(LoadBalancingPolicy):
     def check_supported(self) -> None:
         self._child_policy.check_supported()
 
-    def distance(self, host) -> int:
+    def distance(self, host: Host) -> int:
         return self._child_policy.distance(host)
 
     def make_query_plan(self, working_keyspace=None, query=None) -> Iterable:
@@ -487,19 +490,19 @@ class TokenAwarePolicy(LoadBalancingPolicy):
             if host not in first:
                 yield host
 
-    def on_up(self, host) -> None:
+    def on_up(self, host: Host) -> None:
         LoadBalancingPolicy._add_live(self, host)
         self._child_policy.on_up(host)
 
-    def on_down(self, host) -> None:
+    def on_down(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
         self._child_policy.on_down(host)
 
-    def on_add(self, host) -> None:
+    def on_add(self, host: Host) -> None:
         LoadBalancingPolicy._add_live(self, host)
         self._child_policy.on_add(host)
 
-    def on_remove(self, host) -> None:
+    def on_remove(self, host: Host) -> None:
         LoadBalancingPolicy._remove_live(self, host)
         self._child_policy.on_remove(host)
 
@@ -520,22 +523,22 @@ class WhiteListRoundRobinPolicy(RoundRobinPolicy):
                     resolved.append(info[4][0])
         self._allowed_hosts_resolved = resolved
 
-    def _allowed(self, host) -> bool:
+    def _allowed(self, host: Host) -> bool:
         return host.address in self._allowed_hosts_resolved
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         RoundRobinPolicy.populate(self, cluster, [h for h in hosts if self._allowed(h)])
 
     # on_down / on_remove are RoundRobinPolicy's: removing a host that was never added is a no-op.
 
-    def distance(self, host) -> int:
+    def distance(self, host: Host) -> int:
         return HostDistance.LOCAL if self._allowed(host) else HostDistance.IGNORED
 
-    def on_up(self, host) -> None:
+    def on_up(self, host: Host) -> None:
         if self._allowed(host):
             RoundRobinPolicy.on_up(self, host)
 
-    def on_add(self, host) -> None:
+    def on_add(self, host: Host) -> None:
         if self._allowed(host):
             RoundRobinPolicy.on_add(self, host)
 
@@ -554,7 +557,7 @@ class WrapperPolicy(LoadBalancingPolicy):
     def distance(self, *args, **kwargs):
         return self._child_policy.distance(*args, **kwargs)
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         hosts = list(hosts)
         LoadBalancingPolicy.populate(self, cluster, hosts)
         self._child_policy.populate(cluster, hosts)
@@ -592,12 +595,12 @@ class HostFilterPolicy(WrapperPolicy):
     def predicate(self) -> Callable[[Any], Any]:
         return self._predicate
 
-    def distance(self, host) -> int:
+    def distance(self, host: Host) -> int:
         if self._predicate(host):
             return self._child_policy.distance(host)
         return HostDistance.IGNORED
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         hosts = list(hosts)
         LoadBalancingPolicy.populate(self, cluster, hosts)
         self._child_policy.populate(cluster=cluster, hosts=hosts)
@@ -615,7 +618,7 @@ class DefaultLoadBalancingPolicy(WrapperPolicy):
 
     _cluster_metadata = None
 
-    def populate(self, cluster, hosts: Iterable) -> None:
+    def populate(self, cluster: Any, hosts: Iterable[Host]) -> None:
         self._cluster_metadata = cluster.metadata
         WrapperPolicy.populate(self, cluster, hosts)
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 import time
 from typing import Callable
 
@@ -47,8 +46,9 @@ from cassfast._interfaces import Connector, HostEvents, PoolSettings
 from cassfast._lanes import LaneSet
 from cassfast.connection import Connection, ConnectionException
 from cassfast.host import Host  # noqa: F401  (public re-export, as cassandra.pool.Host)
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 # Seconds after a growth during which load-based shrinking waits (reference: _MIN_TRASH_INTERVAL).
 _MIN_TRASH_INTERVAL = 10.0

@@ -24,7 +24,6 @@ RESULT body without going through the opcode table.
 """
 from __future__ import annotations
 
-import logging
 from collections import namedtuple
 from typing import Any, Callable, Optional
 from uuid import UUID
@@ -41,8 +40,9 @@ from cassfast._core_messages import BodyReader, read_response_prelude
 from cassfast._types import UNSET_VALUE
 from cassfast.compression import locally_supported_compressions
 from cassfast.rows import tuple_factory as _tuple_factory
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 __all__ = [
     "ProtocolHandler", "ProtocolError", "FrameDecoder", "SegmentEncoder",

@@ -12,12 +12,11 @@ the session's job (``cassfast.cluster``).  Binding is on every prepared request'
 """
 from __future__ import annotations
 
-import logging
 import struct
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from cassfast import ConsistencyLevel, OperationTimedOut
 from cassfast._types import UNSET_VALUE, encode_values
@@ -30,6 +29,7 @@ from cassfast.rows import (  # noqa: F401  (re-exported: the reference exposes t
     ordered_dict_factory,
     tuple_factory,
 )
+from cassfast import _logger_for
 
 __all__ = [
     "UNSET_VALUE",
@@ -52,7 +52,10 @@ __all__ = [
     "ordered_dict_factory",
 ]
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cassfast.policies import RetryPolicy
+
+log = _logger_for(__name__)
 
 FETCH_SIZE_UNSET = object()
 """Sentinel for "no per-statement fetch size": the session's ``default_fetch_size`` applies.
@@ -95,24 +98,24 @@ class Statement:
     to the execution profile's or session's defaults.
     """
 
-    retry_policy = None
+    retry_policy: Optional[RetryPolicy] = None
     """A ``cassfast.policies.RetryPolicy`` used for this statement instead of the profile's."""
 
-    consistency_level = None
+    consistency_level: Optional[int] = None
     """A ``ConsistencyLevel``; ``None`` means the execution profile's level."""
 
-    fetch_size = FETCH_SIZE_UNSET
+    fetch_size: Any = FETCH_SIZE_UNSET
     """Rows per page; overrides ``Session.default_fetch_size``.  ``None`` disables paging."""
 
-    keyspace = None
+    keyspace: Optional[str] = None
     """The keyspace this statement acts on, for token-aware routing.  Set implicitly on bound and
     batch statements; must be set explicitly on a ``SimpleStatement`` to route it."""
 
-    table = None
+    table: Optional[str] = None
     """The table this statement acts on, when known (bound statements take it from the prepared
     metadata).  Informational: it is not sent to the server."""
 
-    custom_payload = None
+    custom_payload: Optional[dict[str, bytes]] = None
     """A ``dict[str, bytes]`` sent to the server with the request (protocol v4+)."""
 
     is_idempotent = False
@@ -235,19 +238,20 @@ class PreparedStatement:
     fetch size, idempotence, ...) become the defaults of every statement bound from it.
     """
 
-    retry_policy = None
-    consistency_level = None
-    custom_payload = None
-    fetch_size = FETCH_SIZE_UNSET
-    keyspace = None
-    protocol_version = None
-    query_id = None
-    query_string = None
-    result_metadata = None
-    result_metadata_id = None
-    column_encryption_policy = None
-    routing_key_indexes = None
-    serial_consistency_level = None
+    retry_policy: Optional[RetryPolicy] = None
+    consistency_level: Optional[int] = None
+    custom_payload: Optional[dict[str, bytes]] = None
+    fetch_size: Any = FETCH_SIZE_UNSET
+    keyspace: Optional[str] = None
+    protocol_version: Optional[int] = None
+    query_id: Optional[bytes] = None
+    query_string: Optional[str] = None
+    result_metadata: Any = None
+    result_metadata_id: Optional[bytes] = None
+    column_encryption_policy: Any = None
+    routing_key_indexes: Optional[list[int]] = None
+    serial_consistency_level: Optional[int] = None
+    is_idempotent: bool
 
     def __init__(self, column_metadata, query_id: bytes, routing_key_indexes: Optional[list],
                  query: str, keyspace: Optional[str], protocol_version: int, result_metadata,
@@ -302,7 +306,7 @@ class PreparedStatement:
                    protocol_version, result_metadata, result_metadata_id,
                    column_encryption_policy)
 
-    def bind(self, values) -> "BoundStatement":
+    def bind(self, values: Union[Sequence[Any], Mapping[str, Any], None]) -> "BoundStatement":
         """A new ``BoundStatement`` with ``values`` bound; see ``BoundStatement.bind``."""
         return BoundStatement(self).bind(values)
 
@@ -378,7 +382,7 @@ class BoundStatement(Statement):
                                serial_consistency_level, fetch_size, keyspace, custom_payload,
                                ps.is_idempotent)
 
-    def bind(self, values) -> "BoundStatement":
+    def bind(self, values: Union[Sequence[Any], Mapping[str, Any], None]) -> "BoundStatement":
         """Serialize ``values`` for the prepared statement's bind variables; returns ``self``.
 
         ``values`` is a sequence in bind-variable order (even for a single value) or a dict keyed
@@ -593,7 +597,8 @@ class BatchStatement(Statement):
         if self.custom_payload:
             self.custom_payload.clear()
 
-    def add(self, statement, parameters=None) -> "BatchStatement":
+    def add(self, statement: Union[str, Statement, PreparedStatement],
+            parameters: Union[Sequence[Any], Mapping[str, Any], None] = None) -> "BatchStatement":
         """Add a statement: a CQL string or ``SimpleStatement`` (with ``parameters`` formatted
         client-side), a ``PreparedStatement`` (bound with ``parameters``), or a ``BoundStatement``
         (which must come without ``parameters``).  Returns ``self``."""
@@ -624,7 +629,7 @@ class BatchStatement(Statement):
                             % type(statement).__name__)
         return self
 
-    def add_all(self, statements: Iterable, parameters: Iterable) -> None:
+    def add_all(self, statements: Iterable[Any], parameters: Iterable[Any]) -> None:
         """Add each statement with the matching parameters (``None`` for none); the shorter of
         the two iterables ends the pairing."""
         for statement, value in zip(statements, parameters):

@@ -9,17 +9,25 @@ working when called directly and serve as the specification of what the fast pat
 """
 from __future__ import annotations
 
-import logging
 import re
 from collections import OrderedDict, namedtuple
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple, TypeVar
 
 from cassfast.util import _sanitize_identifiers
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 __all__ = ["tuple_factory", "named_tuple_factory", "dict_factory", "ordered_dict_factory",
-           "named_tuple_class"]
+           "named_tuple_class", "RowFactory"]
+
+_RowT = TypeVar("_RowT")
+
+RowFactory = Callable[[List[str], List[Tuple[Any, ...]]], List[_RowT]]
+"""For type checkers: a row factory giving rows of type ``_RowT`` (``RowFactory[dict[str, Any]]``).
+
+``ExecutionProfile(row_factory=f)`` carries the row type of ``f`` to the ``ResultSet`` of
+``Session.execute(..., execution_profile=profile)``."""
 
 _NON_ALNUM = re.compile("[^a-zA-Z0-9]")
 _LEADING_BAD = re.compile("^[^a-zA-Z0-9]*")
@@ -67,22 +75,23 @@ def named_tuple_class(colnames: Sequence[str]) -> type:
     return cls
 
 
-def tuple_factory(colnames: Sequence[str], rows: List[tuple]) -> List[tuple]:
+def tuple_factory(colnames: Sequence[str], rows: List[Tuple[Any, ...]]) -> List[Tuple[Any, ...]]:
     """Each row as a plain tuple."""
     return rows
 
 
-def named_tuple_factory(colnames: Sequence[str], rows: List[tuple]) -> List[Any]:
+def named_tuple_factory(colnames: Sequence[str], rows: List[Tuple[Any, ...]]) -> List[Any]:
     """Each row as a namedtuple (``row.name`` or ``row[0]``); the default row factory."""
     Row = named_tuple_class(colnames)
     return [Row(*row) for row in rows]
 
 
-def dict_factory(colnames: Sequence[str], rows: List[tuple]) -> List[dict]:
+def dict_factory(colnames: Sequence[str], rows: List[Tuple[Any, ...]]) -> List[Dict[str, Any]]:
     """Each row as a dict keyed by column name."""
     return [dict(zip(colnames, row)) for row in rows]
 
 
-def ordered_dict_factory(colnames: Sequence[str], rows: List[tuple]) -> List[OrderedDict]:
+def ordered_dict_factory(colnames: Sequence[str],
+                         rows: List[Tuple[Any, ...]]) -> List[OrderedDict[str, Any]]:
     """Each row as an OrderedDict in column order."""
     return [OrderedDict(zip(colnames, row)) for row in rows]

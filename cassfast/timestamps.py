@@ -7,11 +7,12 @@ the reference driver's ``MonotonicTimestampGenerator`` API.
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
-log = logging.getLogger(__name__)
+from cassfast import _logger_for
+
+log = _logger_for(__name__)
 
 
 class MonotonicTimestampGenerator:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-log = logging.getLogger(__name__)
+from cassfast import _logger_for
+
+log = _logger_for(__name__)
 
 __all__ = ["RequestInfo", "RequestTracker", "MultiRequestTracker", "SlowQueryLogger"]
 
@@ -149,7 +151,7 @@ class SlowQueryLogger(RequestTracker):
         if not isinstance(max_query_length, int) or max_query_length < 1:
             raise ValueError("max_query_length must be an int >= 1, got %r" % (max_query_length,))
         self.threshold = float(threshold)
-        self.logger = logger if logger is not None else logging.getLogger("cassfast.tracker.slow")
+        self.logger = logger if logger is not None else _logger_for(__name__ + ".slow")
         self.max_query_length = max_query_length
         self.log_errors = log_errors
         self.slow_count = 0

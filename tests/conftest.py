@@ -78,18 +78,18 @@ def _deselect_tests_needing_a_newer_server(config: pytest.Config, items: List[py
     dropped: List[pytest.Item] = []
     notes: List[Tuple[str, str]] = []
     for item in items:
-        marker = item.get_closest_marker("cassandra_min")
-        if marker is None:
+        # Every requirement counts (a case's and its fixture parameter's): the highest decides.
+        markers = list(item.iter_markers("cassandra_min"))
+        for marker in markers:
+            if len(marker.args) != 1 or not marker.kwargs.get("reason"):
+                raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.cassandra_min('5.0', reason='...')")
+        unmet = [m for m in markers if not _versions.at_least(server, m.args[0])]
+        if not unmet:
             keep.append(item)
             continue
-        if len(marker.args) != 1 or not marker.kwargs.get("reason"):
-            raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.cassandra_min('5.0', reason='...')")
-        minimum = marker.args[0]
-        if _versions.at_least(server, minimum):
-            keep.append(item)
-        else:
-            dropped.append(item)
-            notes.append((f"needs Cassandra {minimum}: {marker.kwargs['reason']}", item.nodeid))
+        marker = max(unmet, key=lambda m: _versions.version_key(m.args[0]))
+        dropped.append(item)
+        notes.append((f"needs Cassandra {marker.args[0]}: {marker.kwargs['reason']}", item.nodeid))
     if dropped:
         items[:] = keep
         config.hook.pytest_deselected(items=dropped)

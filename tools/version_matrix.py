@@ -6,7 +6,7 @@ For each Cassandra release, the ``single`` variant is started by the harness (on
 ``$CASSFAST_SINGLE_FIRST_IP`` if set) unless it already runs that release, and for each driver
 (cassfast, cassandra-driver) and each native protocol version v3, v4, v5 one workload runs on a
 fresh ``Cluster(protocol_version=v)``: connect, CREATE KEYSPACE, USE, CREATE TABLE, prepared
-INSERT x 50, a paged SELECT (fetch_size 10) that must return the 50 rows, a logged batch, an LWT
+INSERT x 50 (keyspace-qualified), an unqualified INSERT prepared after the USE, a paged SELECT (fetch_size 10) that must return the 50 rows, a logged batch, an LWT
 that must not apply, and a last ``system.local`` query that shows whether the session still works
 after an earlier step failed.  The first failing step and its error are reported; the remaining
 steps still run (except when the connection itself failed), so "what works afterwards" is seen.
@@ -73,6 +73,14 @@ def run_workload(driver: str, address: str, port: int, protocol: int) -> Dict[st
                 session.execute(insert, (1, i, f"v{i}"))
 
         step("prepared insert", prepared_insert)
+
+        def prepare_unqualified_after_use() -> None:
+            # The keyspace comes from USE: 4.0 answers with a warning about that pattern, and a
+            # warning cannot be sent on a v3 connection.
+            insert = session.prepare("INSERT INTO t (k, c, v) VALUES (?, ?, ?)")
+            session.execute(insert, (3, 0, "u"))
+
+        step("unqualified prepare after USE", prepare_unqualified_after_use)
 
         def paged_select() -> None:
             stmt = query_mod.SimpleStatement(f"SELECT c FROM {keyspace}.t WHERE k = 1", fetch_size=10)

@@ -15,7 +15,7 @@ import ipaddress
 import itertools
 import uuid as _uuid
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from cassfast import util
 from cassfast.cqlengine import ValidationError
@@ -103,6 +103,14 @@ class Column:
 
     def __repr__(self) -> str:
         return "<%s %s>" % (type(self).__name__, self.column_name or "(unbound)")
+
+    if TYPE_CHECKING:
+        # For type checkers only: a model's metaclass replaces each declared column with a
+        # descriptor (models.ColumnDescriptor), so ``instance.col`` is the column's value and
+        # ``Model.col`` a filter expression builder, not this Column.
+        def __get__(self, instance: Any, owner: Any) -> Any: ...
+
+        def __set__(self, instance: Any, value: Any) -> None: ...
 
     # -- values -------------------------------------------------------------------------------
 

@@ -9,18 +9,18 @@ operation is prepared once and then only executed.  The module globals ``cluster
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections import defaultdict
 from typing import Any, Dict, Iterable, Optional
 
 from cassfast import ConsistencyLevel
-from cassfast.cluster import Cluster
+from cassfast.cluster import Cluster, ResultSet, Session
 from cassfast.query import SimpleStatement, Statement, dict_factory
 
 from cassfast.cqlengine import CQLEngineException
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 class _NotSet:
     """The "no timeout given" marker: the session's default timeout applies."""
@@ -217,7 +217,7 @@ def default() -> None:
     register_connection("default", hosts=None, default=True)
 
 
-def set_session(s) -> None:
+def set_session(s: Session) -> None:
     """Use an existing ``Session`` as the default connection."""
     try:
         conn = get_connection()
@@ -246,8 +246,8 @@ def setup(hosts: Iterable[str], default_keyspace: Optional[str], consistency: Op
                         retry_connect=retry_connect, cluster_options=kwargs, default=True)
 
 
-def execute(query, params=None, consistency_level: Optional[int] = None, timeout=NOT_SET,
-            connection: Any = None):
+def execute(query: Any, params: Any = None, consistency_level: Optional[int] = None,
+            timeout: Any = NOT_SET, connection: Any = None) -> ResultSet[Any]:
     """Run a CQL string or Statement on a connection; return the driver's ResultSet."""
     conn = get_connection(connection)
     if isinstance(query, str):
@@ -261,7 +261,7 @@ def execute(query, params=None, consistency_level: Optional[int] = None, timeout
     return session_execute(conn.session, query, params, timeout)
 
 
-def get_session(connection: Any = None):
+def get_session(connection: Any = None) -> Optional[Session]:
     return get_connection(connection).session
 
 

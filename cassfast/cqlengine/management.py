@@ -10,7 +10,6 @@ set in the environment, since schema changes from application code are easy to g
 """
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
@@ -20,8 +19,9 @@ from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine import models
 from cassfast.cqlengine.columns import quote_identifier
 from cassfast.cqlengine.usertype import UserType
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 CQLENG_ALLOW_SCHEMA_MANAGEMENT = "CQLENG_ALLOW_SCHEMA_MANAGEMENT"
 
@@ -125,7 +125,7 @@ def _options_cql(model) -> List[str]:
     return opts
 
 
-def get_create_table(model) -> str:
+def get_create_table(model: type) -> str:
     """The CREATE TABLE statement of ``model`` (IF NOT EXISTS, with clustering order and options)."""
     # Key columns first: only a readability choice, CQL does not care about the order.
     parts = [col.get_column_def() for col in model._primary_keys.values() if col.partition_key]
@@ -156,7 +156,7 @@ def _index_cql(model, col: columns.Column) -> str:
     return "CREATE INDEX IF NOT EXISTS %s ON %s (%s)%s" % (name, model.column_family_name(), target, using)
 
 
-def sync_table(model, keyspaces: Optional[Sequence[str]] = None, connections: Optional[Sequence[Any]] = None) -> None:
+def sync_table(model: type, keyspaces: Optional[Sequence[str]] = None, connections: Optional[Sequence[Any]] = None) -> None:
     """Create ``model``'s table or add its missing columns and indexes; apply ``__options__``."""
     _check_allowed()
     if not (isinstance(model, type) and issubclass(model, models.BaseModel)):
@@ -205,7 +205,7 @@ def _sync_table(model, connection: Any) -> None:
     conn.forget_prepared()  # SELECTs prepared before the change would keep the old columns
 
 
-def drop_table(model, keyspaces: Optional[Sequence[str]] = None, connections: Optional[Sequence[Any]] = None) -> None:
+def drop_table(model: type, keyspaces: Optional[Sequence[str]] = None, connections: Optional[Sequence[Any]] = None) -> None:
     """DROP TABLE IF EXISTS for ``model``."""
     _check_allowed()
     if model.__abstract__:

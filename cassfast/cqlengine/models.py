@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional, Type, TypeVar
 
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns
 from cassfast.cqlengine import query as query_module
@@ -43,19 +43,22 @@ class UndefinedKeyspaceWarning(Warning):
     pass
 
 
+_M = TypeVar("_M", bound="BaseModel")
+
+
 class hybrid_classmethod:
     """Calls ``clsmethod`` when looked up on the class and ``instmethod`` on an instance."""
 
-    def __init__(self, clsmethod, instmethod) -> None:
+    def __init__(self, clsmethod: Any, instmethod: Any) -> None:
         self.clsmethod = clsmethod
         self.instmethod = instmethod
 
-    def __get__(self, instance, owner):
+    def __get__(self, instance: Any, owner: Any) -> Any:
         if instance is None:
             return self.clsmethod.__get__(owner, owner)
         return self.instmethod.__get__(instance, owner)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("hybrid_classmethod is only callable through a class or an instance")
 
 
@@ -126,7 +129,7 @@ class ColumnDescriptor:
 class QuerySetDescriptor:
     """``Model.objects``: a fresh queryset per access; not available on instances."""
 
-    def __get__(self, instance, model):
+    def __get__(self, instance: object, model: Type[_M]) -> ModelQuerySet[_M]:
         if instance is not None:
             raise AttributeError("objects is only available on the model class, not on instances")
         if model.__abstract__:
@@ -525,20 +528,20 @@ class BaseModel:
     # -- queries ------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, **kwargs):
+    def create(cls: Type[_M], **kwargs: Any) -> _M:
         """Insert a new row and return its instance."""
         return cls.objects.create(**kwargs)
 
     @classmethod
-    def all(cls):
+    def all(cls: Type[_M]) -> ModelQuerySet[_M]:
         return cls.objects.all()
 
     @classmethod
-    def filter(cls, *args, **kwargs):
+    def filter(cls: Type[_M], *args: Any, **kwargs: Any) -> ModelQuerySet[_M]:
         return cls.objects.filter(*args, **kwargs)
 
     @classmethod
-    def get(cls, *args, **kwargs):
+    def get(cls: Type[_M], *args: Any, **kwargs: Any) -> _M:
         return cls.objects.get(*args, **kwargs)
 
     def _dml(self):
@@ -555,7 +558,7 @@ class BaseModel:
         self._if_not_exists = False
         self._if_exists = False
 
-    def save(self):
+    def save(self: _M) -> _M:
         """INSERT a new instance, or UPDATE the changed columns of a loaded one."""
         if self.__abstract__:
             raise CQLEngineException("cannot save abstract models")
@@ -566,7 +569,7 @@ class BaseModel:
         self._reset_write_options()
         return self
 
-    def update(self, **values):
+    def update(self: _M, **values: Any) -> _M:
         """Set ``values`` on this instance and UPDATE them (primary key columns can't change)."""
         for name, value in values.items():
             col = self._columns.get(name)

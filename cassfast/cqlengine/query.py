@@ -13,7 +13,7 @@ import copy
 import logging
 from functools import partial
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Sequence, TypeVar, overload
 
 from cassfast.query import BatchStatement, BatchType as CBatchType
 from cassfast.cqlengine import CQLEngineException, ValidationError, columns, statements
@@ -21,8 +21,9 @@ from cassfast.cqlengine import connection as conn_module
 from cassfast.cqlengine.connection import NOT_SET, session_execute
 from cassfast.cqlengine.operators import BaseQueryOperator, EqualsOperator
 from cassfast.cqlengine.statements import WhereClause
+from cassfast import _logger_for
 
-log = logging.getLogger(__name__)
+log = _logger_for(__name__)
 
 
 class QueryException(CQLEngineException):
@@ -294,10 +295,17 @@ class ContextQuery:
         return None
 
 
-class AbstractQuerySet:
-    """A lazily run, chainable SELECT over one model's table."""
+_T = TypeVar("_T")
+_QS = TypeVar("_QS", bound="AbstractQuerySet[Any]")
 
-    def __init__(self, model) -> None:
+
+class AbstractQuerySet(Generic[_T]):
+    """A lazily run, chainable SELECT over one model's table.
+
+    For type checkers an ``AbstractQuerySet[T]`` yields objects of type ``T`` (the model class for
+    ``Model.objects``); the chainable methods return a queryset of the same type."""
+
+    def __init__(self, model: Any) -> None:
         self.model = model
         self._where: List[WhereClause] = []
         self._conditional: List[WhereClause] = []
@@ -435,7 +443,7 @@ class AbstractQuerySet:
             return lambda row: col.to_python(row.get(field))
         return lambda row: [c.to_python(row.get(f)) for c, f in zip(cols, fields)]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[_T]:
         self._execute_query()
         i = 0
         while True:
@@ -450,7 +458,13 @@ class AbstractQuerySet:
         self._fill_to(None)
         return len(self._result_cache)
 
-    def __getitem__(self, s):
+    @overload
+    def __getitem__(self, s: int) -> _T: ...
+
+    @overload
+    def __getitem__(self, s: slice) -> List[_T]: ...
+
+    def __getitem__(self, s: Any) -> Any:
         if isinstance(s, slice):
             start, stop = s.start, s.stop
             if (start is not None and start < 0) or (stop is not None and stop < 0):
@@ -508,7 +522,7 @@ class AbstractQuerySet:
                 raise QueryException(str(exc)) from None
         return out
 
-    def filter(self, *args, **kwargs):
+    def filter(self: _QS, *args: Any, **kwargs: Any) -> _QS:
         """Add WHERE conditions: ``col=v``, ``col__<op>=v`` or ``Model.col <op> v`` expressions."""
         if not args and not kwargs:
             return self
@@ -516,19 +530,19 @@ class AbstractQuerySet:
         clone._where.extend(self._clauses(args, kwargs))
         return clone
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self: _QS, *args: Any, **kwargs: Any) -> _QS:
         return self.filter(*args, **kwargs)
 
-    def all(self):
+    def all(self: _QS) -> _QS:
         return self._clone()
 
-    def iff(self, *args, **kwargs):
+    def iff(self: _QS, *args: Any, **kwargs: Any) -> _QS:
         """Make the UPDATE/DELETE conditional: ``IF col = v AND ...`` (lightweight transaction)."""
         clone = self._clone()
         clone._conditional.extend(self._clauses(args, kwargs, statements.ConditionalClause))
         return clone
 
-    def get(self, *args, **kwargs):
+    def get(self, *args: Any, **kwargs: Any) -> _T:
         """The single matching object; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
         if args or kwargs:
             return self.filter(*args, **kwargs).get()
@@ -540,7 +554,7 @@ class AbstractQuerySet:
             raise self.model.MultipleObjectsReturned("%d objects found" % len(self._result_cache))
         return self._result_cache[0]
 
-    def first(self):
+    def first(self) -> Optional[_T]:
         try:
             return self[0]
         except IndexError:
@@ -560,7 +574,7 @@ class AbstractQuerySet:
             self._count = min(count, self._limit) if self._limit_set and self._limit is not None else count
         return self._count
 
-    def limit(self, v: Optional[int]):
+    def limit(self: _QS, v: Optional[int]) -> _QS:
         if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
             raise TypeError("limit must be an integer or None, not %r" % (v,))
         if v is not None and v <= 0:
@@ -570,14 +584,14 @@ class AbstractQuerySet:
         clone._limit_set = True
         return clone
 
-    def fetch_size(self, v: int):
+    def fetch_size(self: _QS, v: int) -> _QS:
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise QueryException("fetch size must be a positive integer, not %r" % (v,))
         clone = self._clone()
         clone._fetch_size = v
         return clone
 
-    def order_by(self, *colnames: str):
+    def order_by(self: _QS, *colnames: str) -> _QS:
         """ORDER BY clustering columns; ``'-name'`` sorts descending."""
         if len(colnames) == 1 and isinstance(colnames[0], (list, tuple)):
             colnames = tuple(colnames[0])
@@ -590,7 +604,7 @@ class AbstractQuerySet:
             clone._order.append("%s %s" % (col.cql, "DESC" if desc else "ASC"))
         return clone
 
-    def allow_filtering(self):
+    def allow_filtering(self: _QS) -> _QS:
         clone = self._clone()
         clone._allow_filtering = True
         return clone
@@ -601,7 +615,7 @@ class AbstractQuerySet:
             names.append(self._resolve(f).column_name)
         return names
 
-    def only(self, fields: Sequence[str]):
+    def only(self: _QS, fields: Sequence[str]) -> _QS:
         """Select only these columns (the primary key is always read)."""
         if isinstance(fields, str):
             fields = [fields]
@@ -609,7 +623,7 @@ class AbstractQuerySet:
         clone._only_fields = self._field_names(fields)
         return clone
 
-    def defer(self, fields: Sequence[str]):
+    def defer(self: _QS, fields: Sequence[str]) -> _QS:
         """Select every column but these (primary key columns are always read)."""
         if isinstance(fields, str):
             fields = [fields]
@@ -617,7 +631,7 @@ class AbstractQuerySet:
         clone._defer_fields = self._field_names(fields)
         return clone
 
-    def values_list(self, *fields: str, flat: bool = False):
+    def values_list(self, *fields: str, flat: bool = False) -> AbstractQuerySet[Any]:
         """Rows as lists of values (``flat=True`` with one field: the bare values)."""
         if flat and len(fields) != 1:
             raise TypeError("'flat' is not valid when values_list is called with more than one field.")
@@ -629,56 +643,56 @@ class AbstractQuerySet:
         clone._flat_values_list = flat
         return clone
 
-    def distinct(self, distinct_fields: Optional[Sequence[str]] = None):
+    def distinct(self: _QS, distinct_fields: Optional[Sequence[str]] = None) -> _QS:
         """SELECT DISTINCT of the partition key (or of ``distinct_fields``)."""
         clone = self._clone()
         names = self._field_names(distinct_fields) if distinct_fields else list(self.model._partition_keys)
         clone._distinct_fields = [self.model._columns[n].db_field_name for n in names]
         return clone
 
-    def consistency(self, consistency: Optional[int]):
+    def consistency(self: _QS, consistency: Optional[int]) -> _QS:
         clone = self._clone()
         clone._consistency = consistency
         return clone
 
-    def timeout(self, timeout):
+    def timeout(self: _QS, timeout: Optional[float]) -> _QS:
         clone = self._clone()
         clone._timeout = timeout
         return clone
 
-    def ttl(self, ttl: Optional[int]):
+    def ttl(self: _QS, ttl: Optional[int]) -> _QS:
         clone = self._clone()
         clone._ttl = _check_ttl(ttl)
         return clone
 
-    def timestamp(self, timestamp):
+    def timestamp(self: _QS, timestamp: Any) -> _QS:
         clone = self._clone()
         _timestamp_micros(timestamp)  # validate now, convert when the statement is built
         clone._timestamp = timestamp
         return clone
 
-    def if_not_exists(self):
+    def if_not_exists(self: _QS) -> _QS:
         if self.model._has_counter:
             raise IfNotExistsWithCounterColumn("if_not_exists cannot be used with tables containing counter columns")
         clone = self._clone()
         clone._if_not_exists = True
         return clone
 
-    def if_exists(self):
+    def if_exists(self: _QS) -> _QS:
         if self.model._has_counter:
             raise IfExistsWithCounterColumn("if_exists cannot be used with tables containing counter columns")
         clone = self._clone()
         clone._if_exists = True
         return clone
 
-    def batch(self, batch_obj: Optional[BatchQuery]):
+    def batch(self: _QS, batch_obj: Optional[BatchQuery]) -> _QS:
         if batch_obj is not None and not isinstance(batch_obj, BatchQuery):
             raise CQLEngineException("batch_obj must be a BatchQuery instance or None")
         clone = self._clone()
         clone._batch = batch_obj
         return clone
 
-    def using(self, keyspace: Optional[str] = None, connection: Any = None):
+    def using(self: _QS, keyspace: Optional[str] = None, connection: Any = None) -> _QS:
         """Run on another keyspace and/or named connection."""
         if connection and self.model.__connection__:
             raise CQLEngineException("Cannot specify a connection on model %s that has a __connection__"
@@ -701,7 +715,7 @@ class ResultObject(dict):
             raise AttributeError(item) from None
 
 
-class SimpleQuerySet(AbstractQuerySet):
+class SimpleQuerySet(AbstractQuerySet["ResultObject"]):
     """Queryset over a NamedTable: rows are ResultObjects."""
 
     def _result_constructor(self):
@@ -710,10 +724,10 @@ class SimpleQuerySet(AbstractQuerySet):
         return ResultObject
 
 
-class ModelQuerySet(AbstractQuerySet):
+class ModelQuerySet(AbstractQuerySet[_T]):
     """The queryset of ``Model.objects``: SELECT plus set-wide create/update/delete."""
 
-    def create(self, **kwargs):
+    def create(self, **kwargs: Any) -> _T:
         return (self.model(**kwargs).batch(self._batch).ttl(self._ttl).consistency(self._consistency)
                 .if_not_exists(self._if_not_exists).timestamp(self._timestamp).timeout(self._timeout)
                 .using(keyspace=self._keyspace, connection=self._connection).save())

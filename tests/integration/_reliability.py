@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+import cassandra
 import cassandra.cluster
 import cassandra.policies
 import cassfast.cluster
@@ -228,14 +229,24 @@ def run_load(outcome: Outcome, package: str, session, read, write, *, read_keys:
     return list(rec.acked)
 
 
-def lost_writes(oracle_session, table: str, keys: List[int]) -> int:
-    """How many acknowledged writes are missing or wrong, read back at ALL."""
+def lost_writes(oracle_session, table: str, keys: List[int], attempts: int = 10) -> int:
+    """How many acknowledged writes are missing or wrong, read back at ALL.  A chunk whose read
+    fails (a replica still busy after a restart) is read again, up to ``attempts`` times: a failed
+    read proves nothing about the writes, and an unreadable chunk raises."""
     lost = 0
-    for start in range(0, len(keys), 100):
-        chunk = keys[start:start + 100]
+    for start in range(0, len(keys), 25):
+        chunk = keys[start:start + 25]
         statement = SimpleStatement("SELECT k, v FROM %s WHERE k IN (%s)" % (table, ", ".join(map(str, chunk))),
                                     consistency_level=ConsistencyLevel.ALL)
-        found = {row.k: row.v for row in oracle_session.execute(statement, timeout=30)}
+        for attempt in range(attempts):
+            try:
+                found = {row.k: row.v for row in oracle_session.execute(statement, timeout=30)}
+                break
+            except (cassandra.Timeout, cassandra.Unavailable, cassandra.OperationTimedOut,
+                    cassandra.cluster.NoHostAvailable):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2)
         lost += sum(1 for k in chunk if found.get(k) != write_value(k))
     return lost
 

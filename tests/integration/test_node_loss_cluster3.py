@@ -207,6 +207,7 @@ def keyspace(cassandra_cluster3):
     return points, int(cassandra_cluster3.port), name
 
 
+@pytest.mark.timeout(1800)  # restarts wait for the harness's machine-wide lock; ~4 min on an idle machine
 def test_node_loss_under_load_loses_no_acknowledged_write_and_hangs_nothing(cassandra_cluster3, keyspace):
     points, port, name = keyspace
     node = cassandra_cluster3

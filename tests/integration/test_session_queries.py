@@ -285,7 +285,7 @@ def test_unprepared_statement_is_reprepared_transparently(session, caplog):
     session.execute("DROP TABLE reprep")
     session.execute("CREATE TABLE reprep (k int PRIMARY KEY, v int)")
     session.execute("INSERT INTO reprep (k, v) VALUES (1, 7)")
-    with caplog.at_level(logging.DEBUG, logger="cassfast._request"):
+    with caplog.at_level(logging.DEBUG, logger="cassfast.cluster"):
         row = session.execute(select, (1,)).one()
     assert row.v == 7
     assert any("Re-preparing" in r.getMessage() for r in caplog.records)

@@ -4,7 +4,7 @@ the p99 latency of the first and last tenth of the run.
 
 Server: the harness's single Apache Cassandra 5.0 node.  Drivers: cassfast and cassandra-driver
 3.30, one after the other in the same run, same load.  ``CASSFAST_SOAK_SECONDS`` sets each
-driver's duration (default 40 s, what CI runs); the 10-minute soak of docs/reliability.md is
+driver's duration (default 30 s, what CI runs); the 10-minute soak of docs/reliability.md is
 
     CASSFAST_SOAK_SECONDS=600 python -m pytest tests/integration/test_soak.py -s
 
@@ -28,7 +28,7 @@ from _reliability import driver_modules, is_typed
 
 pytestmark = pytest.mark.integration
 
-SECONDS = float(os.environ.get("CASSFAST_SOAK_SECONDS", "40"))
+SECONDS = float(os.environ.get("CASSFAST_SOAK_SECONDS", "30"))
 MAX_OPS = 2_000_000  # a count bound beside the time bound
 THREADS = 4
 PAGE_ROWS = 300

@@ -558,6 +558,26 @@ def test_only_listed_files_are_in_the_subset(pytester, monkeypatch):
     assert "test_plain_integration" in _ids(result) and "test_in_subset" not in _ids(result)
 
 
+def test_the_highest_of_several_requirements_decides(pytester, monkeypatch):
+    # A case needing 5.0 under a fixture parameter needing 4.0 (the vector cases at v5).
+    _tree(pytester)
+    (pytester.path / "integration" / "test_harness_single.py").write_text(textwrap.dedent("""
+        import pytest
+
+        @pytest.fixture(params=[pytest.param(5, marks=pytest.mark.cassandra_min("4.0", reason="v5"))])
+        def proto(request): return request.param
+        @pytest.mark.parametrize("case", [pytest.param("vec", marks=pytest.mark.cassandra_min("5.0", reason="vector"))])
+        def test_case(proto, case): pass
+        """))
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "4.1")
+    result = pytester.runpytest(*_QUIET, "-m", "versions")
+    assert _ids(result) == []
+    assert "1 test(s): needs Cassandra 5.0: vector" in "\n".join(result.outlines)
+    monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "3.11")
+    result = pytester.runpytest(*_QUIET, "-m", "versions")
+    assert "1 test(s): needs Cassandra 5.0: vector" in "\n".join(result.outlines)
+
+
 def test_a_version_requirement_without_a_reason_is_a_usage_error(pytester, monkeypatch):
     _gated_tree(pytester, reason="")
     monkeypatch.setenv("CASSFAST_CASSANDRA_VERSION", "4.1")

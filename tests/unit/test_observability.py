@@ -83,3 +83,18 @@ def test_multi_tracker_refuses_objects_without_the_hooks():
 def test_request_info_repr_names_the_outcome():
     assert "ok latency=0.250000s" in repr(info(0.25))
     assert "error=KeyError" in repr(info(0.25, KeyError("k")))
+
+
+def test_install_as_cassandra_puts_cassandra_cluster_in_sys_modules_at_once():
+    # Import hooks keyed by "cassandra.cluster" (ddtrace's patch(cassandra=True)) fire at once
+    # only when that name is in sys.modules; through the alias the module's own name stays
+    # "cassfast.cluster", which such a hook would never see at import.  A subprocess: this
+    # process has the real cassandra-driver imported.
+    import subprocess
+    import sys
+    code = ("import sys, cassfast; cassfast.install_as_cassandra(); "
+            "print(sys.modules.get('cassandra.cluster') is sys.modules.get('cassfast.cluster') "
+            "is not None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
