@@ -41,7 +41,12 @@ def _unit_suite_imports():
                 continue
             for name in found:
                 names.setdefault(name.split(".")[0], path.name)
-    return {n: f for n, f in names.items() if n not in sys.stdlib_module_names and n not in LOCAL_PACKAGES}
+    return {n: f for n, f in names.items() if n not in _STDLIB and n not in LOCAL_PACKAGES}
+
+
+# tomllib joined the standard library in 3.11; on 3.10 the suite falls back to tomli, which the
+# extras list with a python_version marker (and which this check then finds as an import too).
+_STDLIB = frozenset(sys.stdlib_module_names) | {"tomllib"}
 
 
 @pytest.mark.parametrize("extra_name", ["unit", "test"])
