@@ -137,7 +137,10 @@ def test_ring_problems_reports_schema_disagreement():
 # --- the conftest's ordering, run on a throw-away test tree with the real conftest ---------
 _CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 # Plugins irrelevant to collection order are left out to keep the inner runs quick.
-_QUIET = ("--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
+# importlib mode: the throw-away tree reuses the real test files' basenames (the subset is listed
+# by file), which the surrounding run has already imported as top-level modules.
+_QUIET = ("--collect-only", "-q", "--import-mode=importlib", "-p", "no:cacheprovider",
+          "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
 
 def _tree(pytester):
