@@ -22,16 +22,15 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, List, TypeVar
 
-from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
-                      RequestExecutionException)
-from cassfast import _wire
+from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, RequestExecutionException  # noqa: F401
+from cassfast import _engine
 from cassfast._errors import NoHostAvailable, QueryExhausted  # noqa: F401  (also public through cluster)
 from cassfast._lanes import LaneSendFailed, LaneTimeout
+from cassfast._engine import RequestEngine
 from cassfast._profiles import _NOT_SET
 from cassfast._resultset import ResultSet
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
-from cassfast.protocol import PrepareMessage
 from cassfast.protocol import ResultMessage as _ResultMessage
 from cassfast.query import QueryTrace, TraceUnavailable
 from cassfast.tracker import RequestInfo, _report
@@ -50,21 +49,15 @@ _allocate_lock = threading.Lock  # the C lock type: the cheapest one-shot wake-u
 
 _NOT_DONE = object()
 
-# Error codes (spec 9) that the retry logic distinguishes, and the RESULT kinds (cassfast._wire).
-_SERVER_ERROR = _wire.ERR_SERVER_ERROR
-_UNAVAILABLE = _wire.ERR_UNAVAILABLE
-_OVERLOADED = _wire.ERR_OVERLOADED
-_IS_BOOTSTRAPPING = _wire.ERR_IS_BOOTSTRAPPING
-_TRUNCATE_ERROR = _wire.ERR_TRUNCATE_ERROR
-_WRITE_TIMEOUT = _wire.ERR_WRITE_TIMEOUT
-_READ_TIMEOUT = _wire.ERR_READ_TIMEOUT
-_UNPREPARED = _wire.ERR_UNPREPARED
-
-from cassfast._wire import (RESULT_KIND_PREPARED, RESULT_KIND_ROWS,  # noqa: E402,F401
-                            RESULT_KIND_SCHEMA_CHANGE, RESULT_KIND_SET_KEYSPACE, RESULT_KIND_VOID)
-
-# RetryDecision values (cassfast.policies.RetryDecision; the numbers are the reference's API).
-_RETHROW, _RETRY, _IGNORE, _RETRY_NEXT_HOST = 0, 1, 2, 3
+# The engine's actions (cassfast._engine), as module constants for the hot path.
+_COMPLETE_ROWS = _engine.COMPLETE_ROWS
+_COMPLETE = _engine.COMPLETE
+_FAIL = _engine.FAIL
+_RESEND = _engine.RESEND
+_NEXT_HOST = _engine.NEXT_HOST
+_REPREPARE = _engine.REPREPARE
+_SET_KEYSPACE = _engine.SET_KEYSPACE
+_SCHEMA_CHANGE = _engine.SCHEMA_CHANGE
 
 # One lock for every future's callback list: it is held for a few attribute writes only, and
 # sharing it avoids allocating a lock per request.
@@ -85,10 +78,13 @@ class _SpeculativeAttempt:
         future = self.future
         if future._final_result is not _NOT_DONE:
             return
-        if response.__class__ is _ResultMessage:
+        if future._engine.speculative_answer_wins(self.host, response):
             future._handle_response(self.host, self.connection, response)
-        else:
-            future._errors[self.host] = response
+
+
+# What _lane_exchange returns when there is no answer to handle.
+_LANE_MOVE_ON = object()  # the lane failed before the request was sent: try the next host
+_LANE_HANDLED = object()  # the request is complete (timed out or failed)
 
 
 class ResponseFuture(Generic[_RowT]):
@@ -97,6 +93,10 @@ class ResponseFuture(Generic[_RowT]):
     ``result()`` blocks the calling thread; ``add_callback``/``add_errback`` register functions
     run on the I/O thread; ``await future`` works on any asyncio loop.  For type checkers a
     ``ResponseFuture[R]`` gives a ``ResultSet[R]`` (see ``Session.execute_async``).
+
+    Every decision (which host next, retry or not, re-prepare, how an answer completes the
+    request) is the ``RequestEngine``'s (``cassfast._engine``, no I/O); this class is its
+    driver: it borrows connections or lanes, sends, arms the timeout, and completes.
     """
 
     query: Any = None
@@ -115,9 +115,7 @@ class ResponseFuture(Generic[_RowT]):
     _final_exception = None
     _waiters = None
     _aio_waiters = None
-    _plan = None
     _timer = None
-    _query_retries = 0
     _current_host = None
     _current_pool = None
     _current_connection = None
@@ -128,7 +126,6 @@ class ResponseFuture(Generic[_RowT]):
     _warnings = None
     _custom_payload = None
     _query_traces = None
-    _result_metadata = None
     _spec_plan = None
     # Set by Session.execute when the calling thread may run this request on a lane
     # (cassfast._lanes); _lane_deadline is then its monotonic deadline (None: no timeout).
@@ -153,7 +150,6 @@ class ResponseFuture(Generic[_RowT]):
         self.message = message
         self.query = query
         self.timeout = timeout
-        self._retry_policy = retry_policy
         self.row_factory = row_factory
         self._load_balancer = load_balancer
         self._host = host
@@ -163,14 +159,23 @@ class ResponseFuture(Generic[_RowT]):
             self._metrics_start = _monotonic()
         if prepared_statement is not None:
             self.prepared_statement = prepared_statement
-            self._result_metadata = prepared_statement.result_metadata
         if speculative_execution_plan is not None:
             self._spec_plan = speculative_execution_plan
+        self._engine = RequestEngine(query, message, retry_policy, prepared_statement, metrics,
+                                     session._prepared_lookup, session._protocol_version)
         self._final_result = _NOT_DONE
         self._callbacks = []
         self._errbacks = []
-        self._errors = {}
         self.attempted_hosts = []
+
+    @property
+    def _errors(self) -> dict:
+        """Each host's last error (the engine's), as NoHostAvailable reports them."""
+        return self._engine.errors
+
+    @property
+    def _query_retries(self) -> int:
+        return self._engine.retries
 
     # ------------------------------------------------------------------ sending (loop thread)
 
@@ -188,10 +193,10 @@ class ResponseFuture(Generic[_RowT]):
         elif self.timeout is not None:
             self._timer = self._loop_thread.deadlines.add(self.timeout, self._on_timeout)
         if self._host is not None:
-            self._plan = iter((self._host,))
+            self._engine.start((self._host,))
         else:
             try:
-                self._plan = iter(self._load_balancer.make_query_plan(
+                self._engine.start(self._load_balancer.make_query_plan(
                     self.session.keyspace, self.query))
             except Exception as exc:
                 self._set_final_exception(exc)
@@ -222,23 +227,24 @@ class ResponseFuture(Generic[_RowT]):
         if self._final_result is not _NOT_DONE:
             return
         pools = self.session._pools
-        for host in self._plan:
+        engine = self._engine
+        for host in engine.plan:
             pool = pools.get(host)
             if pool is None or pool.is_shutdown:
                 continue
             try:
                 connection = pool.borrow_connection()
             except ConnectionException as exc:
-                self._errors[host] = exc
+                engine.host_failed(host, exc)
                 continue
             if connection is None:
                 continue
             attempt = _SpeculativeAttempt(self, host, connection)
             try:
-                connection.send_request(self.message, attempt.on_response, self._result_metadata,
+                connection.send_request(self.message, attempt.on_response, engine.result_metadata,
                                         self.row_factory)
             except (ConnectionShutdown, ConnectionBusy) as exc:
-                self._errors[host] = exc
+                engine.host_failed(host, exc)
                 continue
             self.attempted_hosts.append(host)
             self._speculative_executions += 1
@@ -259,15 +265,16 @@ class ResponseFuture(Generic[_RowT]):
     def _send_next(self) -> None:
         """Send to the next usable host of the plan, or fail with NoHostAvailable."""
         pools = self.session._pools
-        for host in self._plan:
+        engine = self._engine
+        for host in engine.plan:
             pool = pools.get(host)
             if pool is None or pool.is_shutdown:
-                self._errors.setdefault(host, ConnectionException("No pool for host", getattr(host, "endpoint", None)))
+                engine.host_failed(host, ConnectionException(
+                    "No pool for host", getattr(host, "endpoint", None)), keep_first=True)
                 continue
             if self._send_to(host, pool):
                 return
-        self._set_final_exception(NoHostAvailable(
-            "Unable to complete the operation against any hosts", self._errors))
+        self._set_final_exception(engine.no_host_available())
 
     def _send_to(self, host, pool) -> bool:
         """Try ``host``; False means move on to the next host.  May park on the pool (back-pressure)."""
@@ -275,7 +282,20 @@ class ResponseFuture(Generic[_RowT]):
             lanes = pool.lanes
             lane = lanes.borrow() if lanes is not None else None
             if lane is not None:
-                return self._send_on_lane(host, pool, lane)
+                self._current_host = host
+                self._current_pool = pool
+                self._current_connection = None
+                self.attempted_hosts.append(host)
+                answer = self._lane_exchange(host, lanes, lane, self.message,
+                                             self._engine.result_metadata, self.row_factory,
+                                             self.session.keyspace)
+                if answer is _LANE_MOVE_ON:
+                    return False
+                if answer is not _LANE_HANDLED:
+                    # Handled as any other answer, so that decisions stay in the engine; a retry
+                    # that picks a host borrows a lane again (or falls back to the pool).
+                    self._on_response(answer)
+                return True
             # From here the request belongs to the loop: its answer, and any retry it decides,
             # are handled on the loop thread, which must never block on a lane.
             self._sync_lanes = False
@@ -286,7 +306,7 @@ class ResponseFuture(Generic[_RowT]):
         try:
             connection = pool.borrow_connection()
         except ConnectionException as exc:
-            self._errors[host] = exc
+            self._engine.host_failed(host, exc)
             return False
         if connection is None:
             # Every stream of every connection is taken: wait for one, bounded by the timeout.
@@ -302,14 +322,14 @@ class ResponseFuture(Generic[_RowT]):
         self.attempted_hosts.append(host)
         try:
             stream_id = connection.send_request(self.message, self._on_response,
-                                                self._result_metadata, self.row_factory)
+                                                self._engine.result_metadata, self.row_factory)
         except ConnectionDraining:
             # The pool retired the connection between the borrow and the send; nothing was
             # sent, and the pool no longer hands that connection out: borrow again.
             self.attempted_hosts.pop()
             return self._send_to(host, pool)
         except (ConnectionShutdown, ConnectionBusy) as exc:
-            self._errors[host] = exc
+            self._engine.host_failed(host, exc)
             if self._metrics is not None and exc.__class__ is not ConnectionBusy:
                 self._metrics.on_connection_error()
             return False
@@ -320,51 +340,46 @@ class ResponseFuture(Generic[_RowT]):
             self._current_stream = stream_id
         return True
 
-    def _send_on_lane(self, host, pool, lane) -> bool:
-        """Run one attempt on a lane (``cassfast._lanes``): send, wait and handle the answer here.
+    def _lane_exchange(self, host, lanes, lane, message, result_metadata, row_factory,
+                       keyspace=None):
+        """Send ``message`` on a borrowed lane (``cassfast._lanes``) and wait for its answer, on
+        this (the caller's) thread; the lane goes back to ``lanes`` or is discarded.
 
-        The answer goes through ``_on_response`` like any other, so retry decisions stay in one
-        place; a retry that picks a host borrows a lane again (or falls back to the pool)."""
-        self._current_host = host
-        self._current_pool = pool
-        self._current_connection = None
-        self.attempted_hosts.append(host)
+        Returns the answer (a message, or the ``ConnectionException`` the lane failed with after
+        sending), ``_LANE_MOVE_ON`` when nothing was sent (the host's error is recorded), or
+        ``_LANE_HANDLED`` when the request is complete (timed out, or a bad request)."""
         deadline = self._lane_deadline
-        lanes = pool.lanes
         try:
-            keyspace = self.session.keyspace
             if keyspace and lane.keyspace != keyspace:
                 lane.use_keyspace(keyspace, deadline)
-            response = lane.request(self.message, self._result_metadata, self.row_factory, deadline)
+            answer = lane.request(message, result_metadata, row_factory, deadline)
         except LaneSendFailed as exc:
             lanes.discard(lane)
-            self._errors[host] = exc
+            self._engine.host_failed(host, exc)
             if self._metrics is not None:
                 self._metrics.on_connection_error()
-            return False
+            return _LANE_MOVE_ON
         except LaneTimeout:
             lanes.give_back(lane)
             self._on_timeout()
-            return True
+            return _LANE_HANDLED
         except ConnectionException as exc:
             lanes.discard(lane)
-            response = exc
+            return exc
         except Exception as exc:  # encoding failed (the request itself is bad) or USE failed
             lanes.give_back(lane)
             self._set_final_exception(exc)
-            return True
+            return _LANE_HANDLED
         except BaseException:
             # KeyboardInterrupt and the like, possibly mid-frame: the lane's state is unknown.
             lanes.discard(lane)
             raise
-        else:
-            lanes.give_back(lane)
-            if deadline is not None and _monotonic() >= deadline:
-                # As on the loop (see _on_response): an answer after the deadline is a timeout.
-                self._on_timeout()
-                return True
-        self._on_response(response)
-        return True
+        lanes.give_back(lane)
+        if deadline is not None and _monotonic() >= deadline:
+            # As on the loop (see _on_response): an answer after the deadline is a timeout.
+            self._on_timeout()
+            return _LANE_HANDLED
+        return answer
 
     def _retry_same_host(self) -> None:
         if self._final_result is not _NOT_DONE:
@@ -380,11 +395,7 @@ class ResponseFuture(Generic[_RowT]):
         connection = self._current_connection
         if connection is not None and self._current_stream is not None:
             connection.orphan(self._current_stream, self._on_response)
-        host = self._current_host
-        errors = dict(self._errors)
-        if host is not None:
-            errors[host] = "Client request timeout. See Session.execute[_async](timeout)"
-        self._set_final_exception(OperationTimedOut(errors, host))
+        self._set_final_exception(self._engine.timed_out(self._current_host))
 
     # ------------------------------------------------------------------ answers (loop thread)
 
@@ -400,89 +411,91 @@ class ResponseFuture(Generic[_RowT]):
             return
         if (response.__class__ is _ResultMessage and response.trace_id is None
                 and not response.warnings):
-            # The common answers (rows or void, nothing else to look at) finish here: one call
-            # instead of the four of the general path below (the result metadata id case is v5
-            # spec 4.2.5.2, handled by _on_result).
-            kind = response.kind
-            if kind == RESULT_KIND_ROWS and response.result_metadata_id is None:
-                self.coordinator_host = self._current_host
-                self._custom_payload = response.custom_payload
+            # The common answers (a RESULT, nothing else to look at): the engine's decision is
+            # acted on here, without the general path's checks.
+            self.coordinator_host = self._current_host
+            self._custom_payload = response.custom_payload
+            engine = self._engine
+            action = engine.on_result(response)
+            if action == _COMPLETE_ROWS:
                 self._paging_state = response.paging_state
                 self._col_names = response.column_names
                 self._col_types = response.column_types
                 # Through the reference's completion method, not _finish directly: wrappers of
                 # it (ddtrace wraps it per future) see every request; the call costs less than
-                # checking whether it was wrapped.
+                # checking whether it was wrapped.  The message layer applied row_factory.
                 self._set_final_result(response.parsed_rows)
-                return
-            if kind == RESULT_KIND_VOID:
-                self.coordinator_host = self._current_host
-                self._custom_payload = response.custom_payload
-                self._set_final_result(None)
-                return
+            elif action == _COMPLETE:
+                self._set_final_result(engine.payload)
+            else:
+                self._act_safely(action, self._current_host, self._current_connection)
+            return
         self._handle_response(self._current_host, self._current_connection, response)
 
     def _handle_response(self, host, connection, response) -> None:
         self.coordinator_host = host
         try:
-            if response.__class__ is _ResultMessage:  # the common case, checked first
+            if isinstance(response, (_ResultMessage, _ErrorMessage)):
                 if response.trace_id is not None:
                     self._add_trace(response.trace_id)
                 if response.warnings:
                     self._on_warnings(response.warnings)
                 self._custom_payload = response.custom_payload
-                self._on_result(response, response.kind, connection)
-            elif isinstance(response, _ErrorMessage):
-                if response.trace_id is not None:
-                    self._add_trace(response.trace_id)
-                if response.warnings:
-                    self._on_warnings(response.warnings)
-                self._custom_payload = response.custom_payload
-                self._on_error(host, connection, response)
-            elif isinstance(response, BaseException):
-                self._on_connection_error(host, connection, response)
-            else:
-                exc = ConnectionException("Unexpected response %r from %s" % (response, host),
-                                          getattr(host, "endpoint", None))
+            engine = self._engine
+            action = engine.on_answer(host, response)
+            defunct = engine.defunct
+            if defunct is not None:
+                engine.defunct = None
                 if connection is not None:
-                    connection.defunct(exc)
-                self._set_final_exception(exc)
+                    connection.defunct(defunct)
+            self._act(action, host, connection)
         except Exception as exc:
             log.exception("Unexpected error while handling a response")
             self._set_final_exception(exc)
+
+    def _act_safely(self, action, host, connection) -> None:
+        try:
+            self._act(action, host, connection)
+        except Exception as exc:
+            log.exception("Unexpected error while handling a response")
+            self._set_final_exception(exc)
+
+    def _act(self, action, host, connection) -> None:
+        """Carry out the engine's decision (``cassfast._engine``'s action codes)."""
+        engine = self._engine
+        if action == _COMPLETE_ROWS:
+            response = engine.payload
+            self._paging_state = response.paging_state
+            self._col_names = response.column_names
+            self._col_types = response.column_types
+            self._set_final_result(response.parsed_rows)
+        elif action == _COMPLETE:
+            self._set_final_result(engine.payload)
+        elif action == _FAIL:
+            self._set_final_exception(engine.payload)
+        elif action == _NEXT_HOST:
+            self._send_next()
+        elif action == _RESEND:
+            pool = self._current_pool
+            if pool is None or pool.is_shutdown or not self._send_to(host, pool):
+                self._send_next()
+        elif action == _REPREPARE:
+            self._reprepare(host, connection, engine.payload)
+        elif action == _SET_KEYSPACE:
+            keyspace = engine.payload
+            # Both follow-ups run on the loop (on a lane, this is the caller's thread).
+            self._submit(lambda: self.session._set_keyspace_for_all_pools(
+                keyspace, self._keyspace_set))
+        elif action == _SCHEMA_CHANGE:
+            response = engine.payload
+            self.is_schema_agreed = False
+            self._submit(lambda: self.session.cluster._on_schema_change_result(
+                self, response, connection))
 
     def _on_warnings(self, warnings) -> None:
         self._warnings = warnings
         for warning in warnings:
             log.warning("Server warning: %s", warning)
-
-    def _on_result(self, response, kind, connection) -> None:
-        if kind == RESULT_KIND_ROWS:
-            self._paging_state = response.paging_state
-            self._col_names = response.column_names
-            self._col_types = response.column_types
-            new_id = getattr(response, "result_metadata_id", None)
-            prepared = self.prepared_statement
-            if new_id is not None and prepared is not None:
-                # v5 spec 4.2.5.2 (Metadata_changed): the statement's result columns changed.
-                prepared.result_metadata = response.result_metadata
-                prepared.result_metadata_id = new_id
-                self._result_metadata = response.result_metadata
-                self.message.result_metadata_id = new_id
-            # The message layer applied self.row_factory while decoding (protocol.py docstring).
-            self._set_final_result(response.parsed_rows)
-        elif kind == RESULT_KIND_VOID:
-            self._set_final_result(None)
-        elif kind == RESULT_KIND_SET_KEYSPACE:
-            # Both follow-ups run on the loop (on a lane, this is the caller's thread).
-            self._submit(lambda: self.session._set_keyspace_for_all_pools(
-                response.new_keyspace, self._keyspace_set))
-        elif kind == RESULT_KIND_SCHEMA_CHANGE:
-            self.is_schema_agreed = False
-            self._submit(lambda: self.session.cluster._on_schema_change_result(
-                self, response, connection))
-        else:
-            self._set_final_result(response)
 
     def _keyspace_set(self, errors) -> None:
         if errors:
@@ -491,97 +504,9 @@ class ResponseFuture(Generic[_RowT]):
         else:
             self._set_final_result(None)
 
-    def _on_error(self, host, connection, response) -> None:
-        code = response.code
-        exc = response.to_exception() if hasattr(response, "to_exception") else response
-        policy = self._retry_policy
-        cl = getattr(self.message, "consistency_level", None)
-        # Retry hooks are called positionally: the seed names the second parameter
-        # ``consistency_level`` and the reference ``consistency``; user subclasses use either.
-        metrics = self._metrics
-        if code == _READ_TIMEOUT:
-            if metrics is not None:
-                metrics.on_read_timeout()
-            decision = policy.on_read_timeout(self.query, exc.consistency, exc.required_responses,
-                                              exc.received_responses, exc.data_retrieved,
-                                              self._query_retries)
-        elif code == _WRITE_TIMEOUT:
-            if metrics is not None:
-                metrics.on_write_timeout()
-            decision = policy.on_write_timeout(self.query, exc.consistency, exc.write_type,
-                                               exc.required_responses, exc.received_responses,
-                                               self._query_retries)
-        elif code == _UNAVAILABLE:
-            if metrics is not None:
-                metrics.on_unavailable()
-            decision = policy.on_unavailable(self.query, exc.consistency, exc.required_replicas,
-                                             exc.alive_replicas, self._query_retries)
-        elif code in (_OVERLOADED, _IS_BOOTSTRAPPING, _TRUNCATE_ERROR, _SERVER_ERROR):
-            log.warning("Host %s error: %s.", host, getattr(response, "summary", exc))
-            if metrics is not None:
-                metrics.on_other_error()
-            decision = policy.on_request_error(self.query, cl, exc, self._query_retries)
-        elif code == _UNPREPARED:
-            self._reprepare(host, connection, response)
-            return
-        else:
-            self._set_final_exception(exc)
-            return
-        self._apply_retry_decision(decision, exc, host)
-
-    def _on_connection_error(self, host, connection, exc) -> None:
-        if isinstance(exc, ConnectionException) and not isinstance(exc, ConnectionShutdown):
-            if connection is not None:
-                connection.defunct(exc)
-        if not isinstance(exc, (ConnectionException, OSError)):
-            # A body the message layer could not decode: the request's own problem.
-            self._set_final_exception(exc)
-            return
-        self._errors[host] = exc
-        if self._metrics is not None:
-            self._metrics.on_connection_error()
-        if not getattr(self.query, "is_idempotent", False):
-            # The request may have reached the server before the connection failed: re-sending
-            # a non-idempotent statement could apply it twice, so the error is final.
-            self._set_final_exception(exc)
-            return
-        cl = getattr(self.message, "consistency_level", None)
-        decision = self._retry_policy.on_request_error(self.query, cl, exc, self._query_retries)
-        self._apply_retry_decision(decision, exc, host)
-
-    def _apply_retry_decision(self, decision, exc, host) -> None:
-        kind, consistency = decision[0], decision[1] if len(decision) > 1 else None
-        if kind == _RETHROW:
-            self._set_final_exception(exc)
-            return
-        if kind == _IGNORE:
-            if self._metrics is not None:
-                self._metrics.on_ignore()
-            self._set_final_result(None)
-            return
-        if self._metrics is not None:
-            self._metrics.on_retry()
-        self._query_retries += 1
-        if consistency is not None and hasattr(self.message, "consistency_level"):
-            self.message.consistency_level = consistency
-        self._errors[host] = exc
-        if kind == _RETRY and self._current_pool is not None and not self._current_pool.is_shutdown:
-            if self._send_to(host, self._current_pool):
-                return
-        self._send_next()
-
-    def _reprepare(self, host, connection, response) -> None:
-        prepared = self.prepared_statement
-        query_id = getattr(response, "info", None)
-        if prepared is None:
-            prepared = self.session.cluster._prepared_statements.get(query_id)
-            if prepared is None:
-                self._set_final_exception(response.to_exception())
-                return
-        log.debug("Re-preparing unrecognized prepared statement on %s: %s", host, prepared.query_string)
-        keyspace = prepared.keyspace if ProtocolVersion.uses_keyspace_flag(
-            self.session.cluster.protocol_version) else None
-        message = PrepareMessage(query=prepared.query_string, keyspace=keyspace)
+    def _reprepare(self, host, connection, message) -> None:
+        """Send the engine's PREPARE for a statement the server forgot (on the same host)."""
+        log.debug("Re-preparing unrecognized prepared statement on %s: %s", host, message.query)
         if self._sync_lanes and connection is None:
             self._reprepare_on_lane(host, message)
             return
@@ -591,7 +516,7 @@ class ResponseFuture(Generic[_RowT]):
         try:
             connection.send_request(message, lambda r: self._after_reprepare(host, r))
         except (ConnectionShutdown, ConnectionBusy) as exc:
-            self._errors[host] = exc
+            self._engine.host_failed(host, exc)
             self._send_next()
 
     def _reprepare_on_lane(self, host, message) -> None:
@@ -601,60 +526,16 @@ class ResponseFuture(Generic[_RowT]):
         if lane is None:
             self._send_next()
             return
-        deadline = self._lane_deadline
-        try:
-            response = lane.request(message, None, None, deadline)
-        except LaneSendFailed as exc:
-            lanes.discard(lane)
-            self._errors[host] = exc
+        answer = self._lane_exchange(host, lanes, lane, message, None, None)
+        if answer is _LANE_MOVE_ON:
             self._send_next()
-            return
-        except LaneTimeout:
-            lanes.give_back(lane)
-            self._on_timeout()
-            return
-        except ConnectionException as exc:
-            lanes.discard(lane)
-            response = exc
-        except Exception as exc:
-            lanes.give_back(lane)
-            self._set_final_exception(exc)
-            return
-        except BaseException:
-            lanes.discard(lane)
-            raise
-        else:
-            lanes.give_back(lane)
-        self._after_reprepare(host, response)
+        elif answer is not _LANE_HANDLED:
+            self._after_reprepare(host, answer)
 
     def _after_reprepare(self, host, response) -> None:
         if self._final_result is not _NOT_DONE:
             return
-        if getattr(response, "kind", None) == RESULT_KIND_PREPARED:
-            prepared = self.prepared_statement
-            if prepared is not None:
-                if prepared.query_id != response.query_id:
-                    self._set_final_exception(DriverException(
-                        "ID mismatch while re-preparing (expected %s, got %s): this usually means "
-                        "'USE' changed the keyspace after the statement was prepared"
-                        % (prepared.query_id.hex(), response.query_id.hex())))
-                    return
-                prepared.result_metadata = response.result_metadata
-                self._result_metadata = response.result_metadata
-                if getattr(response, "result_metadata_id", None) is not None:
-                    prepared.result_metadata_id = response.result_metadata_id
-                    self.message.result_metadata_id = response.result_metadata_id
-            pool = self._current_pool
-            if pool is None or not self._send_to(host, pool):
-                self._send_next()
-        elif isinstance(response, ConnectionException):
-            self._errors[host] = response
-            self._send_next()
-        elif hasattr(response, "to_exception"):
-            self._set_final_exception(response.to_exception())
-        else:
-            self._set_final_exception(response if isinstance(response, BaseException) else
-                                      DriverException("Unexpected answer to re-prepare: %r" % (response,)))
+        self._act_safely(self._engine.on_reprepared(host, response), host, None)
 
     def _add_trace(self, trace_id) -> None:
         if self._query_traces is None:
@@ -766,8 +647,7 @@ class ResponseFuture(Generic[_RowT]):
             self._final_exception = None
             self._callbacks = []
             self._errbacks = []
-        self._errors = {}
-        self._query_retries = 0
+        self._engine.reset_for_page()
         self._current_connection = None
         self._current_stream = None
         self._speculative_executions = 0

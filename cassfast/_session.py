@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Sequence, TypeVa
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
 from cassfast._profiles import _NOT_SET, EXEC_PROFILE_DEFAULT, ExecutionProfile
-from cassfast._request import _NOT_DONE, RESULT_KIND_PREPARED, ResponseFuture
+from cassfast._request import _NOT_DONE, ResponseFuture
+from cassfast._wire import RESULT_KIND_PREPARED
 from cassfast._resultset import ResultSet  # noqa: F401  (public through cluster)
 from cassfast import protocol as _protocol_module
 from cassfast import query as _query
@@ -95,6 +96,11 @@ class Session:
         # cassfast.tracker / cassfast.throttling, or None (one test per request each).
         self._request_tracker = cluster.request_tracker
         self._throttler = cluster.request_throttler
+        # What each request's engine (cassfast._engine) needs to re-prepare a statement the
+        # server forgot: the cluster's prepared statements by id, and the protocol version
+        # (negotiated before any session exists).
+        self._prepared_lookup = cluster._prepared_statements.get
+        self._protocol_version = cluster.protocol_version
 
     @property
     def hosts(self) -> List[Host]:

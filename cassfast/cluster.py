@@ -32,7 +32,8 @@ from cassfast._loop import LoopThread
 from cassfast._profiles import EXEC_PROFILE_DEFAULT, ExecutionProfile, default_lbp_factory  # noqa: F401
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
 from cassfast._profiles import _NOT_SET
-from cassfast._request import ResponseFuture, RESULT_KIND_PREPARED  # noqa: F401
+from cassfast._request import ResponseFuture  # noqa: F401
+from cassfast._wire import RESULT_KIND_PREPARED  # noqa: F401
 from cassfast.connection import (Connection, ConnectionBusy, ConnectionException,  # noqa: F401
                                  ConnectionShutdown, ProtocolError, ProtocolVersionUnsupported)
 from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host

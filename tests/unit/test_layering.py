@@ -33,7 +33,7 @@ LAYERS = [
     ("I/O", {
         "cassfast._interfaces", "cassfast._loop", "cassfast.connection", "cassfast._lanes",
         "cassfast.pool", "cassfast._control"}),
-    ("execution", {"cassfast._resultset", "cassfast._request", "cassfast.concurrent",
+    ("execution", {"cassfast._engine", "cassfast._resultset", "cassfast._request", "cassfast.concurrent",
                    "cassfast._session"}),
     ("public API", {
         "cassfast.cluster", "cassfast.metrics", "cassfast.aio", "cassfast.graph", "cassfast.io",

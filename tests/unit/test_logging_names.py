@@ -46,6 +46,7 @@ def run_python(*parts):
 # Reference module of each cassfast module that logs: where cassandra-driver logs the same events.
 EXPECTED_LOGGER = {
     "cassfast._request": "cassfast.cluster",
+    "cassfast._engine": "cassfast.cluster",
     "cassfast._resultset": "cassfast.cluster",
     "cassfast._session": "cassfast.cluster",
     "cassfast._control": "cassfast.cluster",
