@@ -8,10 +8,10 @@ one request at a time for the thread that borrowed it: that thread encodes, send
 ``recv``, decodes and handles the answer.  No other thread is woken.
 
 What a lane shares with the pool's connections, so that behaviour cannot drift apart:
-- the handshake is ``Connection``'s own code (OPTIONS, STARTUP, compression, the v5 switch to
-  checksummed segments, the authenticator exchange): :class:`_SocketHandshake` replaces the one
-  method that does I/O with a blocking version, and since that method never suspends, the
-  handshake coroutine completes in a single ``send``;
+- the handshake is the same ``_handshake.Handshake`` state machine (OPTIONS, STARTUP,
+  compression, the v5 switch to checksummed segments, the authenticator exchange): a lane only
+  carries its messages over the blocking socket (:func:`_shake_hands`), as ``Connection`` does
+  over asyncio, with the same framing switch (``connection._apply_framing``' rules);
 - frames are cut by the same ``_core.FrameDecoder`` and messages encoded/decoded by the same
   ``protocol.ProtocolHandler``; the answer goes to the same ``ResponseFuture._on_response``, so
   retries, re-prepares, paging state, warnings and tracing are decided in ``_request.py`` as for
@@ -49,12 +49,13 @@ import ssl as _ssl
 import struct
 import threading
 import time
-from typing import Any
 
 from cassfast import ConsistencyLevel, _wire, protocol
-from cassfast._core import FrameDecoder
-from cassfast.connection import (MAX_STREAM_ID, Connection, ConnectionException, ConnectionShutdown,
-                                 OperationTimedOutOnConnect, apply_sockopts, tls_for_endpoint)
+from cassfast._core import FrameDecoder, ProtocolError
+from cassfast._handshake import Done, Handshake, Negotiated
+from cassfast.connection import (MAX_STREAM_ID, ConnectionException, ConnectionShutdown,
+                                 OperationTimedOutOnConnect, _segment_writer, apply_sockopts,
+                                 tls_for_endpoint)
 from cassfast.protocol import QueryMessage
 from cassfast import _logger_for
 
@@ -80,34 +81,6 @@ class LaneSendFailed(ConnectionException):
     """The request could not be written: the server cannot have executed it."""
 
 
-class _SocketHandshake(Connection):
-    """``Connection``'s handshake over a blocking socket (see the module docstring)."""
-
-    sock: socket.socket
-
-    async def _handshake_request(self, msg) -> Any:
-        data = self._encode(msg, 0, self.protocol_version, None, self.allow_beta_protocol_version)
-        if self._segment_writer is not None:
-            data = self._segment_writer([data])
-        try:
-            self.sock.sendall(data)
-            while True:
-                chunk = self.sock.recv(_RECV_SIZE)
-                if not chunk:
-                    raise ConnectionException("Connection to %s was closed during the handshake"
-                                              % self.endpoint, self.endpoint)
-                for version, flags, stream_id, opcode, body in self._decoder.feed(chunk):
-                    if stream_id == 0:
-                        return self._decode(version, self.user_type_map, stream_id, flags, opcode,
-                                            body, self._decompressor, None)
-        except (socket.timeout, _ssl.SSLWantReadError) as exc:
-            raise OperationTimedOutOnConnect("Timed out during the handshake with %s"
-                                             % self.endpoint, self.endpoint) from exc
-        except OSError as exc:
-            raise ConnectionException("Handshake with %s failed: %s" % (self.endpoint, exc),
-                                      self.endpoint) from exc
-
-
 class Lane:
     """One blocking connection to one host, used by one thread at a time."""
 
@@ -115,21 +88,23 @@ class Lane:
                  "_decoder", "_segments", "_compressor", "_decompressor", "_version", "_beta",
                  "_user_types", "_stream", "_orphans", "_poll", "_rcvtimeo")
 
-    def __init__(self, endpoint, sock: socket.socket, shaken: _SocketHandshake) -> None:
+    def __init__(self, endpoint, sock: socket.socket, decoder: FrameDecoder, negotiated: Negotiated,
+                 protocol_version: int, allow_beta_protocol_version: bool, user_type_map: dict) -> None:
         self.endpoint = endpoint
         self.sock = sock
         self.keyspace: str | None = None
         self.broken = False
         self.last_used = _monotonic()
-        self._encode = shaken._encode
-        self._decode = shaken._decode
-        self._decoder = shaken._decoder
-        self._segments = shaken._segment_writer
-        self._compressor = shaken._compressor
-        self._decompressor = shaken._decompressor
-        self._version = shaken.protocol_version
-        self._beta = shaken.allow_beta_protocol_version
-        self._user_types = shaken.user_type_map
+        self._encode = protocol.ProtocolHandler.encode_message
+        self._decode = protocol.ProtocolHandler.decode_message
+        self._decoder = decoder
+        framing = negotiated.framing
+        self._segments = _segment_writer(framing.compression) if framing.segments else None
+        self._compressor = framing.compressor
+        self._decompressor = framing.decompressor
+        self._version = protocol_version
+        self._beta = allow_beta_protocol_version
+        self._user_types = user_type_map
         self._stream = 0  # the handshake used stream 0
         self._orphans: set = set()
         self._poll = select.poll()
@@ -138,13 +113,24 @@ class Lane:
 
     @classmethod
     def open(cls, endpoint, protocol_version: int, connect_timeout: float, options: dict) -> "Lane":
-        """Connect and shake hands on the calling thread (blocking, bounded by ``connect_timeout``)."""
+        """Connect and shake hands on the calling thread (blocking, bounded by ``connect_timeout``).
+
+        ``options`` are the keyword arguments of ``Connection`` (``Connector.connection_options``)."""
+        return cls._open(endpoint, protocol_version, connect_timeout, **options)
+
+    @classmethod
+    def _open(cls, endpoint, protocol_version: int, connect_timeout: float, *,
+              compression=True, authenticator_factory=None, ssl_context=None, server_hostname=None,
+              cql_version=None, user_type_map=None, allow_beta_protocol_version=False,
+              no_compact=False, application_name=None, application_version=None,
+              sockopts=None) -> "Lane":
+        deadline = _monotonic() + connect_timeout
+        handshake = Handshake(protocol_version, endpoint, compression=compression,
+                              authenticator_factory=authenticator_factory, cql_version=cql_version,
+                              no_compact=no_compact, application_name=application_name,
+                              application_version=application_version)
+        user_type_map = user_type_map if user_type_map is not None else {}
         address, port = endpoint.resolve()
-        shaken = _SocketHandshake(endpoint, None, protocol_version, **options)
-        shaken._protocol_module = protocol
-        shaken._encode = protocol.ProtocolHandler.encode_message
-        shaken._decode = protocol.ProtocolHandler.decode_message
-        shaken._decoder = FrameDecoder(protocol_version)
         unix = endpoint.socket_family == socket.AF_UNIX
         try:
             sock = _connect_unix(address, connect_timeout) if unix else socket.create_connection(
@@ -154,18 +140,20 @@ class Lane:
         try:
             if not unix:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            apply_sockopts(sock, shaken.sockopts, endpoint)
-            ssl_ctx, server_hostname = tls_for_endpoint(endpoint, address, shaken.ssl_context,
-                                                        shaken.server_hostname)
+            apply_sockopts(sock, sockopts, endpoint)
+            ssl_ctx, server_hostname = tls_for_endpoint(endpoint, address, ssl_context,
+                                                        server_hostname)
             if ssl_ctx is not None:
                 sock = ssl_ctx.wrap_socket(sock, server_hostname=server_hostname)
-            shaken.sock = sock
-            _run_to_completion(shaken._handshake())
+            decoder = FrameDecoder(protocol_version)
+            negotiated = _shake_hands(handshake, sock, decoder, endpoint, protocol_version,
+                                      allow_beta_protocol_version, user_type_map, deadline)
             sock.settimeout(None)  # blocking from here on; deadlines use SO_RCVTIMEO
         except BaseException:
             sock.close()
             raise
-        return cls(endpoint, sock, shaken)
+        return cls(endpoint, sock, decoder, negotiated, protocol_version,
+                   allow_beta_protocol_version, user_type_map)
 
     # ------------------------------------------------------------------ one request
 
@@ -341,14 +329,59 @@ def _connect_unix(path: str, timeout: float) -> socket.socket:
     return sock
 
 
-def _run_to_completion(coro) -> None:
-    """Drive a coroutine that never suspends (see ``_SocketHandshake``) to its end."""
+def _shake_hands(handshake: Handshake, sock, decoder: FrameDecoder, endpoint, protocol_version: int,
+                 beta: bool, user_type_map: dict, deadline: float) -> Negotiated:
+    """Carry ``handshake``'s messages over the blocking ``sock`` until it is done (or raises).
+
+    Each step's framing is in force for its request and its answer, as in ``Connection``: the
+    decompressor before STARTUP is sent, body compression or v5 segments once it is answered.
+    The whole exchange must finish by ``deadline`` (``OperationTimedOutOnConnect``).
+    """
+    encode = protocol.ProtocolHandler.encode_message
+    decode = protocol.ProtocolHandler.decode_message
+    segments = None
+    step = handshake.start()
+    while not isinstance(step, Done):
+        framing = step.framing
+        if framing.segments and segments is None:
+            decoder.start_segments(framing.compression)
+            segments = _segment_writer(framing.compression)
+        data = encode(step.message, 0, protocol_version, framing.compressor, beta)
+        if segments is not None:
+            data = segments([data])
+        try:
+            version, flags, _, opcode, body = _exchange(sock, decoder, data, deadline, endpoint)
+            response = decode(version, user_type_map, 0, flags, opcode, body, framing.decompressor,
+                              None)
+        except OperationTimedOutOnConnect:
+            raise
+        except (ProtocolError, ConnectionException) as exc:
+            handshake.on_connection_error(exc)
+        step = handshake.on_response(response)
+    if step.framing.segments and segments is None:
+        decoder.start_segments(step.framing.compression)
+    return step.result
+
+
+def _exchange(sock, decoder: FrameDecoder, data: bytes, deadline: float, endpoint) -> tuple:
+    """Send ``data`` and return the next frame on stream 0 (``FrameDecoder`` tuple)."""
     try:
-        coro.send(None)
-    except StopIteration:
-        return
-    coro.close()
-    raise RuntimeError("the handshake suspended on a blocking lane")  # pragma: no cover
+        sock.settimeout(max(deadline - _monotonic(), 0.001))
+        sock.sendall(data)
+        while True:
+            sock.settimeout(max(deadline - _monotonic(), 0.001))
+            chunk = sock.recv(_RECV_SIZE)
+            if not chunk:
+                raise ConnectionException("Connection to %s was closed during the handshake"
+                                          % endpoint, endpoint)
+            for frame in decoder.feed(chunk):
+                if frame[2] == 0:
+                    return frame
+    except (socket.timeout, _ssl.SSLWantReadError) as exc:
+        raise OperationTimedOutOnConnect("Timed out during the handshake with %s" % endpoint,
+                                         endpoint) from exc
+    except OSError as exc:
+        raise ConnectionException("Handshake with %s failed: %s" % (endpoint, exc), endpoint) from exc
 
 
 class LaneSet:

@@ -7,9 +7,10 @@ multiplexing (up to 32,768 requests in flight, spec 2.3), coalesced writes (ever
 one loop iteration goes out in one ``write``), heartbeats, and defunct handling: a connection that
 fails fails exactly the requests that were in flight on it, once, and tells its owner.
 
-Everything here except the exception classes runs on the loop thread (``cassfast._loop``); no
-method takes a lock.  Frames are cut by ``cassfast._core.FrameDecoder``; message bodies are encoded
-and decoded by ``cassfast.protocol.ProtocolHandler``.
+The handshake's decisions are made by ``cassfast._handshake.Handshake`` (no I/O); this module only
+carries its messages.  Everything here except the exception classes runs on the loop thread
+(``cassfast._loop``); no method takes a lock.  Frames are cut by ``cassfast._core.FrameDecoder``;
+message bodies are encoded and decoded by ``cassfast.protocol.ProtocolHandler``.
 """
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ import threading
 import time
 from typing import Any, Callable
 
-from cassfast import AuthenticationFailed, ConsistencyLevel, OperationTimedOut, ProtocolVersion, __version__
+from cassfast import ConsistencyLevel, OperationTimedOut, __version__
 from cassfast import _wire, protocol
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder  # ProtocolError: the core's typed error for malformed input
+from cassfast._handshake import (DRIVER_NAME, ConnectionException, Done, Framing, Handshake,  # noqa: F401
+                                 ProtocolVersionUnsupported)
 from cassfast.host import (DefaultEndPoint, DefaultEndPointFactory, EndPoint,  # noqa: F401 (reference re-exports)
                            EndPointFactory, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint)
 from cassfast import _logger_for
@@ -43,32 +46,8 @@ _OPCODE_AUTHENTICATE = _wire.OPCODE_AUTHENTICATE
 _OPCODE_SUPPORTED = _wire.OPCODE_SUPPORTED
 _OPCODE_EVENT = _wire.OPCODE_EVENT
 
-DRIVER_NAME = "cassfast"
-
-
-class ConnectionException(Exception):
-    """The connection failed or was already closed or defunct; ``endpoint`` says where."""
-
-    def __init__(self, message, endpoint=None):
-        Exception.__init__(self, message)
-        self.endpoint = endpoint
-
-    @property
-    def host(self):
-        return self.endpoint.address if self.endpoint is not None else None
-
-
 class ConnectionShutdown(ConnectionException):
     """The connection was closed or marked defunct while the request was using it."""
-
-
-class ProtocolVersionUnsupported(ConnectionException):
-    """The server rejected the protocol version offered in the handshake."""
-
-    def __init__(self, endpoint, startup_version):
-        ConnectionException.__init__(
-            self, "Unsupported protocol version on %s: %d" % (endpoint, startup_version), endpoint)
-        self.startup_version = startup_version
 
 
 class ConnectionBusy(Exception):
@@ -103,11 +82,6 @@ def tls_for_endpoint(endpoint, address: str, ssl_context, server_hostname):
     if ssl_context is None:
         return None, None
     return ssl_context, server_hostname or address
-
-
-def _is_version_rejection(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return ("protocol version" in text or "beta" in text or "version" in text and "support" in text)
 
 
 class Connection(asyncio.Protocol):
@@ -219,8 +193,16 @@ class Connection(asyncio.Protocol):
             raise
         return conn
 
+    def _new_handshake(self) -> Handshake:
+        return Handshake(self.protocol_version, self.endpoint, compression=self.compression,
+                         authenticator_factory=self.authenticator_factory,
+                         cql_version=self.cql_version, no_compact=self.no_compact,
+                         application_name=self.application_name,
+                         application_version=self.application_version)
+
     async def _open(self) -> None:
         self._protocol_module = protocol
+        handshake = self._new_handshake()  # a bad compression name fails before dialling
         self._encode = protocol.ProtocolHandler.encode_message
         self._decode = protocol.ProtocolHandler.decode_message
         self._decoder = FrameDecoder(self.protocol_version)
@@ -245,7 +227,7 @@ class Connection(asyncio.Protocol):
             except OSError:  # pragma: no cover - e.g. a unix socket
                 pass
             apply_sockopts(sock, self.sockopts, self.endpoint)
-        await self._handshake()
+        await self._handshake(handshake)
         if ssl_ctx is None and sock is not None:
             # After the handshake: until then every write went through the transport, which
             # has flushed them (the server answered).
@@ -256,7 +238,8 @@ class Connection(asyncio.Protocol):
                 self._wsock = None
 
     async def _handshake_request(self, msg) -> Any:
-        """Send one handshake message on stream 0 and wait for its answer (legacy framing or v5)."""
+        """Send one handshake message on stream 0 and wait for its answer (in the framing of
+        ``_apply_framing``: legacy frames, compressed bodies after STARTUP, or v5 segments)."""
         if self.is_defunct:
             raise self.last_error or ConnectionShutdown("Connection to %s is defunct" % self.endpoint,
                                                         self.endpoint)
@@ -266,119 +249,35 @@ class Connection(asyncio.Protocol):
             if not future.done():
                 future.set_result(response)
         self._inflight[0] = (done, None, None)
-        self._queue_frame(self._encode(msg, 0, self.protocol_version, None,
+        self._queue_frame(self._encode(msg, 0, self.protocol_version, self._compressor,
                                        self.allow_beta_protocol_version))
         response = await future
         if isinstance(response, BaseException) and not hasattr(response, "code"):
             raise response  # a connection failure; server ERRORs are returned to the caller
         return response
 
-    async def _handshake(self) -> None:
-        protocol = self._protocol_module
-        try:
-            supported = await self._handshake_request(protocol.OptionsMessage())
-        except (ProtocolError, ConnectionException) as exc:
-            # A server that does not speak this version answers with a protocol error (often in
-            # its own version's framing, which our decoder rejects) or closes the socket.
-            if self.protocol_version > ProtocolVersion.MIN_SUPPORTED:
-                raise ProtocolVersionUnsupported(self.endpoint, self.protocol_version) from exc
-            raise
-        if isinstance(supported, protocol.ErrorMessage):
-            exc = supported.to_exception()
-            if _is_version_rejection(exc):
-                raise ProtocolVersionUnsupported(self.endpoint, self.protocol_version)
-            raise ConnectionException("OPTIONS failed on %s: %s" % (self.endpoint, exc), self.endpoint)
-        self.supported_options = dict(getattr(supported, "options", {}) or {})
+    async def _handshake(self, handshake: Handshake) -> None:
+        """Carry ``handshake``'s messages on stream 0 until it is done (it raises on failure)."""
+        step = handshake.start()
+        while not isinstance(step, Done):
+            self._apply_framing(step.framing)
+            try:
+                response = await self._handshake_request(step.message)
+            except (ProtocolError, ConnectionException) as exc:
+                handshake.on_connection_error(exc)
+            step = handshake.on_response(response)
+        self._apply_framing(step.framing)
+        self.supported_options = step.result.supported_options
 
-        startup_options = {"CQL_VERSION": self.cql_version or "3.0.0",
-                           "DRIVER_NAME": DRIVER_NAME, "DRIVER_VERSION": __version__}
-        if self.no_compact:
-            startup_options["NO_COMPACT"] = "true"
-        if self.application_name:
-            startup_options["APPLICATION_NAME"] = self.application_name
-        if self.application_version:
-            startup_options["APPLICATION_VERSION"] = self.application_version
-        compressor_name = self._choose_compression(protocol)
-        if compressor_name:
-            startup_options["COMPRESSION"] = compressor_name
-
-        if compressor_name and self.protocol_version < ProtocolVersion.V5:
-            # v4 spec 5: STARTUP itself goes uncompressed, but the server may already compress
-            # its answer, so decompression is on before STARTUP is sent.
-            self._decompressor = protocol.locally_supported_compressions[compressor_name][1]
-        response = await self._handshake_request(
-            protocol.StartupMessage(cqlversion=startup_options["CQL_VERSION"], options=startup_options))
-        # v5 spec 2.2: whatever answers STARTUP (READY or AUTHENTICATE) is the last frame in the
-        # legacy format; from here on both directions use segments.  v4 spec 5: frames after
-        # STARTUP may be compressed.
-        self._enable_compression_and_segments(compressor_name)
-        if isinstance(response, protocol.ErrorMessage):
-            exc = response.to_exception()
-            if _is_version_rejection(exc):
-                raise ProtocolVersionUnsupported(self.endpoint, self.protocol_version)
-            raise ConnectionException("STARTUP failed on %s: %s" % (self.endpoint, exc), self.endpoint)
-        if isinstance(response, protocol.AuthenticateMessage):
-            await self._authenticate(response.authenticator)
-        elif not isinstance(response, protocol.ReadyMessage):
-            raise ConnectionException("Unexpected answer to STARTUP from %s: %r" % (self.endpoint, response),
-                                      self.endpoint)
-
-    def _choose_compression(self, protocol) -> str | None:
-        if not self.compression:
-            return None
-        offered = [c.lower() for c in self.supported_options.get("COMPRESSION", [])]
-        local = getattr(protocol, "locally_supported_compressions", {})
-        if self.protocol_version >= ProtocolVersion.V5:
-            # v5 compresses segments, and only with LZ4 (v5 spec 2.2).
-            candidates = ["lz4"]
-        else:
-            candidates = list(local)
-        if isinstance(self.compression, str):
-            wanted = self.compression.lower()
-            if wanted not in local:
-                raise ValueError("Compression %r is not available locally (have %s)"
-                                 % (self.compression, sorted(local)))
-            candidates = [wanted] if wanted in candidates else []
-        for name in candidates:
-            if name in offered and name in local:
-                return name
-        return None
-
-    def _enable_compression_and_segments(self, compressor_name: str | None) -> None:
-        protocol = self._protocol_module
-        if compressor_name:
-            self.compressor_name = compressor_name
-            if self.protocol_version < ProtocolVersion.V5:
-                self._compressor, self._decompressor = protocol.locally_supported_compressions[compressor_name]
-        if self.protocol_version >= ProtocolVersion.V5:
-            self._decoder.start_segments(compressor_name)
-            self._segment_writer = _segment_writer(compressor_name)
-
-    async def _authenticate(self, authenticator_class: str) -> None:
-        protocol = self._protocol_module
-        if self.authenticator_factory is None:
-            raise AuthenticationFailed(
-                "Host %s requires authentication (%s) but no auth_provider is configured"
-                % (self.endpoint, authenticator_class))
-        authenticator = self.authenticator_factory(self.endpoint.address)
-        if hasattr(authenticator, "server_authenticator_class"):
-            authenticator.server_authenticator_class = authenticator_class
-        token = authenticator.initial_response()
-        while True:
-            response = await self._handshake_request(protocol.AuthResponseMessage(token))
-            if isinstance(response, protocol.AuthSuccessMessage):
-                authenticator.on_authentication_success(response.token)
-                return
-            if isinstance(response, protocol.AuthChallengeMessage):
-                token = authenticator.evaluate_challenge(response.challenge)
-                continue
-            if isinstance(response, protocol.ErrorMessage):
-                exc = response.to_exception()
-                if isinstance(exc, AuthenticationFailed):
-                    raise exc
-                raise AuthenticationFailed("Failed to authenticate to %s: %s" % (self.endpoint, exc))
-            raise AuthenticationFailed("Unexpected answer to AUTH_RESPONSE from %s: %r"
-                                       % (self.endpoint, response))
+    def _apply_framing(self, framing: Framing) -> None:
+        """Put the handshake's framing in force for the next request and its answer."""
+        self._compressor = framing.compressor
+        self._decompressor = framing.decompressor
+        if framing.compression:
+            self.compressor_name = framing.compression
+        if framing.segments and self._segment_writer is None:
+            self._decoder.start_segments(framing.compression)
+            self._segment_writer = _segment_writer(framing.compression)
 
     # ------------------------------------------------------------------ asyncio.Protocol
 
@@ -822,7 +721,7 @@ def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:
 
 
 # Protocol constants and message classes the reference's cassandra.connection exposes.
-DEFAULT_CQL_VERSION = "3.0.0"
+from cassfast._handshake import DEFAULT_CQL_VERSION  # noqa: E402,F401
 DRIVER_VERSION = __version__
 # Frame header, first byte: the direction bit and the protocol version (native_protocol_v4.spec 2.1).
 HEADER_DIRECTION_FROM_CLIENT = 0x00
@@ -830,7 +729,7 @@ HEADER_DIRECTION_TO_CLIENT = 0x80
 HEADER_DIRECTION_MASK = 0x80
 PROTOCOL_VERSION_MASK = 0x7F
 
-from cassfast import ConsistencyLevel, OperationTimedOut  # noqa: E402,F401
+from cassfast import AuthenticationFailed, ConsistencyLevel, OperationTimedOut, ProtocolVersion  # noqa: E402,F401
 from cassfast.protocol import (  # noqa: E402,F401
     AuthChallengeMessage, AuthenticateMessage, AuthResponseMessage, AuthSuccessMessage,
     CredentialsMessage, ErrorMessage, InvalidRequestException, OptionsMessage, ProtocolException,

@@ -517,6 +517,11 @@ class AuthResponseMessage(_MessageType):
     def encode_frame(self, stream_id, protocol_version, beta):
         return _m.encode_auth_response_frame(stream_id, protocol_version, self.response, beta)
 
+    def __repr__(self):
+        # The token is the credentials (PLAIN: NUL, user, NUL, password): never print it.
+        size = "null" if self.response is None else "%d bytes" % len(self.response)
+        return "<AuthResponseMessage(response=<%s>)>" % size
+
 
 class AuthSuccessMessage(_MessageType):
     opcode = _wire.OPCODE_AUTH_SUCCESS
