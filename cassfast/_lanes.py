@@ -11,7 +11,7 @@ What a lane shares with the pool's connections, so that behaviour cannot drift a
 - the handshake is the same ``_handshake.Handshake`` state machine (OPTIONS, STARTUP,
   compression, the v5 switch to checksummed segments, the authenticator exchange): a lane only
   carries its messages over the blocking socket (:func:`_shake_hands`), as ``Connection`` does
-  over asyncio, with the same framing switch (``connection._apply_framing``' rules);
+  over asyncio, applying each step's framing at the same points;
 - frames are cut by the same ``_core.FrameDecoder`` and messages encoded/decoded by the same
   ``protocol.ProtocolHandler``; the answer goes to the same ``ResponseFuture._on_response``, so
   retries, re-prepares, paging state, warnings and tracing are decided in ``_request.py`` as for

@@ -47,6 +47,34 @@ def test_sasl_plain_provider_authenticates(cassandra_auth):
                                                       password=cassandra_auth.password))
 
 
+@pytest.mark.parametrize("version, compression", [(5, "lz4"), (5, False), (4, "lz4"), (4, "snappy"),
+                                                  (3, False)])
+def test_authentication_on_each_protocol_version_and_framing_over_connections_and_lanes(
+        cassandra_auth, version, compression):
+    # The AUTH_RESPONSE is the first frame after STARTUP: v5 sends it in segments, v4 with
+    # compression compressed.  Pool connections (asyncio) and lanes (blocking socket) carry the
+    # same Handshake; the server accepting both proves each applied the framing at that point.
+    cluster = Cluster(contact_points=list(cassandra_auth.contact_points), port=cassandra_auth.port,
+                      auth_provider=PlainTextAuthProvider(cassandra_auth.username,
+                                                          cassandra_auth.password),
+                      protocol_version=version, compression=compression, connect_timeout=10)
+    try:
+        session = cluster.connect()
+        for _ in range(3):  # a synchronous execute borrows a lane
+            assert session.execute("SELECT release_version FROM system.local").one()
+        assert session.execute_async("SELECT key FROM system.local").result().one()
+        (pool,) = session.get_pools()
+        assert [c.protocol_version for c in pool.connections] == [version]
+        assert [c.compressor_name for c in pool.connections] == [compression or None]
+        lanes = list(pool.lanes._all)
+        assert lanes and all(not lane.broken for lane in lanes)
+        assert all((lane._segments is not None) == (version == 5) for lane in lanes)
+        assert all((lane._compressor is not None) == (version < 5 and bool(compression))
+                   for lane in lanes)
+    finally:
+        cluster.shutdown()
+
+
 def _refused(cassandra_auth, secret):
     cluster = _cluster(cassandra_auth, PlainTextAuthProvider(cassandra_auth.username, secret))
     try:
