@@ -2,12 +2,16 @@
 shutdown and reset, with the socket side replaced by stand-ins.  What a lane does on the wire is
 proven against the real node in tests/integration/test_session_lanes.py.
 """
+import inspect
 from types import SimpleNamespace
 
 import pytest
 
 from cassfast import _lanes
 from cassfast._lanes import LaneSet
+from cassfast.cluster import Cluster
+from cassfast.connection import Connection
+from cassfast.host import DefaultEndPoint
 
 
 class FakeLane:
@@ -154,3 +158,17 @@ def test_reset_drops_every_lane_but_allows_new_ones(opened):
     assert fresh is not None and fresh not in (idle, busy)
     lanes.give_back(busy)
     assert busy.closed and lanes.open_count == 1
+
+
+def test_a_lane_opens_with_every_option_a_pool_connection_is_given():
+    # Lane.open takes Cluster._connection_options(endpoint) as keyword arguments, as
+    # Connection.open does: a key the lane did not know would make every lane fail to open (and
+    # the requests fall back to the pool without a word above DEBUG).
+    cluster = Cluster(["127.0.0.1"], compression="lz4", cql_version="3.4.7", no_compact=True,
+                      application_name="app", application_version="1")
+    try:
+        options = cluster._connection_options(DefaultEndPoint("127.0.0.1"))
+    finally:
+        cluster.shutdown()
+    inspect.signature(_lanes.Lane._open).bind(DefaultEndPoint("127.0.0.1"), 5, 1.0, **options)
+    inspect.signature(Connection).bind(DefaultEndPoint("127.0.0.1"), None, 5, **options)
