@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable
 
 from cassfast import ConsistencyLevel, OperationTimedOut, __version__
-from cassfast import _wire, protocol
+from cassfast import protocol
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder  # ProtocolError: the core's typed error for malformed input
 from cassfast._handshake import (DRIVER_NAME, ConnectionException, Done, Framing, Handshake,  # noqa: F401
                                  ProtocolVersionUnsupported)
@@ -38,13 +38,6 @@ _monotonic = time.monotonic
 # Highest stream id a v3+ connection may use (spec 2.3: a signed short; negative ids are events).
 MAX_STREAM_ID = 32767
 EVENT_STREAM_ID = -1
-
-# Opcodes (spec 2.4) that the connection itself looks at (defined once in cassfast._wire).
-_OPCODE_ERROR = _wire.OPCODE_ERROR
-_OPCODE_READY = _wire.OPCODE_READY
-_OPCODE_AUTHENTICATE = _wire.OPCODE_AUTHENTICATE
-_OPCODE_SUPPORTED = _wire.OPCODE_SUPPORTED
-_OPCODE_EVENT = _wire.OPCODE_EVENT
 
 class ConnectionShutdown(ConnectionException):
     """The connection was closed or marked defunct while the request was using it."""
