@@ -251,6 +251,36 @@ class ResponseFuture(Generic[_RowT]):
             self._schedule_speculative(host)
             return
 
+    def _run_blocking(self, use_lanes: bool) -> ResultSet[_RowT]:
+        """Run the request for a synchronous ``Session.execute`` and wait for its result.
+
+        With ``use_lanes`` (and no speculative executions) the calling thread may run the request
+        on a lane (``cassfast._lanes``): it sends, reads and hands the answer to the engine
+        itself, and no other thread is woken.  Usually the future is done when ``_start``
+        returns; it is not when the request fell back to the pool or when a follow-up (keyspace,
+        schema agreement) completes it on the loop.  Otherwise the blocked caller still sends its
+        own request (Connection direct writes), so the loop thread is woken once, by the answer.
+        """
+        if use_lanes and self._spec_plan is None:
+            self._sync_lanes = True
+            self._start()
+            if self._final_result is _NOT_DONE:
+                return self.result()
+        else:
+            # No other thread knows this future yet: the wake-up lock is registered without the
+            # callback lock that result() needs.
+            lock = _allocate_lock()
+            lock.acquire()
+            if self._waiters is None:
+                self._waiters = [lock]
+            else:
+                self._waiters.append(lock)
+            self._start()
+            self._wait_on(lock)
+        if self._final_exception is not None:
+            raise self._final_exception
+        return ResultSet(self, self._final_result)
+
     def send_request(self, error_no_hosts: bool = True) -> bool:
         """Start (or restart) the request; returns immediately.  Safe from any thread."""
         self._submit(self._start)

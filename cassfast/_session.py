@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Sequence, TypeVa
 from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
 from cassfast._profiles import _NOT_SET, EXEC_PROFILE_DEFAULT, ExecutionProfile
-from cassfast._request import _NOT_DONE, ResponseFuture
+from cassfast._request import ResponseFuture
 from cassfast._wire import RESULT_KIND_PREPARED
 from cassfast._resultset import ResultSet  # noqa: F401  (public through cluster)
 from cassfast import protocol as _protocol_module
@@ -51,7 +51,6 @@ _BatchStatement = _query.BatchStatement
 _FETCH_SIZE_UNSET = _query.FETCH_SIZE_UNSET
 
 _REMOTE, _IGNORED = 1, -1  # HostDistance
-_allocate_lock = threading.Lock
 _get_ident = threading.get_ident
 _monotonic = time.monotonic
 
@@ -302,31 +301,7 @@ class Session:
                                               execution_profile, paging_state, host, execute_as)
         if self._throttler is not None and not self._throttle(future):
             return future.result()  # queued: the throttler sends it through the loop
-        if self._sync_lanes and future._spec_plan is None:
-            # This thread may run the request on a lane (cassfast._lanes): it sends, reads and
-            # handles the answer itself, and no other thread is woken.  Usually the future is
-            # done when _start returns; it is not when the request fell back to the pool or
-            # when a follow-up (keyspace, schema agreement) completes it on the loop.
-            future._sync_lanes = True
-            future._start()
-            if future._final_result is _NOT_DONE:
-                return future.result()
-        else:
-            # The blocked caller still sends its own request (Connection direct writes), so the
-            # loop thread is woken once, by the answer.  No other thread knows the future yet:
-            # the wake-up lock is registered without the callback lock result() needs.
-            lock = _allocate_lock()
-            lock.acquire()
-            waiters = future._waiters
-            if waiters is None:
-                future._waiters = [lock]
-            else:
-                waiters.append(lock)
-            future._start()
-            future._wait_on(lock)
-        if future._final_exception is not None:
-            raise future._final_exception
-        return ResultSet(future, future._final_result)
+        return future._run_blocking(self._sync_lanes)
 
     @overload
     def execute_async(self, query: _Query, parameters: _Parameters = None, trace: bool = False,
