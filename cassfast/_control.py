@@ -12,12 +12,14 @@ asyncio code).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Callable
 
 from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast._errors import NoHostAvailable
 from cassfast._interfaces import Connector, TopologyEvents
+from cassfast._reconnect import Reconnector
 from cassfast.connection import ConnectionException
 from cassfast.protocol import QueryMessage, RegisterMessage
 from cassfast import _logger_for
@@ -85,7 +87,12 @@ class ControlConnection:
         self._is_shutdown = False
         self._uses_peers_v2 = True
         self._pending: dict[str, asyncio.TimerHandle] = {}
-        self._reconnect_task: asyncio.Task | None = None
+        # A lost control connection is reopened at once, then on the reconnection schedule.
+        self._reconnector = Reconnector(
+            self._new_schedule, self._reconnect_attempt,
+            is_needed=lambda: not self._is_shutdown and self._connection is None, log=log,
+            what="reconnecting the control connection", failure_level=logging.WARNING,
+            give_up_level=logging.ERROR, attempt_first=True)
         self._refresh_lock: asyncio.Lock | None = None
         self._changed_keyspaces: set = set()
 
@@ -195,34 +202,21 @@ class ControlConnection:
         self._start_reconnecting()
 
     def _start_reconnecting(self) -> None:
-        if self._is_shutdown or (self._reconnect_task is not None and not self._reconnect_task.done()):
-            return
-        self._reconnect_task = asyncio.ensure_future(self._reconnect())
+        if not self._is_shutdown:
+            self._reconnector.start()
 
-    async def _reconnect(self) -> None:
-        schedule = iter(self._cluster.reconnection_policy.new_schedule())
-        delay = 0.0
-        while not self._is_shutdown:
-            await asyncio.sleep(delay)
-            endpoints = self._topology.control_candidates()
-            try:
-                await self.connect_async(endpoints)
-                return
-            except Exception as exc:
-                delay = next(schedule, None)
-                if delay is None:
-                    log.error("Control connection could not reconnect and the reconnection "
-                              "schedule is exhausted: %s", exc)
-                    return
-                log.warning("Control connection reconnect failed, next attempt in %.1fs: %s", delay, exc)
+    def _new_schedule(self):
+        return self._cluster.reconnection_policy.new_schedule()
+
+    async def _reconnect_attempt(self) -> None:
+        await self.connect_async(self._topology.control_candidates())
 
     def shutdown(self) -> None:
         self._is_shutdown = True
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
-        if self._reconnect_task is not None:
-            self._reconnect_task.cancel()
+        self._reconnector.cancel()
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -31,7 +31,7 @@ LAYERS = [
         "cassfast.auth", "cassfast._failure_policies", "cassfast.policies", "cassfast.query",
         "cassfast._replication", "cassfast._schema", "cassfast.metadata", "cassfast._profiles"}),
     ("I/O", {
-        "cassfast._interfaces", "cassfast._loop", "cassfast.connection", "cassfast._lanes",
+        "cassfast._interfaces", "cassfast._loop", "cassfast.connection", "cassfast._reconnect", "cassfast._lanes",
         "cassfast.pool", "cassfast._control"}),
     ("execution", {"cassfast._engine", "cassfast._resultset", "cassfast._request", "cassfast.concurrent",
                    "cassfast._session"}),
