@@ -20,6 +20,7 @@ from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast._errors import NoHostAvailable
 from cassfast._interfaces import Connector, TopologyEvents
 from cassfast._reconnect import Reconnector
+from cassfast._wire import EVENT_SCHEMA_CHANGE, EVENT_STATUS_CHANGE, EVENT_TOPOLOGY_CHANGE
 from cassfast.connection import ConnectionException
 from cassfast.protocol import QueryMessage, RegisterMessage
 from cassfast import _logger_for
@@ -185,7 +186,7 @@ class ControlConnection:
 
     async def _setup(self, connection) -> None:
         await connection.request(
-            RegisterMessage(event_list=["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]),
+            RegisterMessage(event_list=[EVENT_TOPOLOGY_CHANGE, EVENT_STATUS_CHANGE, EVENT_SCHEMA_CHANGE]),
             self._timeout)
         self._connection = connection
         connection.add_close_callback(self._on_connection_closed)
@@ -412,16 +413,16 @@ class ControlConnection:
     def _on_event(self, event) -> None:
         event_type = getattr(event, "event_type", None)
         args = getattr(event, "event_args", None) or {}
-        if event_type == "TOPOLOGY_CHANGE":
+        if event_type == EVENT_TOPOLOGY_CHANGE:
             if args.get("change_type") == "REMOVED_NODE":
                 self._topology.on_removed_node_event(args.get("address"))
             # NEW_NODE and MOVED_NODE need the peers' rows (location, tokens); after a removal
             # the refresh confirms the ring from the server's point of view.
             self._debounce("topology", self._topology_window, self._refresh_topology)
-        elif event_type == "STATUS_CHANGE":
+        elif event_type == EVENT_STATUS_CHANGE:
             change, address = args.get("change_type"), args.get("address")
             self._topology.on_status_event(change, address, self._status_window)
-        elif event_type == "SCHEMA_CHANGE":
+        elif event_type == EVENT_SCHEMA_CHANGE:
             keyspace = args.get("keyspace")
             if keyspace:
                 self._changed_keyspaces.add(keyspace)
