@@ -163,6 +163,7 @@ class Reconnector:
         """Begin on a fresh schedule unless already running (or cancelled)."""
         if self._cancelled or self.running:
             return
+        self._restart = False
         self._task = asyncio.ensure_future(self._run(self.plan.begin))
 
     def reconnect_now(self) -> None:
@@ -171,6 +172,7 @@ class Reconnector:
         if self._cancelled:
             return
         if not self.running:
+            self._restart = False
             self._task = asyncio.ensure_future(self._run(self.plan.restart_now))
             return
         self._restart = True
@@ -185,6 +187,8 @@ class Reconnector:
             self._task.cancel()
 
     async def _sleep(self, delay: float) -> None:
+        if self._restart:  # reconnect_now came before the sleep began
+            delay = 0.0
         loop = asyncio.get_running_loop()
         self._wakeup = wakeup = loop.create_future()
         timer = loop.call_later(delay, _resolve, wakeup)
@@ -196,10 +200,11 @@ class Reconnector:
 
     async def _run(self, first: Callable[[], Step]) -> None:
         plan = self.plan
-        self._restart = False
         try:
             step = first()
             while True:
+                if step.action == GIVE_UP and self._take_restart():
+                    step = plan.restart_now()
                 if step.action == DONE:
                     return
                 if step.action == GIVE_UP:
@@ -229,6 +234,10 @@ class Reconnector:
                     step = plan.succeeded(still_needed)
         except InvalidReconnectionSchedule as exc:
             self._log.error("Giving up %s: %s", self._what, exc)
+            self._call_give_up(plan.last_error)
+        except Exception:
+            # A bug outside the attempt (is_needed, a log handler): stop, but never silently.
+            self._log.exception("Giving up %s: the reconnection loop failed", self._what)
             self._call_give_up(plan.last_error)
 
     def _take_restart(self) -> bool:

@@ -296,6 +296,34 @@ def test_reconnect_now_during_an_attempt_lets_it_finish_and_retries_at_once_if_i
     assert times == [5.0, 6.0]
 
 
+def test_reconnect_now_in_the_same_tick_as_start_is_not_lost(loop):
+    attempts = Attempts(loop)
+    reconnector = _reconnector(attempts, [60.0])
+
+    async def main():
+        reconnector.start()         # a connection lost...
+        reconnector.reconnect_now()  # ...and the host said UP before the loop ran the task
+        await asyncio.wait([reconnector.task])
+
+    loop.run_until_complete(main())
+    assert attempts.times == [0.0]
+
+
+def test_a_failure_outside_the_attempt_stops_the_loop_with_its_traceback_logged(loop, caplog):
+    given_up = []
+
+    def is_needed():
+        raise RuntimeError("bug in is_needed")
+
+    reconnector = Reconnector(lambda: iter([1.0]), Attempts(loop), is_needed=is_needed, log=LOGGER,
+                              what="reconnecting", on_give_up=given_up.append)
+    with caplog.at_level(logging.DEBUG, LOGGER.name):
+        _run(loop, reconnector)
+    assert reconnector.task.exception() is None and given_up == [None]
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info[0] is RuntimeError
+
+
 def test_an_unexpected_exception_is_logged_with_its_traceback_and_the_loop_goes_on(loop, caplog):
     attempts = Attempts(loop, KeyError("bug in the attempt"), None)
     reconnector = _reconnector(attempts, [1.0, 2.0], failure_level=logging.DEBUG)
