@@ -91,7 +91,7 @@ class ControlConnection:
         # A lost control connection is reopened at once, then on the reconnection schedule.
         self._reconnector = Reconnector(
             self._new_schedule, self._reconnect_attempt,
-            is_needed=lambda: not self._is_shutdown and self._connection is None, log=log,
+            is_needed=self._needs_connection, log=log,
             what="reconnecting the control connection", failure_level=logging.WARNING,
             give_up_level=logging.ERROR, attempt_first=True)
         self._refresh_lock: asyncio.Lock | None = None
@@ -208,6 +208,10 @@ class ControlConnection:
 
     def _new_schedule(self):
         return self._cluster.reconnection_policy.new_schedule()
+
+    def _needs_connection(self) -> bool:
+        connection = self._connection
+        return not self._is_shutdown and (connection is None or connection.is_closed or connection.is_defunct)
 
     async def _reconnect_attempt(self) -> None:
         await self.connect_async(self._topology.control_candidates())

@@ -17,6 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from cassfast import _control
+from cassfast._control import ControlConnection
+from cassfast._errors import NoHostAvailable
 from cassfast._reconnect import (DONE, GIVE_UP, WAIT, InvalidReconnectionSchedule, ReconnectionPlan,
                                  Reconnector, Step)
 from cassfast.connection import ConnectionException
@@ -521,3 +524,70 @@ def test_shutting_a_pool_down_cancels_its_reconnection_and_replacement_mid_sleep
     pool, connector, replacer = loop.run_until_complete(main())
     assert connector.times == [0.0, 0.0]
     assert replacer.task.cancelled() and pool._reconnector.task.cancelled()
+
+
+# ---------------------------------------------------------------------------- through the control connection
+
+class _ControlConnectionLink:
+    def __init__(self):
+        self.endpoint = "10.0.0.1:9042"
+        self.last_error = ConnectionException("reset")
+        self.is_closed = self.is_defunct = False
+
+    def close(self):
+        self.is_closed = True
+
+
+def _control_connection(loop, delays, failures):
+    cluster = SimpleNamespace(reconnection_policy=ConstantReconnectionPolicy(delays[0], len(delays)))
+    topology = SimpleNamespace(control_candidates=lambda: ["10.0.0.1:9042", "10.0.0.2:9042"])
+    control = ControlConnection(cluster, 2.0, 0, 0, 0, connector=SimpleNamespace(), topology=topology)
+    tried = []
+
+    async def connect_async(endpoints):  # stands in for the handshake, REGISTER and refreshes
+        tried.append((loop.time(), endpoints))
+        await asyncio.sleep(0)
+        if len(tried) <= failures:
+            raise NoHostAvailable("Unable to connect to any servers", {e: OSError("refused") for e in endpoints})
+        control._connection = _ControlConnectionLink()
+
+    control.connect_async = connect_async
+    return control, tried
+
+
+def test_the_control_connection_reconnects_at_once_then_on_the_schedule(loop, caplog):
+    async def main():
+        control, tried = _control_connection(loop, [2.0] * 5, failures=2)
+        lost = control._connection = _ControlConnectionLink()
+        lost.is_closed = True
+        control._on_connection_closed(lost)
+        await asyncio.wait([control._reconnector.task])
+        return control, tried
+
+    with caplog.at_level(logging.DEBUG, _control.log.name):
+        control, tried = loop.run_until_complete(main())
+    assert [t for t, _ in tried] == [0.0, 2.0, 4.0]
+    assert tried[0][1] == ["10.0.0.1:9042", "10.0.0.2:9042"]
+    assert control.connection is not None and not control.connection.is_closed
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in warnings] == [
+        "Reconnecting the control connection failed, next attempt in 2.00s"] * 2
+
+
+def test_the_control_connection_gives_up_at_error_when_the_schedule_is_exhausted(loop, caplog):
+    async def main():
+        control, tried = _control_connection(loop, [1.0], failures=10)
+        control._start_reconnecting()
+        await asyncio.wait([control._reconnector.task])
+        control.shutdown()
+        control._start_reconnecting()  # after shutdown: nothing starts
+        return control, tried
+
+    with caplog.at_level(logging.DEBUG, _control.log.name):
+        control, tried = loop.run_until_complete(main())
+    assert [t for t, _ in tried] == [0.0, 1.0]
+    assert [r.levelno for r in caplog.records if "control connection" in r.getMessage()] == [
+        logging.WARNING, logging.ERROR]
+    assert caplog.records[-1].getMessage().startswith(
+        "Giving up reconnecting the control connection: the reconnection schedule is exhausted; last error:")
+    assert not control._reconnector.running
