@@ -12,12 +12,15 @@ asyncio code).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Callable
 
 from cassfast import ConsistencyLevel, InvalidRequest
 from cassfast._errors import NoHostAvailable
 from cassfast._interfaces import Connector, TopologyEvents
+from cassfast._reconnect import Reconnector
+from cassfast._wire import EVENT_SCHEMA_CHANGE, EVENT_STATUS_CHANGE, EVENT_TOPOLOGY_CHANGE
 from cassfast.connection import ConnectionException
 from cassfast.protocol import QueryMessage, RegisterMessage
 from cassfast import _logger_for
@@ -85,7 +88,12 @@ class ControlConnection:
         self._is_shutdown = False
         self._uses_peers_v2 = True
         self._pending: dict[str, asyncio.TimerHandle] = {}
-        self._reconnect_task: asyncio.Task | None = None
+        # A lost control connection is reopened at once, then on the reconnection schedule.
+        self._reconnector = Reconnector(
+            self._new_schedule, self._reconnect_attempt,
+            is_needed=self._needs_connection, log=log,
+            what="reconnecting the control connection", failure_level=logging.WARNING,
+            give_up_level=logging.ERROR, attempt_first=True)
         self._refresh_lock: asyncio.Lock | None = None
         self._changed_keyspaces: set = set()
 
@@ -178,7 +186,7 @@ class ControlConnection:
 
     async def _setup(self, connection) -> None:
         await connection.request(
-            RegisterMessage(event_list=["TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"]),
+            RegisterMessage(event_list=[EVENT_TOPOLOGY_CHANGE, EVENT_STATUS_CHANGE, EVENT_SCHEMA_CHANGE]),
             self._timeout)
         self._connection = connection
         connection.add_close_callback(self._on_connection_closed)
@@ -195,34 +203,25 @@ class ControlConnection:
         self._start_reconnecting()
 
     def _start_reconnecting(self) -> None:
-        if self._is_shutdown or (self._reconnect_task is not None and not self._reconnect_task.done()):
-            return
-        self._reconnect_task = asyncio.ensure_future(self._reconnect())
+        if not self._is_shutdown:
+            self._reconnector.start()
 
-    async def _reconnect(self) -> None:
-        schedule = iter(self._cluster.reconnection_policy.new_schedule())
-        delay = 0.0
-        while not self._is_shutdown:
-            await asyncio.sleep(delay)
-            endpoints = self._topology.control_candidates()
-            try:
-                await self.connect_async(endpoints)
-                return
-            except Exception as exc:
-                delay = next(schedule, None)
-                if delay is None:
-                    log.error("Control connection could not reconnect and the reconnection "
-                              "schedule is exhausted: %s", exc)
-                    return
-                log.warning("Control connection reconnect failed, next attempt in %.1fs: %s", delay, exc)
+    def _new_schedule(self):
+        return self._cluster.reconnection_policy.new_schedule()
+
+    def _needs_connection(self) -> bool:
+        connection = self._connection
+        return not self._is_shutdown and (connection is None or connection.is_closed or connection.is_defunct)
+
+    async def _reconnect_attempt(self) -> None:
+        await self.connect_async(self._topology.control_candidates())
 
     def shutdown(self) -> None:
         self._is_shutdown = True
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
-        if self._reconnect_task is not None:
-            self._reconnect_task.cancel()
+        self._reconnector.cancel()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -418,16 +417,16 @@ class ControlConnection:
     def _on_event(self, event) -> None:
         event_type = getattr(event, "event_type", None)
         args = getattr(event, "event_args", None) or {}
-        if event_type == "TOPOLOGY_CHANGE":
+        if event_type == EVENT_TOPOLOGY_CHANGE:
             if args.get("change_type") == "REMOVED_NODE":
                 self._topology.on_removed_node_event(args.get("address"))
             # NEW_NODE and MOVED_NODE need the peers' rows (location, tokens); after a removal
             # the refresh confirms the ring from the server's point of view.
             self._debounce("topology", self._topology_window, self._refresh_topology)
-        elif event_type == "STATUS_CHANGE":
+        elif event_type == EVENT_STATUS_CHANGE:
             change, address = args.get("change_type"), args.get("address")
             self._topology.on_status_event(change, address, self._status_window)
-        elif event_type == "SCHEMA_CHANGE":
+        elif event_type == EVENT_SCHEMA_CHANGE:
             keyspace = args.get("keyspace")
             if keyspace:
                 self._changed_keyspaces.add(keyspace)

@@ -37,6 +37,7 @@ SEGMENT_MIN_COMPRESS_SIZE = 128
 # Frame flags (spec 2.2), defined once in _wire.pxd; Python names kept here for callers.
 from cassfast._wire import (COMPRESSED_FLAG, CUSTOM_PAYLOAD_FLAG, TRACING_FLAG,  # noqa: F401
                             USE_BETA_FLAG, WARNING_FLAG)
+from cassfast._wire cimport HEADER_DIRECTION_MASK, PROTOCOL_VERSION_MASK
 
 # v5 framing: the payload CRC32 is seeded by first feeding these four bytes.
 cdef object _CRC32_SEED = zlib.crc32(b"\xfa\x2d\x55\xca")
@@ -248,11 +249,11 @@ cdef class FrameDecoder:
         cdef const unsigned char* p
         while n - off >= FRAME_HEADER_LENGTH:
             p = data + off
-            version = p[0] & 0x7F
+            version = p[0] & PROTOCOL_VERSION_MASK
             if version < 3:
                 # v1/v2 headers are 8 bytes with a one-byte stream id; parsing on would desync.
                 raise UnsupportedProtocolVersion(version)
-            if self._requests == ((p[0] & 0x80) != 0):
+            if self._requests == ((p[0] & HEADER_DIRECTION_MASK) != 0):
                 raise ProtocolError("frame version byte 0x%02x has the wrong direction bit "
                                     "(spec section 2.1): the stream is out of sync" % p[0])
             length = <int32_t>get_u32(p + 5)

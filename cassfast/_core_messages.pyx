@@ -39,21 +39,16 @@ from cassfast._wire import (OPCODE_AUTH_RESPONSE, OPCODE_BATCH, OPCODE_EXECUTE, 
 from cassfast._wire cimport (COMPRESSED_FLAG as F_COMPRESSED, CUSTOM_PAYLOAD_FLAG as F_CUSTOM_PAYLOAD,
                              TRACING_FLAG as F_TRACING, USE_BETA_FLAG as F_BETA, WARNING_FLAG as F_WARNING)
 
-# <query_parameters> flags (v4 spec 4.1.4, a [byte]; v5 spec 4.1.4, an [int]).
-cdef enum:
-    Q_VALUES = 0x01
-    Q_SKIP_METADATA = 0x02
-    Q_PAGE_SIZE = 0x04
-    Q_PAGING_STATE = 0x08
-    Q_SERIAL_CONSISTENCY = 0x10
-    Q_TIMESTAMP = 0x20
-    Q_NAMES_FOR_VALUES = 0x40
-    Q_KEYSPACE = 0x80
-    Q_NOW_IN_SECONDS = 0x100
-
-# PREPARE flags (v5 spec 4.1.5).
-cdef enum:
-    P_KEYSPACE = 0x01
+# <query_parameters> flags (spec 4.1.4) and the PREPARE flag (v5 spec 4.1.5): defined once in
+# _wire.pxd, short names here.
+from cassfast._wire cimport (QUERY_FLAG_VALUES as Q_VALUES, QUERY_FLAG_SKIP_METADATA as Q_SKIP_METADATA,
+                             QUERY_FLAG_PAGE_SIZE as Q_PAGE_SIZE, QUERY_FLAG_WITH_PAGING_STATE as Q_PAGING_STATE,
+                             QUERY_FLAG_WITH_SERIAL_CONSISTENCY as Q_SERIAL_CONSISTENCY,
+                             QUERY_FLAG_WITH_DEFAULT_TIMESTAMP as Q_TIMESTAMP,
+                             QUERY_FLAG_WITH_NAMES_FOR_VALUES as Q_NAMES_FOR_VALUES,
+                             QUERY_FLAG_WITH_KEYSPACE as Q_KEYSPACE,
+                             QUERY_FLAG_WITH_NOW_IN_SECONDS as Q_NOW_IN_SECONDS,
+                             PREPARE_FLAG_WITH_KEYSPACE as P_KEYSPACE)
 
 # The UNSET marker ([value] of length -2, spec 4.1.4); set_unset_value replaces it in tests.
 cdef object _UNSET = _TYPES_UNSET_VALUE

@@ -87,12 +87,11 @@ UNSET_VALUE = _UnsetValue()
 
 ColumnMetadata = _namedtuple("ColumnMetadata", ["keyspace_name", "table_name", "name", "type"])
 
-# RESULT <metadata> flags (v5 spec 4.2.5.2).
-cdef enum:
-    FLAG_GLOBAL_TABLES_SPEC = 0x0001
-    FLAG_HAS_MORE_PAGES = 0x0002
-    FLAG_NO_METADATA = 0x0004
-    FLAG_METADATA_CHANGED = 0x0008
+# RESULT <metadata> flags (v5 spec 4.2.5.2): defined once in _wire.pxd.
+from cassfast._wire cimport (ROWS_FLAG_GLOBAL_TABLES_SPEC as FLAG_GLOBAL_TABLES_SPEC,
+                             ROWS_FLAG_HAS_MORE_PAGES as FLAG_HAS_MORE_PAGES,
+                             ROWS_FLAG_METADATA_CHANGED as FLAG_METADATA_CHANGED,
+                             ROWS_FLAG_NO_METADATA as FLAG_NO_METADATA)
 
 # Nested [option] trees deeper than this are refused rather than recursed into.
 cdef enum:

@@ -60,3 +60,40 @@ cdef enum:
     ERR_CONFIG_ERROR = 0x2300
     ERR_ALREADY_EXISTS = 0x2400
     ERR_UNPREPARED = 0x2500
+
+# Frame header, byte 0 (spec 2.1): the direction bit and the protocol version.
+cdef enum:
+    HEADER_DIRECTION_FROM_CLIENT = 0x00
+    HEADER_DIRECTION_TO_CLIENT = 0x80
+    HEADER_DIRECTION_MASK = 0x80
+    PROTOCOL_VERSION_MASK = 0x7F
+
+# <query_parameters> flags of QUERY and EXECUTE (v4 spec 4.1.4, a [byte]; v5 spec 4.1.4, an
+# [int]); BATCH (4.1.7) uses those from WITH_SERIAL_CONSISTENCY on, at the same values.
+cdef enum:
+    QUERY_FLAG_VALUES = 0x01
+    QUERY_FLAG_SKIP_METADATA = 0x02
+    QUERY_FLAG_PAGE_SIZE = 0x04
+    QUERY_FLAG_WITH_PAGING_STATE = 0x08
+    QUERY_FLAG_WITH_SERIAL_CONSISTENCY = 0x10
+    QUERY_FLAG_WITH_DEFAULT_TIMESTAMP = 0x20
+    QUERY_FLAG_WITH_NAMES_FOR_VALUES = 0x40
+    QUERY_FLAG_WITH_KEYSPACE = 0x80
+    QUERY_FLAG_WITH_NOW_IN_SECONDS = 0x100
+
+# PREPARE <flags> (v5 spec 4.1.5).
+cdef enum:
+    PREPARE_FLAG_WITH_KEYSPACE = 0x01
+
+# BATCH <type> (spec 4.1.7).
+cdef enum:
+    BATCH_TYPE_LOGGED = 0
+    BATCH_TYPE_UNLOGGED = 1
+    BATCH_TYPE_COUNTER = 2
+
+# RESULT Rows and Prepared <metadata> <flags> (v5 spec 4.2.5.2, 4.2.5.4).
+cdef enum:
+    ROWS_FLAG_GLOBAL_TABLES_SPEC = 0x0001
+    ROWS_FLAG_HAS_MORE_PAGES = 0x0002
+    ROWS_FLAG_NO_METADATA = 0x0004
+    ROWS_FLAG_METADATA_CHANGED = 0x0008

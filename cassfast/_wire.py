@@ -1,9 +1,12 @@
 """Native protocol constants for Python code: the mirror of ``cassfast/_wire.pxd``.
 
-Opcodes (spec 2.4), frame header flags (2.2), RESULT kinds (4.2.5) and ERROR codes (9) under
-one name each.  ``_wire.pxd`` is the definition the compiled core cimports; this module repeats
-it for ``protocol``, ``connection``, ``_lanes`` and ``_request``, and
-``tests/unit/test_wire_constants.py`` checks that the two say the same, name for name.
+Opcodes (spec 2.4), frame header flags (2.2) and direction bit (2.1), RESULT kinds (4.2.5),
+ERROR codes (9), the <query_parameters> flags of QUERY/EXECUTE/BATCH (4.1.4), PREPARE flags
+(4.1.5), BATCH types (4.1.7) and Rows/Prepared metadata flags (4.2.5.2) under one name each.
+``_wire.pxd`` is the definition the compiled core cimports; this module repeats it for the
+Python modules (``protocol``, ``connection``, ``query``, ``_lanes``, ``_request``, ...), and
+``tests/unit/test_wire_constants.py`` checks that the two say the same, name for name.  The
+EVENT type strings (4.2.6) are here only: no compiled module reads events.
 """
 
 # Opcodes (spec 2.4).
@@ -60,3 +63,41 @@ ERR_INVALID = 0x2200
 ERR_CONFIG_ERROR = 0x2300
 ERR_ALREADY_EXISTS = 0x2400
 ERR_UNPREPARED = 0x2500
+
+# Frame header, byte 0 (spec 2.1): the direction bit and the protocol version.
+HEADER_DIRECTION_FROM_CLIENT = 0x00
+HEADER_DIRECTION_TO_CLIENT = 0x80
+HEADER_DIRECTION_MASK = 0x80
+PROTOCOL_VERSION_MASK = 0x7F
+
+# <query_parameters> flags of QUERY and EXECUTE (v4 spec 4.1.4, a [byte]; v5 spec 4.1.4, an
+# [int]); BATCH (4.1.7) uses those from WITH_SERIAL_CONSISTENCY on, at the same values.
+QUERY_FLAG_VALUES = 0x01
+QUERY_FLAG_SKIP_METADATA = 0x02
+QUERY_FLAG_PAGE_SIZE = 0x04
+QUERY_FLAG_WITH_PAGING_STATE = 0x08
+QUERY_FLAG_WITH_SERIAL_CONSISTENCY = 0x10
+QUERY_FLAG_WITH_DEFAULT_TIMESTAMP = 0x20
+QUERY_FLAG_WITH_NAMES_FOR_VALUES = 0x40
+QUERY_FLAG_WITH_KEYSPACE = 0x80
+QUERY_FLAG_WITH_NOW_IN_SECONDS = 0x100
+
+# PREPARE <flags> (v5 spec 4.1.5).
+PREPARE_FLAG_WITH_KEYSPACE = 0x01
+
+# BATCH <type> (spec 4.1.7).
+BATCH_TYPE_LOGGED = 0
+BATCH_TYPE_UNLOGGED = 1
+BATCH_TYPE_COUNTER = 2
+
+# RESULT Rows and Prepared <metadata> <flags> (v5 spec 4.2.5.2, 4.2.5.4).
+ROWS_FLAG_GLOBAL_TABLES_SPEC = 0x0001
+ROWS_FLAG_HAS_MORE_PAGES = 0x0002
+ROWS_FLAG_NO_METADATA = 0x0004
+ROWS_FLAG_METADATA_CHANGED = 0x0008
+
+# EVENT types (spec 4.2.6), the [string]s REGISTER lists and EVENT bodies start with.  Python
+# only: the compiled core never reads an event, so _wire.pxd has no strings to mirror.
+EVENT_TOPOLOGY_CHANGE = "TOPOLOGY_CHANGE"
+EVENT_STATUS_CHANGE = "STATUS_CHANGE"
+EVENT_SCHEMA_CHANGE = "SCHEMA_CHANGE"

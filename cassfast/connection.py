@@ -716,11 +716,9 @@ def _segment_writer(compressor_name: str | None) -> Callable[[list], bytes]:
 # Protocol constants and message classes the reference's cassandra.connection exposes.
 from cassfast._handshake import DEFAULT_CQL_VERSION  # noqa: E402,F401
 DRIVER_VERSION = __version__
-# Frame header, first byte: the direction bit and the protocol version (native_protocol_v4.spec 2.1).
-HEADER_DIRECTION_FROM_CLIENT = 0x00
-HEADER_DIRECTION_TO_CLIENT = 0x80
-HEADER_DIRECTION_MASK = 0x80
-PROTOCOL_VERSION_MASK = 0x7F
+# Frame header, first byte: the direction bit and the protocol version (spec 2.1).
+from cassfast._wire import (HEADER_DIRECTION_FROM_CLIENT, HEADER_DIRECTION_MASK,  # noqa: E402,F401
+                            HEADER_DIRECTION_TO_CLIENT, PROTOCOL_VERSION_MASK)
 
 from cassfast import AuthenticationFailed, ConsistencyLevel, OperationTimedOut, ProtocolVersion  # noqa: E402,F401
 from cassfast.protocol import (  # noqa: E402,F401

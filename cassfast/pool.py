@@ -39,11 +39,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
+import logging
 import time
 from typing import Callable
 
 from cassfast._interfaces import Connector, HostEvents, PoolSettings
 from cassfast._lanes import LaneSet
+from cassfast._reconnect import Reconnector
 from cassfast.connection import Connection, ConnectionException
 from cassfast.host import Host  # noqa: F401  (public re-export, as cassandra.pool.Host)
 from cassfast import _logger_for
@@ -74,7 +77,12 @@ class HostConnectionPool:
         self.connections: list[Connection] = []
         self.is_shutdown = False
         self._waiters: collections.deque = collections.deque()
-        self._reconnect_task: asyncio.Task | None = None
+        # Core connections lost (or never opened) are reopened on the reconnection schedule,
+        # the first attempt after its first delay.
+        self._reconnector = Reconnector(
+            self._new_schedule, self._reconnect_attempt, is_needed=self._below_core, log=log,
+            what="reconnecting to %s" % (host,), failure_level=logging.DEBUG,
+            give_up_level=logging.WARNING)
         self._opening = 0
         self.last_error: BaseException | None = None
         # Extra connections that threads blocked in Session.execute drive themselves.
@@ -82,7 +90,8 @@ class HostConnectionPool:
         # Retired connections, draining: closed once only orphans are left on them.
         self._trash: list[Connection] = []
         self._last_growth = 0.0
-        self._replacing: set = set()
+        # Connections past their orphan threshold -> the Reconnector opening their successor.
+        self._replacing: dict = {}
         # Set when opening a connection for load failed: no further growth until a connection
         # opens or the pool is resized (a down host must not be hammered on every borrow).
         self._growth_blocked = False
@@ -276,28 +285,22 @@ class HostConnectionPool:
         if self.is_shutdown or connection in self._replacing or connection not in self.connections:
             return
         log.debug("Connection to %s has %d orphaned streams; replacing it", self.host, connection.orphaned)
-        self._replacing.add(connection)
-        asyncio.ensure_future(self._replace(connection))
+        # The successor is tried at once, then on the reconnection schedule.
+        replacer = Reconnector(
+            self._new_schedule, functools.partial(self._open_successor, connection),
+            is_needed=functools.partial(self._still_to_replace, connection), log=log,
+            what="opening a replacement connection to %s" % (self.host,), attempt_first=True)
+        self._replacing[connection] = replacer
+        replacer.start()
+        replacer.task.add_done_callback(lambda _: self._replacing.pop(connection, None))
 
-    async def _replace(self, connection: Connection) -> None:
-        """Open a successor for ``connection`` (on the reconnection schedule), then retire it."""
-        schedule = iter(self.settings.reconnection_policy.new_schedule())
-        try:
-            while not self.is_shutdown and connection in self.connections:
-                try:
-                    await self._open_one()
-                except Exception as exc:
-                    delay = next(schedule, None)
-                    log.warning("Failed to open a replacement connection to %s: %s", self.host, exc)
-                    if delay is None:
-                        return
-                    await asyncio.sleep(delay)
-                    continue
-                if connection in self.connections:
-                    self._retire(connection)
-                return
-        finally:
-            self._replacing.discard(connection)
+    def _still_to_replace(self, connection: Connection) -> bool:
+        return not self.is_shutdown and connection in self.connections
+
+    async def _open_successor(self, connection: Connection) -> None:
+        await self._open_one()
+        if connection in self.connections:
+            self._retire(connection)
 
     # ------------------------------------------------------------------ failures and reconnection
 
@@ -318,53 +321,34 @@ class HostConnectionPool:
             self._resume_waiters()
             self.host_events.on_pool_lost_all(self.host, connection.last_error)
         self._ensure_reconnecting()
+
+    def _new_schedule(self):
+        return self.settings.reconnection_policy.new_schedule()
+
+    def _below_core(self) -> bool:
+        return not self.is_shutdown and len(self.connections) + self._opening < self.core_connections
+
     def _ensure_reconnecting(self) -> None:
-        if self.is_shutdown or (self._reconnect_task is not None and not self._reconnect_task.done()):
-            return
-        self._reconnect_task = asyncio.ensure_future(self._reconnect())
+        """Reopen core connections on the reconnection schedule, unless that is under way."""
+        if not self.is_shutdown:
+            self._reconnector.start()
 
-    async def _reconnect(self) -> None:
-        schedule = iter(self.settings.reconnection_policy.new_schedule())
-        while not self.is_shutdown and len(self.connections) + self._opening < self.core_connections:
-            delay = next(schedule, None)
-            if delay is None:
-                log.warning("Giving up reconnecting to %s: the reconnection schedule is exhausted", self.host)
-                return
-            await asyncio.sleep(delay)
-            if self.is_shutdown:
-                return
-            was_empty = not self.connections
-            try:
-                await self._open_one()
-            except Exception as exc:
-                self.last_error = exc
-                log.debug("Reconnecting to %s failed (next attempt on schedule): %s", self.host, exc)
-                continue
-            if was_empty:
-                self.host_events.on_pool_reconnected(self.host)
-
-    def reconnect_now(self) -> None:
-        """Skip the remaining delay (the server said the host is UP)."""
-        if self.is_shutdown or len(self.connections) >= self.core_connections:
-            return
-        if self._reconnect_task is not None and not self._reconnect_task.done():
-            self._reconnect_task.cancel()
-        self._reconnect_task = asyncio.ensure_future(self._reconnect_immediately())
-
-    async def _reconnect_immediately(self) -> None:
+    async def _reconnect_attempt(self) -> None:
         was_empty = not self.connections
         try:
             await self._open_one()
         except Exception as exc:
             self.last_error = exc
-            self._reconnect_task = None
-            self._ensure_reconnecting()
-            return
+            raise
         if was_empty:
             self.host_events.on_pool_reconnected(self.host)
-        self._reconnect_task = None
-        if len(self.connections) < self.core_connections:
-            self._ensure_reconnecting()
+
+    def reconnect_now(self) -> None:
+        """Skip the remaining delay (the server said the host is UP): attempt at once, then
+        follow a fresh schedule."""
+        if self.is_shutdown or len(self.connections) >= self.core_connections:
+            return
+        self._reconnector.reconnect_now()
 
     # ------------------------------------------------------------------ keyspace and shutdown
 
@@ -377,8 +361,9 @@ class HostConnectionPool:
             return
         self.is_shutdown = True
         self._may_grow = False
-        if self._reconnect_task is not None:
-            self._reconnect_task.cancel()
+        self._reconnector.cancel()
+        for replacer in list(self._replacing.values()):
+            replacer.cancel()
         connections = self.connections + self._trash
         self.connections = []
         if self.lanes is not None:

@@ -67,8 +67,8 @@ class InternalError(Exception):
     pass
 
 
-HEADER_DIRECTION_TO_CLIENT = 0x80
-HEADER_DIRECTION_MASK = 0x80
+# Frame header byte 0 (spec 2.1), under the reference's names.
+from cassfast._wire import HEADER_DIRECTION_MASK, HEADER_DIRECTION_TO_CLIENT  # noqa: E402,F401
 
 # Frame flags, spec section 2.2.
 from cassfast._wire import (COMPRESSED_FLAG, CUSTOM_PAYLOAD_FLAG, TRACING_FLAG,  # noqa: E402,F401
@@ -76,17 +76,19 @@ from cassfast._wire import (COMPRESSED_FLAG, CUSTOM_PAYLOAD_FLAG, TRACING_FLAG, 
 USE_BETA_MASK = ~USE_BETA_FLAG
 _PRELUDE_FLAGS = TRACING_FLAG | CUSTOM_PAYLOAD_FLAG | WARNING_FLAG
 
-# <query_parameters> flags (spec 4.1.4) under the reference's names; the encoders live in
-# cassfast._core_messages.
-_VALUES_FLAG = 0x01
-_SKIP_METADATA_FLAG = 0x02
-_PAGE_SIZE_FLAG = 0x04
-_WITH_PAGING_STATE_FLAG = 0x08
-_WITH_SERIAL_CONSISTENCY_FLAG = 0x10
-_PROTOCOL_TIMESTAMP_FLAG = 0x20
-_NAMES_FOR_VALUES_FLAG = 0x40
-_WITH_KEYSPACE_FLAG = 0x80
-_PREPARED_WITH_KEYSPACE_FLAG = 0x01
+# <query_parameters> flags (spec 4.1.4) and the PREPARE flag (v5 4.1.5) under the reference's
+# names; defined once in cassfast._wire, encoded by cassfast._core_messages.
+from cassfast._wire import (  # noqa: E402,F401
+    PREPARE_FLAG_WITH_KEYSPACE as _PREPARED_WITH_KEYSPACE_FLAG,
+    QUERY_FLAG_PAGE_SIZE as _PAGE_SIZE_FLAG,
+    QUERY_FLAG_SKIP_METADATA as _SKIP_METADATA_FLAG,
+    QUERY_FLAG_VALUES as _VALUES_FLAG,
+    QUERY_FLAG_WITH_DEFAULT_TIMESTAMP as _PROTOCOL_TIMESTAMP_FLAG,
+    QUERY_FLAG_WITH_KEYSPACE as _WITH_KEYSPACE_FLAG,
+    QUERY_FLAG_WITH_NAMES_FOR_VALUES as _NAMES_FOR_VALUES_FLAG,
+    QUERY_FLAG_WITH_PAGING_STATE as _WITH_PAGING_STATE_FLAG,
+    QUERY_FLAG_WITH_SERIAL_CONSISTENCY as _WITH_SERIAL_CONSISTENCY_FLAG,
+)
 
 ColumnMetadata = namedtuple("ColumnMetadata", ["keyspace_name", "table_name", "name", "type"])
 
@@ -648,7 +650,8 @@ class BatchMessage(_MessageType):
             self.custom_payload, beta)
 
 
-known_event_types = frozenset(("TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"))
+known_event_types = frozenset((_wire.EVENT_TOPOLOGY_CHANGE, _wire.EVENT_STATUS_CHANGE,
+                               _wire.EVENT_SCHEMA_CHANGE))
 
 
 class RegisterMessage(_MessageType):
@@ -692,9 +695,9 @@ class EventMessage(_MessageType):
     @classmethod
     def recv_body(cls, reader, protocol_version, *args):
         event_type = reader.read_string().upper()
-        if event_type == "SCHEMA_CHANGE":
+        if event_type == _wire.EVENT_SCHEMA_CHANGE:
             return cls(event_type, _read_schema_change(reader))
-        if event_type in ("TOPOLOGY_CHANGE", "STATUS_CHANGE"):
+        if event_type in (_wire.EVENT_TOPOLOGY_CHANGE, _wire.EVENT_STATUS_CHANGE):
             change_type = reader.read_string()
             return cls(event_type, {"change_type": change_type, "address": reader.read_inet()})
         raise NotSupportedError("Unknown event type %r" % event_type)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Un
 
 from cassfast import ConsistencyLevel, OperationTimedOut
 from cassfast._types import UNSET_VALUE, encode_values
+from cassfast._wire import BATCH_TYPE_COUNTER, BATCH_TYPE_LOGGED, BATCH_TYPE_UNLOGGED
 from cassfast.encoder import Encoder, ValueSequence
 from cassfast.policies import ColDesc
 from cassfast.util import unix_time_from_uuid1
@@ -553,9 +554,9 @@ class BatchType:
         return "BatchType.%s" % (self.name,)
 
 
-BatchType.LOGGED = BatchType("LOGGED", 0)
-BatchType.UNLOGGED = BatchType("UNLOGGED", 1)
-BatchType.COUNTER = BatchType("COUNTER", 2)
+BatchType.LOGGED = BatchType("LOGGED", BATCH_TYPE_LOGGED)
+BatchType.UNLOGGED = BatchType("UNLOGGED", BATCH_TYPE_UNLOGGED)
+BatchType.COUNTER = BatchType("COUNTER", BATCH_TYPE_COUNTER)
 
 
 class BatchStatement(Statement):

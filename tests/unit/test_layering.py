@@ -32,7 +32,7 @@ LAYERS = [
         "cassfast._replication", "cassfast._schema", "cassfast.metadata", "cassfast._profiles"}),
     ("I/O", {
         "cassfast._interfaces", "cassfast._loop", "cassfast._handshake", "cassfast.connection",
-        "cassfast._lanes",
+        "cassfast._reconnect", "cassfast._lanes",
         "cassfast.pool", "cassfast._control"}),
     ("execution", {"cassfast._engine", "cassfast._resultset", "cassfast._request", "cassfast.concurrent",
                    "cassfast._session"}),
