@@ -223,7 +223,7 @@ _LITERAL = re.compile(r"^\s*(?:cdef\s+\w+\s+)?(_?(?:" + _WIRE_NAMES + r"))\s*=\s
 _EVENT_TYPE_LITERAL = re.compile(r"[\"'](?:TOPOLOGY_CHANGE|STATUS_CHANGE|SCHEMA_CHANGE)[\"']")
 # Lines that spell an event type's string for something else, with the reason.
 _NOT_AN_EVENT_TYPE = {
-    ("_engine.py", 'SCHEMA_CHANGE: "SCHEMA_CHANGE"'): "the name of the engine's SCHEMA_CHANGE action (a RESULT kind)",
+    ("_engine.pyx", 'SCHEMA_CHANGE: "SCHEMA_CHANGE"'): "the name of the engine's SCHEMA_CHANGE action (a RESULT kind)",
 }
 
 

@@ -1,4 +1,6 @@
-"""The request engine: every decision of one request, and no I/O.
+# cython: language_level=3, boundscheck=True, wraparound=True
+# (bounds checks on: the engine indexes what user policies return, which may be anything)
+"""The request engine: every decision of one request, and no I/O (compiled: a ``cdef class``).
 
 A ``RequestEngine`` is given the statement, its message, the retry policy and the query plan;
 the request's driver (``cassfast._request.ResponseFuture``, over the pool's multiplexed
@@ -45,10 +47,6 @@ The driver walks the plan with ``next_host()``; ``no_host_available()`` and ``ti
 the final exceptions; ``host_failed()`` records a host that could not be used (no pool, no
 connection, a send that failed) before it moves on.
 """
-from __future__ import annotations
-
-from typing import Any, Callable, Dict, Iterator, Optional
-
 from cassfast import DriverException, OperationTimedOut, ProtocolVersion, _logger_for
 from cassfast import _wire
 from cassfast._errors import NoHostAvailable
@@ -92,7 +90,10 @@ _REQUEST_ERRORS = frozenset((_wire.ERR_OVERLOADED, _wire.ERR_IS_BOOTSTRAPPING,
 TIMEOUT_MESSAGE = "Client request timeout. See Session.execute[_async](timeout)"
 
 
-class RequestEngine:
+_NO_PLAN = iter(())  # an exhausted iterator: the plan before start()
+
+
+cdef class RequestEngine:
     """The decisions of one request (see the module docstring); plain state, no I/O.
 
     ``query`` is the statement (what the retry policy is shown, ``is_idempotent``); ``message``
@@ -103,63 +104,63 @@ class RequestEngine:
     cluster's ``Metrics`` or ``None``.
     """
 
-    __slots__ = ("query", "message", "retry_policy", "prepared", "metrics", "prepared_lookup",
-                 "protocol_version", "result_metadata", "errors", "retries", "payload", "defunct",
-                 "plan")
+    cdef public object query, message, retry_policy, prepared, metrics, prepared_lookup
+    cdef public int protocol_version
+    # The result metadata the request is sent with (EXECUTE skips the server's): the prepared
+    # statement's, updated when the server says it changed.
+    cdef public object result_metadata
+    cdef public dict errors
+    cdef public int retries
+    cdef public object payload, defunct, plan
 
-    def __init__(self, query: Any, message: Any, retry_policy: Any, prepared: Any = None,
-                 metrics: Any = None, prepared_lookup: Optional[Callable[[bytes], Any]] = None,
-                 protocol_version: int = ProtocolVersion.MAX_SUPPORTED) -> None:
+    def __init__(self, query, message, retry_policy, prepared=None, metrics=None,
+                 prepared_lookup=None, protocol_version=None):
         self.query = query
         self.message = message
         self.retry_policy = retry_policy
         self.prepared = prepared
+        self.result_metadata = prepared.result_metadata if prepared is not None else None
         self.metrics = metrics
         self.prepared_lookup = prepared_lookup
-        self.protocol_version = protocol_version
-        # The result metadata the request is sent with (EXECUTE skips the server's): the prepared
-        # statement's, updated when the server says it changed.
-        self.result_metadata = prepared.result_metadata if prepared is not None else None
-        self.errors: Dict[Any, Any] = {}
-        self.retries = 0
-        self.payload: Any = None
-        self.defunct: Optional[BaseException] = None
-        self.plan: Iterator[Any] = iter(())
+        self.protocol_version = (ProtocolVersion.MAX_SUPPORTED if protocol_version is None
+                                 else protocol_version)
+        self.errors = {}
+        self.plan = _NO_PLAN
 
     # ------------------------------------------------------------------ the plan
 
-    def start(self, plan: Any) -> None:
+    def start(self, plan):
         """Take the query plan (any iterable of hosts), walked once by ``next_host``."""
         self.plan = iter(plan)
 
-    def next_host(self) -> Any:
+    def next_host(self):
         """The next host of the plan, or ``None`` when it is exhausted."""
         return next(self.plan, None)
 
-    def host_failed(self, host: Any, exc: Any, keep_first: bool = False) -> None:
+    def host_failed(self, host, exc, keep_first=False):
         """Record why ``host`` could not take the request (the driver then moves on)."""
         if keep_first:
             self.errors.setdefault(host, exc)
         else:
             self.errors[host] = exc
 
-    def no_host_available(self) -> NoHostAvailable:
+    def no_host_available(self):
         return NoHostAvailable("Unable to complete the operation against any hosts", self.errors)
 
-    def timed_out(self, host: Any) -> OperationTimedOut:
+    def timed_out(self, host):
         errors = dict(self.errors)
         if host is not None:
             errors[host] = TIMEOUT_MESSAGE
         return OperationTimedOut(errors, host)
 
-    def reset_for_page(self) -> None:
+    def reset_for_page(self):
         """A new page is a new request as far as retries and errors go."""
         self.errors = {}
         self.retries = 0
 
     # ------------------------------------------------------------------ answers
 
-    def on_answer(self, host: Any, answer: Any) -> int:
+    def on_answer(self, host, answer):
         """What to do with ``answer`` (a decoded message or an exception) from ``host``."""
         cls = answer.__class__
         if cls is ResultMessage:
@@ -174,8 +175,8 @@ class RequestEngine:
         self.payload = exc
         return FAIL
 
-    def speculative_answer_wins(self, host: Any, answer: Any) -> bool:
-        """A speculative attempt's answer: True for a RESULT, which the driver then handles as any
+    def speculative_answer_wins(self, host, answer):
+        """A speculative attempt's answer, which the driver then handles as any
         answer (it completes the request); an error is only recorded, and False returned (the
         main attempt's retry decisions decide the outcome)."""
         if answer.__class__ is ResultMessage:
@@ -183,7 +184,7 @@ class RequestEngine:
         self.errors[host] = answer
         return False
 
-    def on_result(self, response: Any) -> int:
+    cpdef int on_result(self, response) except? -1:
         """What to do with a RESULT message (``on_answer`` for one known to be a RESULT)."""
         kind = response.kind
         if kind == _ROWS:
@@ -209,7 +210,7 @@ class RequestEngine:
         self.payload = response
         return COMPLETE
 
-    def _on_error(self, host: Any, response: Any) -> int:
+    cdef int _on_error(self, host, response) except? -1:
         code = response.code
         exc = response.to_exception()
         policy = self.retry_policy
@@ -245,7 +246,7 @@ class RequestEngine:
             return FAIL
         return self._decide(decision, exc, host)
 
-    def _on_failure(self, host: Any, exc: BaseException) -> int:
+    cdef int _on_failure(self, host, exc) except? -1:
         if isinstance(exc, ConnectionException) and not isinstance(exc, ConnectionShutdown):
             self.defunct = exc
         if not isinstance(exc, (ConnectionException, OSError)):
@@ -264,10 +265,10 @@ class RequestEngine:
                                                       self.retries)
         return self._decide(decision, exc, host)
 
-    def _consistency(self) -> Any:
+    cdef object _consistency(self):
         return getattr(self.message, "consistency_level", None)
 
-    def _decide(self, decision: Any, exc: BaseException, host: Any) -> int:
+    cdef int _decide(self, decision, exc, host) except? -1:
         """Turn a retry policy's decision into the next action."""
         try:
             kind = decision[0]
@@ -297,7 +298,7 @@ class RequestEngine:
 
     # ------------------------------------------------------------------ re-preparing
 
-    def _reprepare(self, response: Any, exc: BaseException) -> int:
+    cdef int _reprepare(self, response, exc) except? -1:
         prepared = self.prepared
         if prepared is None:
             lookup = self.prepared_lookup
@@ -310,7 +311,7 @@ class RequestEngine:
         self.payload = PrepareMessage(query=prepared.query_string, keyspace=keyspace)
         return REPREPARE
 
-    def on_reprepared(self, host: Any, answer: Any) -> int:
+    def on_reprepared(self, host, answer):
         """The answer to the PREPARE of ``REPREPARE``: resend the request, or move on, or fail."""
         if getattr(answer, "kind", None) == _PREPARED:
             prepared = self.prepared
