@@ -11,6 +11,8 @@ the order.  Variants:
 - ``slowlog``: ``SlowQueryLogger(threshold=1.0)`` (nothing is slow: the check only);
 - ``throttle``: ``ConcurrencyLimitingRequestThrottler(10000, 10000)`` (never queues: the
   acquire/release cost);
+- ``rate``: ``RateLimitingRequestThrottler(10_000_000, 10000)`` (a rate far above any achieved:
+  never queues, the token-bucket admit cost);
 - ``otel-spans``: cassfast's ``OpenTelemetryTracer`` on an SDK ``TracerProvider`` without
   exporter (a real span per request);
 - ``otel-instr``: ``opentelemetry-instrumentation-cassandra`` (wraps ``execute_async``; for
@@ -36,7 +38,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402  (bench/e2e.py: workloads and schema)
 
-CASSFAST_VARIANTS = ("off", "tracker", "slowlog", "throttle", "otel-spans", "otel-instr")
+CASSFAST_VARIANTS = ("off", "tracker", "slowlog", "throttle", "rate", "otel-spans", "otel-instr")
 REFERENCE_VARIANTS = ("off", "otel-instr")
 WORKLOADS = ("sync_insert", "select_1row", "async_insert")
 
@@ -53,6 +55,9 @@ def cluster_kwargs(driver: str, variant: str) -> dict:
     if variant == "throttle":
         from cassfast.throttling import ConcurrencyLimitingRequestThrottler
         return {"request_throttler": ConcurrencyLimitingRequestThrottler(10000, 10000)}
+    if variant == "rate":
+        from cassfast.throttling import RateLimitingRequestThrottler
+        return {"request_throttler": RateLimitingRequestThrottler(10_000_000, 10000)}
     if variant == "otel-spans":
         from opentelemetry.sdk.trace import TracerProvider
         from cassfast.contrib.opentelemetry import OpenTelemetryTracer

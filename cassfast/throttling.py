@@ -169,16 +169,20 @@ class TokenBucket:
             self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
             self.updated = now
 
+    # A token that is whole but for float rounding of clock differences (100.1 - 100.0 is
+    # 0.0999...) counts as whole.
+    _WHOLE = 1.0 - 1e-9
+
     def take(self, now: float) -> bool:
         self._refill(now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= self._WHOLE:
+            self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
 
     def wait(self, now: float) -> float:
         self._refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        return 0.0 if self.tokens >= self._WHOLE else (1.0 - self.tokens) / self.rate
 
     def __repr__(self) -> str:
         return "<TokenBucket %.3g/s burst=%.3g tokens=%.3f>" % (self.rate, self.burst, self.tokens)
