@@ -24,6 +24,7 @@ the order.  Variants:
 
     python -m cassfast.testing.cluster start single
     python bench/observe.py --host 127.0.0.1 --ops 3000 --repeat 3
+    python bench/observe.py --ops 500 --repeat 2 --variants rate   # one variant beside 'off'
 """
 from __future__ import annotations
 
@@ -98,6 +99,9 @@ def main(argv=None) -> int:
     p.add_argument("--ops", type=int, default=3000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    p.add_argument("--variants", nargs="+", choices=CASSFAST_VARIANTS,
+                   default=list(CASSFAST_VARIANTS),
+                   help="cassfast variants to run ('off' and the reference's runs always run)")
     p.add_argument("--before", help="a cassfast source tree to run as the 'before' variant")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--driver", help=argparse.SUPPRESS)
@@ -111,8 +115,9 @@ def main(argv=None) -> int:
     for line in e2e.machine_info():
         print("  " + line)
     e2e.setup_schema(args.host, args.port)
-    runs = [("cassandra-driver", v) for v in REFERENCE_VARIANTS] + [
-        ("cassfast", v) for v in CASSFAST_VARIANTS]
+    variants = [v for v in CASSFAST_VARIANTS if v == "off" or v in args.variants]
+    runs = [("cassandra-driver", v) for v in REFERENCE_VARIANTS if v in variants] + [
+        ("cassfast", v) for v in variants]
     if args.before:
         runs.insert(2, ("cassfast", "before"))
     samples: dict = {run: [] for run in runs}
