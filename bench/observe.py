@@ -11,6 +11,8 @@ the order.  Variants:
 - ``slowlog``: ``SlowQueryLogger(threshold=1.0)`` (nothing is slow: the check only);
 - ``throttle``: ``ConcurrencyLimitingRequestThrottler(10000, 10000)`` (never queues: the
   acquire/release cost);
+- ``rate``: ``RateLimitingRequestThrottler(10_000_000, 10000)`` (a rate far above any achieved:
+  never queues, the token-bucket admit cost);
 - ``otel-spans``: cassfast's ``OpenTelemetryTracer`` on an SDK ``TracerProvider`` without
   exporter (a real span per request);
 - ``otel-instr``: ``opentelemetry-instrumentation-cassandra`` (wraps ``execute_async``; for
@@ -22,6 +24,7 @@ the order.  Variants:
 
     python -m cassfast.testing.cluster start single
     python bench/observe.py --host 127.0.0.1 --ops 3000 --repeat 3
+    python bench/observe.py --ops 500 --repeat 2 --variants rate   # one variant beside 'off'
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402  (bench/e2e.py: workloads and schema)
 
-CASSFAST_VARIANTS = ("off", "tracker", "slowlog", "throttle", "otel-spans", "otel-instr")
+CASSFAST_VARIANTS = ("off", "tracker", "slowlog", "throttle", "rate", "otel-spans", "otel-instr")
 REFERENCE_VARIANTS = ("off", "otel-instr")
 WORKLOADS = ("sync_insert", "select_1row", "async_insert")
 
@@ -53,6 +56,9 @@ def cluster_kwargs(driver: str, variant: str) -> dict:
     if variant == "throttle":
         from cassfast.throttling import ConcurrencyLimitingRequestThrottler
         return {"request_throttler": ConcurrencyLimitingRequestThrottler(10000, 10000)}
+    if variant == "rate":
+        from cassfast.throttling import RateLimitingRequestThrottler
+        return {"request_throttler": RateLimitingRequestThrottler(10_000_000, 10000)}
     if variant == "otel-spans":
         from opentelemetry.sdk.trace import TracerProvider
         from cassfast.contrib.opentelemetry import OpenTelemetryTracer
@@ -93,6 +99,9 @@ def main(argv=None) -> int:
     p.add_argument("--ops", type=int, default=3000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    p.add_argument("--variants", nargs="+", choices=CASSFAST_VARIANTS,
+                   default=list(CASSFAST_VARIANTS),
+                   help="cassfast variants to run ('off' and the reference's runs always run)")
     p.add_argument("--before", help="a cassfast source tree to run as the 'before' variant")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--driver", help=argparse.SUPPRESS)
@@ -106,8 +115,9 @@ def main(argv=None) -> int:
     for line in e2e.machine_info():
         print("  " + line)
     e2e.setup_schema(args.host, args.port)
-    runs = [("cassandra-driver", v) for v in REFERENCE_VARIANTS] + [
-        ("cassfast", v) for v in CASSFAST_VARIANTS]
+    variants = [v for v in CASSFAST_VARIANTS if v == "off" or v in args.variants]
+    runs = [("cassandra-driver", v) for v in REFERENCE_VARIANTS if v in variants] + [
+        ("cassfast", v) for v in variants]
     if args.before:
         runs.insert(2, ("cassfast", "before"))
     samples: dict = {run: [] for run in runs}

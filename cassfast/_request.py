@@ -663,6 +663,16 @@ class ResponseFuture(Generic[_RowT]):
                 continue
             return
 
+    def _send_from_throttler(self) -> None:
+        # Hook of cassfast.throttling (the rate limiter): send this request it had queued, from
+        # any thread, through the loop's queue; it holds no slot, so its completion releases
+        # nothing.  The loop having stopped fails it: a queued request is never forgotten.
+        try:
+            self._loop_thread.submit(self._start)
+        except RuntimeError as exc:
+            self._set_final_exception(DriverException(
+                "Request queued by the request throttler could not be sent: %s" % (exc,)))
+
     @staticmethod
     def _run_errbacks(errbacks, exc) -> None:
         for fn, args, kwargs in errbacks or ():

@@ -339,10 +339,17 @@ class Session:
     def _throttle(self, future) -> bool:
         """Ask the throttler (cassfast.throttling): True means send now, False means queued.
 
-        Raises RequestThrottlingException (nothing sent, nothing pending) when the queue is full."""
+        Raises RequestThrottlingException (nothing sent, nothing pending) when the queue is full,
+        after failing ``future`` with it, so the request tracker, metrics and request-init
+        listeners' errbacks see the refusal once, as any failed request."""
         throttler = self._throttler
         future._queued_at = _monotonic()
-        if throttler.acquire(future):
+        try:
+            admitted = throttler.acquire(future)
+        except DriverException as exc:
+            future._set_final_exception(exc)
+            raise
+        if admitted:
             future._throttler = throttler  # holds a slot: _finish releases it
             return True
         return False
