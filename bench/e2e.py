@@ -15,8 +15,10 @@ medians.  See ``bench/README.md``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import importlib.machinery
+import importlib.util
 import json
 import os
 import pkgutil
@@ -29,14 +31,28 @@ import threading
 import time
 
 KEYSPACE = "cassfast_e2e"
-DRIVERS = {"cassfast": "cassfast", "cassandra-driver": "cassandra"}
-WORKLOADS = ("async_insert", "sync_insert", "select_1row", "select_100rows", "concurrent_insert")
+# name -> the package imported for it.  "raw" is no driver: a blocking socket with cassfast's
+# codecs (bench/e2e_rawsync.py), the floor for one synchronous request.  acsylla (the C++ driver
+# under asyncio) is the faster peer: `pip install -e '.[benchmark]'`.
+DRIVERS = {"cassfast": "cassfast", "cassandra-driver": "cassandra", "acsylla": "acsylla",
+           "raw": "cassfast"}
+WORKLOADS = ("async_insert", "aexecute_insert", "sync_insert", "select_1row", "select_100rows",
+             "concurrent_insert")
+# What each driver can run; a workload a driver lacks is left out of its rows.  acsylla has only
+# an asyncio API: its "sync" workloads await one request at a time on its own loop.
+SUPPORTS = {
+    "cassfast": set(WORKLOADS),
+    "cassandra-driver": set(WORKLOADS) - {"aexecute_insert"},
+    "acsylla": {"aexecute_insert", "sync_insert", "select_1row", "select_100rows"},
+    "raw": {"sync_insert", "select_1row"},
+}
 # Relative op counts: the pipelined workloads are much faster per op, so they get more ops for a
 # measurement of comparable duration.
-OPS_SCALE = {"async_insert": 4, "sync_insert": 1, "select_1row": 1, "select_100rows": 0.5,
+OPS_SCALE = {"async_insert": 4, "aexecute_insert": 4, "sync_insert": 1, "select_1row": 1, "select_100rows": 0.5,
              "concurrent_insert": 4}
 TITLES = {
     "async_insert": "prepared INSERT, async pipeline",
+    "aexecute_insert": "prepared INSERT, asyncio tasks",
     "sync_insert": "prepared INSERT, synchronous loop",
     "select_1row": "SELECT 1 row, sync, default rows",
     "select_100rows": "SELECT 100 rows, sync",
@@ -149,6 +165,132 @@ class Workloads:
         if len(results) != ops or not all(r.success for r in results):
             raise AssertionError("execute_concurrent reported failures")
 
+    def aexecute_insert(self, ops: int) -> None:
+        """``ops`` INSERTs from ``inflight`` asyncio tasks on the caller's own loop, each awaiting
+        ``session.aexecute`` in turn (cassfast's native asyncio path)."""
+        if not hasattr(self, "aloop"):
+            self.aloop = asyncio.new_event_loop()
+        self.aloop.run_until_complete(_pipeline(
+            lambda k: self.session.aexecute(self.insert, (k, PAYLOAD)),
+            self._next_keys(ops), self.inflight))
+
+
+async def _pipeline(request, keys, inflight: int) -> None:
+    """``inflight`` tasks share ``keys``; each awaits ``request(k)`` for the next key in turn."""
+    keys = iter(keys)
+
+    async def worker():
+        for k in keys:
+            await request(k)
+
+    await asyncio.gather(*(worker() for _ in range(inflight)))
+
+
+class AcsyllaWorkloads:
+    """The workloads on acsylla (the C++ driver under asyncio): every request is awaited on one
+    loop of this process; the synchronous ones await one request at a time."""
+
+    def __init__(self, host: str, port: int, protocol_version, inflight: int) -> None:
+        import acsylla  # only in an acsylla worker: each worker imports its own driver only
+
+        self.loop = asyncio.new_event_loop()
+        kwargs = {"port": port}
+        if protocol_version:
+            kwargs["protocol_version"] = protocol_version
+
+        async def connect():  # acsylla binds its cluster to the running loop
+            cluster = acsylla.create_cluster([host], **kwargs)
+            return cluster, await cluster.create_session(keyspace=KEYSPACE)
+        self.cluster, self.session = self.loop.run_until_complete(connect())
+        prepare = self.session.create_prepared
+        self.insert = self.loop.run_until_complete(prepare("INSERT INTO kv (k, v) VALUES (?, ?)"))
+        self.select_one = self.loop.run_until_complete(prepare("SELECT k, v FROM kv WHERE k = ?"))
+        self.select_many = self.loop.run_until_complete(
+            prepare("SELECT p, c, v FROM wide WHERE p = ?"))
+        self.inflight = inflight
+        self.key = 0
+
+    def protocol_version(self):
+        return protocol_version_of(self.cluster)
+
+    def shutdown(self) -> None:
+        self.loop.run_until_complete(self.session.close())
+        self.loop.close()
+
+    def _next_keys(self, n: int) -> range:
+        start = self.key
+        self.key += n
+        return range(start, start + n)
+
+    def aexecute_insert(self, ops: int) -> None:
+        session, insert = self.session, self.insert
+        self.loop.run_until_complete(_pipeline(
+            lambda k: session.execute(insert.bind([k, PAYLOAD])), self._next_keys(ops),
+            self.inflight))
+
+    def sync_insert(self, ops: int) -> None:
+        async def run():
+            for k in keys:
+                await session.execute(insert.bind([k, PAYLOAD]))
+        session, insert, keys = self.session, self.insert, self._next_keys(ops)
+        self.loop.run_until_complete(run())
+
+    def select_1row(self, ops: int) -> None:
+        async def run():
+            for i in range(ops):
+                row = (await session.execute(select.bind([i % 1000]))).first()
+                if row is None or row.column_value("v") != PAYLOAD:
+                    raise AssertionError("select_1row read back %r for key %d" % (row, i % 1000))
+        session, select = self.session, self.select_one
+        self.loop.run_until_complete(run())
+
+    def select_100rows(self, ops: int) -> None:
+        async def run():
+            for _ in range(ops):
+                rows = [(r.column_value("p"), r.column_value("c"), r.column_value("v"))
+                        for r in await session.execute(select.bind([0]))]
+                if len(rows) != 100:
+                    raise AssertionError("select_100rows read %d rows, expected 100" % len(rows))
+        session, select = self.session, self.select_many
+        self.loop.run_until_complete(run())
+
+
+def protocol_version_of(_cluster) -> str:
+    return "4 (acsylla does not report it; the C++ driver speaks v4)"
+
+
+class RawWorkloads:
+    """The floor: one blocking socket, cassfast's codecs, one request at a time in the calling
+    thread (``bench/e2e_rawsync.py``).  Rows are decoded to the same named tuples as the
+    driver's default row factory."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.raw = importlib.import_module("e2e_rawsync")
+        self.conn = self.raw.RawConnection(host, port)
+        self.insert = self.raw.prepare(self.conn, "INSERT INTO %s.kv (k, v) VALUES (?, ?)" % KEYSPACE)
+        self.select_one = self.raw.prepare(self.conn, "SELECT k, v FROM %s.kv WHERE k = ?" % KEYSPACE)
+        self.key = 0
+
+    def protocol_version(self) -> int:
+        return int(self.raw.VERSION)
+
+    def shutdown(self) -> None:
+        self.conn.sock.close()
+
+    def sync_insert(self, ops: int) -> None:
+        execute, insert = self.raw.execute, self.insert
+        start = self.key
+        self.key += ops
+        for k in range(start, start + ops):
+            execute(self.conn, insert, (k, PAYLOAD))
+
+    def select_1row(self, ops: int) -> None:
+        execute, select = self.raw.execute, self.select_one
+        for i in range(ops):
+            row = execute(self.conn, select, (i % 1000,))[0]
+            if row.v != PAYLOAD:
+                raise AssertionError("select_1row read back %r for key %d" % (row, i % 1000))
+
 
 def _cpu_seconds() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -157,9 +299,13 @@ def _cpu_seconds() -> float:
 
 def run_worker(args) -> dict:
     """Measure every selected workload once in this process; returns the JSON-able results."""
-    pkg = DRIVERS[args.driver]
-    w = Workloads(pkg, args.host, args.port, args.protocol_version, args.inflight,
-                  args.concurrency, args.sync_lanes, args.metrics == "on")
+    if args.driver == "acsylla":
+        w = AcsyllaWorkloads(args.host, args.port, args.protocol_version, args.inflight)
+    elif args.driver == "raw":
+        w = RawWorkloads(args.host, args.port)
+    else:
+        w = Workloads(DRIVERS[args.driver], args.host, args.port, args.protocol_version,
+                      args.inflight, args.concurrency, args.sync_lanes, args.metrics == "on")
     out = {"driver": args.driver, "protocol_version": w.protocol_version(), "results": {}}
     try:
         for name in args.workloads:
@@ -206,6 +352,7 @@ def spawn_worker(driver: str, args, metrics: str = "off") -> dict:
            "--host", args.host, "--port", str(args.port), "--ops", str(args.ops),
            "--inflight", str(args.inflight), "--concurrency", str(args.concurrency),
            "--workloads", *args.workloads]
+    cmd[cmd.index("--workloads") + 1:] = [w for w in args.workloads if w in SUPPORTS[driver]]
     if args.protocol_version:
         cmd += ["--protocol-version", str(args.protocol_version)]
     if args.sync_lanes is not None:
@@ -226,9 +373,12 @@ def machine_info() -> list:
     except OSError:
         pass
     for name, pkg in DRIVERS.items():
+        if name == "raw":
+            continue
         try:
             mod = importlib.import_module(pkg)
-            importlib.import_module(pkg + ".cluster")
+            if pkg != "acsylla":
+                importlib.import_module(pkg + ".cluster")
         except Exception as exc:  # report, the run may still cover the other driver
             lines.append("%s: not importable (%s)" % (name, exc))
             continue
@@ -285,6 +435,11 @@ def print_table(table: dict, workloads, drivers, variants=("",)) -> None:
                     m["caller_us"]))
             ref = table.get(("cassandra-driver" + variant, name))
             new = table.get(("cassfast" + variant, name))
+            for peer in ("acsylla", "raw"):
+                other = table.get((peer + variant, name))
+                if new and other:
+                    print("%-36s %-17s %22.2fx CPU of %s" % (
+                        "", "cassfast / " + peer, new["cpu_us"] / other["cpu_us"], peer))
             if ref and new:
                 gain = ref["cpu_us"] / new["cpu_us"]
                 floor = CPU_FLOORS.get(name)
@@ -304,7 +459,13 @@ def print_table(table: dict, workloads, drivers, variants=("",)) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--driver", choices=("both",) + tuple(DRIVERS), default="both")
+    p.add_argument("--driver", choices=("both", "all") + tuple(DRIVERS), default="all",
+                   help="'all' (default): cassfast, cassandra-driver, acsylla and the raw socket "
+                        "loop; 'both': cassfast and cassandra-driver")
+    p.add_argument("--server", choices=("node", "fake"), default="node",
+                   help="'node' (default): a Cassandra node at --host/--port; 'fake': start "
+                        "bench/fake_responder.py on --fake-host, so only client cost shows")
+    p.add_argument("--fake-host", default="127.0.0.31")
     p.add_argument("--ops", type=int, default=5000,
                    help="base operations per workload and repeat (scaled per workload)")
     p.add_argument("--repeat", type=int, default=3, help="subprocess runs per driver")
@@ -331,8 +492,37 @@ def main(argv=None) -> int:
         print(json.dumps(run_worker(args)))
         return 0
 
-    drivers = list(DRIVERS) if args.driver == "both" else [args.driver]
-    print("cassfast end-to-end benchmark against %s:%d" % (args.host, args.port))
+    drivers = {"all": list(DRIVERS), "both": ["cassfast", "cassandra-driver"]}.get(
+        args.driver, [args.driver])
+    if "acsylla" in drivers and importlib.util.find_spec("acsylla") is None:
+        p.error("acsylla is not installed: pip install -e '.[benchmark]' (or --driver both)")
+    responder = None
+    if args.server == "fake":
+        responder, args.host, args.port = start_responder(args.fake_host)
+    try:
+        return run_parent(args, drivers)
+    finally:
+        if responder is not None:
+            responder.terminate()
+            responder.wait(10)
+
+
+def start_responder(host: str):
+    """Start bench/fake_responder.py in its own process; returns (process, host, port)."""
+    proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                          "fake_responder.py"), "--host", host],
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError("bench/fake_responder.py did not start (printed %r)" % line)
+    return proc, host, int(line.split()[1])
+
+
+def run_parent(args, drivers) -> int:
+    server = ("the fake responder (bench/fake_responder.py, its own process)"
+              if args.server == "fake" else "a Cassandra node")
+    print("cassfast end-to-end benchmark against %s at %s:%d" % (server, args.host, args.port))
     for line in machine_info():
         print("  " + line)
     print("  base ops %d, repeats %d, async in-flight %d, execute_concurrent concurrency %d, "
@@ -341,17 +531,20 @@ def main(argv=None) -> int:
           "work);\n  ops/s depends on the server and is noisy; CPU us/op is the client's own "
           "cost and steadier.\n  Compare drivers within one run only.")
     print()
-    setup_schema(args.host, args.port)
+    if args.server == "node":
+        setup_schema(args.host, args.port)   # the fake responder holds the schema and rows itself
 
     settings = {"off": ["off"], "on": ["on"], "both": ["off", "on"]}[args.metrics]
     variants = [METRICS_ON if m == "on" and args.metrics == "both" else "" for m in settings]
     if args.metrics == "on":
         print("  metrics on (Cluster(metrics_enabled=True)) for both drivers")
-    runs = {d + v: [] for d in drivers for v in variants}
+    runs = {d + v: [] for d in drivers for v in variants
+            if not v or d in ("cassfast", "cassandra-driver")}
     versions = {}
     for rep in range(args.repeat):
         # Alternate the order each repeat so neither driver always runs on a warmer server.
-        order = [(d, m, v) for d in drivers for m, v in zip(settings, variants)]
+        order = [(d, m, v) for d in drivers for m, v in zip(settings, variants)
+                 if m == "off" or d in ("cassfast", "cassandra-driver")]
         if rep % 2:
             order.reverse()
         for d, metrics, variant in order:

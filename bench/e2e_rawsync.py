@@ -22,7 +22,7 @@ import time
 from cassfast import ConsistencyLevel, ProtocolVersion
 from cassfast import protocol as P
 from cassfast._core import FrameDecoder
-from cassfast.query import PreparedStatement
+from cassfast.query import PreparedStatement, named_tuple_factory
 
 VERSION = ProtocolVersion.V4
 KEYSPACE = "cassfast_e2e"  # created by bench/e2e.py
@@ -40,7 +40,7 @@ class RawConnection:
         if not isinstance(ready, P.ReadyMessage):
             raise RuntimeError("STARTUP was answered with %r" % (ready,))
 
-    def request(self, msg, result_metadata=None):
+    def request(self, msg, result_metadata=None, row_factory=None):
         self.sock.sendall(P.ProtocolHandler.encode_message(msg, 1, VERSION, None, False))
         while True:
             data = self.sock.recv(65536)
@@ -50,10 +50,29 @@ class RawConnection:
             if frames:
                 _, flags, stream_id, opcode, body = frames[0]
                 response = P.ProtocolHandler.decode_message(
-                    VERSION, {}, stream_id, flags, opcode, body, None, result_metadata)
+                    VERSION, {}, stream_id, flags, opcode, body, None, result_metadata,
+                    row_factory)
                 if isinstance(response, P.ErrorMessage):
                     raise response.to_exception()
                 return response
+
+
+def prepare(conn: RawConnection, query: str) -> PreparedStatement:
+    prepared = conn.request(P.PrepareMessage(query))
+    return PreparedStatement.from_message(
+        prepared.query_id, prepared.bind_metadata, prepared.pk_indexes, None, query, KEYSPACE,
+        VERSION, prepared.result_metadata, prepared.result_metadata_id)
+
+
+def execute(conn: RawConnection, prepared: PreparedStatement, values) -> list | None:
+    """Bind, encode, send, receive and decode one EXECUTE; rows as the driver's default row
+    factory makes them (named tuples), None for a result without rows."""
+    bound = prepared.bind(values)
+    response = conn.request(
+        P.ExecuteMessage(prepared.query_id, bound.values, ConsistencyLevel.ONE,
+                         skip_meta=bool(prepared.result_metadata)),
+        prepared.result_metadata, named_tuple_factory)
+    return response.parsed_rows
 
 
 def _cpu() -> float:
@@ -70,16 +89,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     conn = RawConnection(args.host, args.port)
-    prepared = conn.request(P.PrepareMessage("INSERT INTO %s.kv (k, v) VALUES (?, ?)" % KEYSPACE))
-    insert = PreparedStatement.from_message(
-        prepared.query_id, prepared.bind_metadata, prepared.pk_indexes, None, "insert", KEYSPACE,
-        VERSION, prepared.result_metadata, prepared.result_metadata_id)
+    insert = prepare(conn, "INSERT INTO %s.kv (k, v) VALUES (?, ?)" % KEYSPACE)
     for rep in range(args.repeat + 1):  # the first pass is warm-up
         cpu0, t0 = _cpu(), time.perf_counter()
         for k in range(args.ops):
-            bound = insert.bind((k, PAYLOAD))
-            conn.request(P.ExecuteMessage(insert.query_id, bound.values, ConsistencyLevel.ONE,
-                                          skip_meta=True))
+            execute(conn, insert, (k, PAYLOAD))
         cpu, wall = _cpu() - cpu0, time.perf_counter() - t0
         if rep:
             print("raw synchronous INSERT, repeat %d: %.1f us CPU/op, %.0f ops/s"
