@@ -496,6 +496,10 @@ def main(argv=None) -> int:
         args.driver, [args.driver])
     if "acsylla" in drivers and importlib.util.find_spec("acsylla") is None:
         p.error("acsylla is not installed: pip install -e '.[benchmark]' (or --driver both)")
+    # A driver that runs none of the chosen workloads is left out (not spawned with none).
+    drivers = [d for d in drivers if SUPPORTS[d] & set(args.workloads)]
+    if not drivers:
+        p.error("no chosen driver runs any of the chosen workloads")
     responder = None
     if args.server == "fake":
         responder, args.host, args.port = start_responder(args.fake_host)

@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover
     _uvloop = None
 
 _monotonic = time.monotonic
+_get_ident = threading.get_ident
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -194,7 +195,7 @@ class DeadlineQueue:
     def add(self, timeout: float, callback: Callable[[], None]) -> list:
         deadline = _monotonic() + timeout
         entry = [deadline, callback]
-        on_loop = threading.get_ident() == self._loop_ident or self._loop_ident is None
+        on_loop = _get_ident() == self._loop_ident or self._loop_ident is None
         fifo = self._fifos.get(timeout)
         if fifo is None:
             fifo = self._fifos.setdefault(timeout, collections.deque())

@@ -49,6 +49,7 @@ _get_running_loop = asyncio.get_running_loop
 _allocate_lock = threading.Lock  # the C lock type: the cheapest one-shot wake-up
 
 _NOT_DONE = object()
+_NO_KWARGS: dict = {}  # shared by callbacks registered without keyword arguments; never mutated
 
 # The engine's actions (cassfast._engine), as module constants for the hot path.
 _COMPLETE_ROWS = _engine.COMPLETE_ROWS
@@ -114,6 +115,9 @@ class ResponseFuture(Generic[_RowT]):
     # Per-request state that most requests never change lives on the class: each instance only
     # stores what differs, which keeps creating a future cheap (it is on every request's path).
     _final_exception = None
+    # (fn, args, kwargs) lists, created by the first add_callback / add_errback.
+    _callbacks = None
+    _errbacks = None
     _waiters = None
     _aio_waiters = None
     _timer = None
@@ -165,8 +169,6 @@ class ResponseFuture(Generic[_RowT]):
         self._engine = RequestEngine(query, message, retry_policy, prepared_statement, metrics,
                                      session._prepared_lookup, session._protocol_version)
         self._final_result = _NOT_DONE
-        self._callbacks = []
-        self._errbacks = []
         self.attempted_hosts = []
 
     @property
@@ -686,8 +688,7 @@ class ResponseFuture(Generic[_RowT]):
         with _callback_lock:
             self._final_result = _NOT_DONE
             self._final_exception = None
-            self._callbacks = []
-            self._errbacks = []
+            self._callbacks = self._errbacks = None
         self._engine.reset_for_page()
         self._current_connection = None
         self._current_stream = None
@@ -736,7 +737,10 @@ class ResponseFuture(Generic[_RowT]):
     def add_callback(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> ResponseFuture[_RowT]:
         with _callback_lock:
             if self._final_result is _NOT_DONE:
-                self._callbacks.append((fn, args, kwargs))
+                if self._callbacks is None:
+                    self._callbacks = [(fn, args, kwargs)]
+                else:
+                    self._callbacks.append((fn, args, kwargs))
                 return self
             exc = self._final_exception
         if exc is None:
@@ -746,7 +750,10 @@ class ResponseFuture(Generic[_RowT]):
     def add_errback(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> ResponseFuture[_RowT]:
         with _callback_lock:
             if self._final_result is _NOT_DONE:
-                self._errbacks.append((fn, args, kwargs))
+                if self._errbacks is None:
+                    self._errbacks = [(fn, args, kwargs)]
+                else:
+                    self._errbacks.append((fn, args, kwargs))
                 return self
             exc = self._final_exception
         if exc is not None:
@@ -757,14 +764,28 @@ class ResponseFuture(Generic[_RowT]):
                       callback_args: tuple[Any, ...] = (), callback_kwargs: dict[str, Any] | None = None,
                       errback_args: tuple[Any, ...] = (),
                       errback_kwargs: dict[str, Any] | None = None) -> None:
+        # add_callback then add_errback, under one acquisition of the lock in the common case
+        # (the request still running); the call that finds it done runs the one that applies.
+        entry = (callback, callback_args, dict(callback_kwargs) if callback_kwargs else _NO_KWARGS)
+        with _callback_lock:
+            if self._final_result is _NOT_DONE:
+                if self._callbacks is None:
+                    self._callbacks = [entry]
+                else:
+                    self._callbacks.append(entry)
+                entry = (errback, errback_args, dict(errback_kwargs) if errback_kwargs else _NO_KWARGS)
+                if self._errbacks is None:
+                    self._errbacks = [entry]
+                else:
+                    self._errbacks.append(entry)
+                return
         self.add_callback(callback, *callback_args, **(callback_kwargs or {}))
         self.add_errback(errback, *errback_args, **(errback_kwargs or {}))
 
     def clear_callbacks(self) -> None:
         with _callback_lock:
-            if self._callbacks is not None:
-                self._callbacks = []
-                self._errbacks = []
+            if self._final_result is _NOT_DONE:
+                self._callbacks = self._errbacks = None
 
     @property
     def has_more_pages(self) -> bool:

@@ -333,7 +333,11 @@ class Session:
                                               execution_profile, paging_state, host, execute_as)
         if self._throttler is not None and not self._throttle(future):
             return future  # queued: the throttler sends it when a slot frees
-        self._loop_thread.submit(future._start) if not self._loop_thread.in_loop_thread() else future._start()
+        loop_thread = self._loop_thread
+        if _get_ident() == loop_thread.ident:
+            future._start()
+        else:
+            loop_thread.submit(future._start)
         return future
 
     def _throttle(self, future) -> bool:

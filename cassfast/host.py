@@ -38,11 +38,14 @@ class EndPoint:
 class DefaultEndPoint(EndPoint):
     """An address (IP or host name) and a port."""
 
-    __slots__ = ("_address", "_port")
+    __slots__ = ("_address", "_port", "_hash")
 
     def __init__(self, address, port=9042):
         self._address = address
         self._port = port
+        # Hosts hash through their endpoint on every request (the session's pools are keyed by
+        # host): computed once, since an endpoint never changes.
+        self._hash = hash((address, port))
 
     @property
     def address(self):
@@ -59,7 +62,7 @@ class DefaultEndPoint(EndPoint):
         return isinstance(other, DefaultEndPoint) and self._address == other._address and self._port == other._port
 
     def __hash__(self):
-        return hash((self._address, self._port))
+        return self._hash
 
     def __lt__(self, other):
         return (self._address, self._port) < (other._address, other._port)

@@ -842,6 +842,15 @@ class _ProtocolHandler:
                        decompressor: Optional[Callable], result_metadata,
                        row_factory: Optional[Callable] = None):
         """The message for one response frame (see the module docstring for ``row_factory``)."""
+        if not flags and cls.message_types_by_opcode.get(opcode) is ResultMessage:
+            # The common answer (a RESULT without prelude or compression): straight to the body.
+            if body == _VOID_BODY:
+                msg = ResultMessage(RESULT_KIND_VOID)
+            else:
+                msg = decode_result(body if type(body) is bytes else bytes(body), 0,
+                                    protocol_version, user_type_map, result_metadata, row_factory)
+            msg.stream_id = stream_id
+            return msg
         if flags & COMPRESSED_FLAG and not ProtocolVersion.has_checksumming_support(protocol_version):
             if decompressor is None:
                 raise ProtocolError("received a compressed frame but no compression was "
@@ -883,6 +892,7 @@ class _ProtocolHandler:
 
 
 _encode_execute_message = _m.encode_execute_message
+_VOID_BODY = RESULT_KIND_VOID.to_bytes(4, "big")  # a VOID RESULT's whole body: its [int] kind
 ProtocolHandler = _ProtocolHandler
 # The reference's alternative handlers (lazy and NumPy row parsers) do not exist here; like the
 # reference when they are unavailable, the names are None.
