@@ -33,6 +33,7 @@ from cassfast import _logger_for
 
 log = _logger_for(__name__)
 _monotonic = time.monotonic
+_get_ident = threading.get_ident
 
 
 # Highest stream id a v3+ connection may use (spec 2.3: a signed short; negative ids are events).
@@ -386,7 +387,7 @@ class Connection(asyncio.Protocol):
         inflight = self._inflight
         # Registered before the bytes leave: the answer may arrive before the write returns.
         inflight[stream_id] = (callback, result_metadata, row_factory)
-        if self._loop_ident is None or threading.get_ident() == self._loop_ident:
+        if self._loop_ident is None or _get_ident() == self._loop_ident:
             self._queue_frame(data)
             return stream_id
         if self.draining:
@@ -471,7 +472,7 @@ class Connection(asyncio.Protocol):
                                             self.endpoint))
 
     def _call_on_loop(self, fn) -> None:
-        if threading.get_ident() == self._loop_ident:
+        if _get_ident() == self._loop_ident:
             fn()
         else:
             try:

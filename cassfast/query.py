@@ -414,7 +414,7 @@ class BoundStatement(Statement):
                     raise ValueError("Cannot bind UNSET_VALUE as a part of the routing key '%s'"
                                      % names[i])
 
-        metadata = ps.column_metadata
+        metadata = ps._column_metadata
         if ps.column_encryption_policy is None and metadata is not None:
             # Pads missing trailing values with UNSET_VALUE (v4+).
             self.values = encode_values(metadata, values, proto)
