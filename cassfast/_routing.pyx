@@ -26,6 +26,8 @@ from libc.stdint cimport int64_t, uint64_t, INT64_MIN, INT64_MAX
 
 import os as _os
 
+from cassfast.host import Host as _Host
+
 
 cdef extern from "Python.h":
     # NULL without an exception at the end: unlike next(), no StopIteration object is made per
@@ -457,7 +459,9 @@ cdef list _local_replicas(object replicas, object local_dc, bint dc_filter, bint
         if not host.is_up:
             continue
         if dc_filter:
-            dc = host.datacenter
+            # Host.datacenter is a read-only property over _datacenter: read it directly for
+            # the driver's own Host (a subclass may compute it).
+            dc = host._datacenter if type(host) is _Host else host.datacenter
             if dc and dc != local_dc:
                 continue
         out.append(host)

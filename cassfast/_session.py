@@ -407,7 +407,9 @@ class Session:
             profile = self._default_profile
         else:
             profile = self._get_profile(execution_profile)
-        if isinstance(query, _PreparedStatement):
+        if query.__class__ is _PreparedStatement:
+            query = _BoundStatement(query).bind(parameters)  # PreparedStatement.bind, one call less
+        elif isinstance(query, _PreparedStatement):
             query = query.bind(parameters)
         elif isinstance(query, str):
             query = _SimpleStatement(query)

@@ -64,6 +64,10 @@ class DefaultEndPoint(EndPoint):
     def __hash__(self):
         return self._hash
 
+    def __reduce__(self):
+        # Rebuilt through __init__, so the cached hash is the unpickling process's own.
+        return self.__class__, (self._address, self._port)
+
     def __lt__(self, other):
         return (self._address, self._port) < (other._address, other._port)
 
