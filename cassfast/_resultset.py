@@ -36,10 +36,14 @@ class ResultSet(Generic[_RowT]):
         self._raw = initial_response
         if initial_response.__class__ is list:  # decoded rows: the common case
             self._current_rows = initial_response
+        elif initial_response is None:  # a write
+            self._current_rows = []
         else:
             self._set_current_rows(initial_response)
-        self._page_iter = None
-        self._list_mode = False
+
+    # Set per instance once the rows are iterated or listed.
+    _page_iter = None
+    _list_mode = False
 
     def _set_current_rows(self, result: Any) -> None:
         if isinstance(result, (list, tuple)):
