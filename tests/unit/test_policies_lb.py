@@ -3,11 +3,12 @@
 Ran against: cassfast.policies with cassfast._routing compiled; cassandra-driver 3.30.1 as the
 oracle for token-aware replica choice; no server.
 """
+import pickle
 from collections import Counter
 
 import pytest
 
-from cassfast.host import Host
+from cassfast.host import DefaultEndPoint, Host
 from cassfast.metadata import Metadata
 from cassfast.policies import (
     DCAwareRoundRobinPolicy, DefaultLoadBalancingPolicy, HostDistance, HostFilterPolicy,
@@ -469,3 +470,12 @@ def test_dc_aware_infers_local_dc_from_contact_point_addresses():
     p = DCAwareRoundRobinPolicy()
     p.populate(AddressesOnly(), hosts)
     assert p.local_dc == "dc2"
+
+
+def test_default_endpoint_hash_survives_pickling_and_hosts_key_dicts_by_it():
+    endpoint = DefaultEndPoint("10.0.0.1", 9043)
+    copy = pickle.loads(pickle.dumps(endpoint))
+    assert copy == endpoint and hash(copy) == hash(endpoint) == hash(("10.0.0.1", 9043))
+    assert copy != DefaultEndPoint("10.0.0.1", 9042)
+    pools = {Host(endpoint): "pool"}
+    assert pools[Host(DefaultEndPoint("10.0.0.1", 9043))] == "pool"

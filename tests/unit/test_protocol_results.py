@@ -134,3 +134,37 @@ def test_every_truncation_of_a_result_is_a_protocol_error(body):
     for cut in range(len(body)):
         with pytest.raises(ProtocolError):
             decode(body[:cut])
+
+
+# decode_message's direct path (a RESULT without prelude or compression) against its general path.
+
+def test_void_result_without_prelude_and_with_a_warning_decode_alike():
+    plain = ProtocolHandler.decode_message(4, {}, 3, 0, 0x08, int32(1), None, None)
+    # WARNING flag (0x08): a [string list] prelude before the same body takes the general path.
+    warned = ProtocolHandler.decode_message(4, {}, 3, 0x08, 0x08, short(1) + string("w") + int32(1),
+                                            None, None)
+    for msg in (plain, warned):
+        assert type(msg) is protocol.ResultMessage
+        assert msg.kind == 1 and msg.stream_id == 3 and msg.parsed_rows is None
+    assert plain.warnings is None and warned.warnings == ["w"]
+
+
+def test_rows_from_a_memoryview_body_decode_like_bytes():
+    body = int32(2) + GLOBAL_META + ROWS
+    from_view = ProtocolHandler.decode_message(4, {}, 1, 0, 0x08, memoryview(body), None, None)
+    assert from_view.parsed_rows == decode(body).parsed_rows == [(7, "hi", [5]), (-3, None, None)]
+
+
+def test_a_handler_mapping_result_to_its_own_class_is_honoured():
+    class MyResult(protocol.ResultMessage):
+        @classmethod
+        def recv_body(cls, reader, *args, **kwargs):
+            msg = cls(reader.read_int())
+            msg.mine = True
+            return msg
+
+    class MyHandler(ProtocolHandler):
+        message_types_by_opcode = {**ProtocolHandler.message_types_by_opcode, 0x08: MyResult}
+
+    msg = MyHandler.decode_message(4, {}, 1, 0, 0x08, int32(1), None, None)
+    assert type(msg) is MyResult and msg.mine and msg.kind == 1

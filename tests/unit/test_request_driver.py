@@ -354,3 +354,47 @@ def test_callbacks_see_the_final_result_once():
     conn.answer(rows([(1,)]))
     conn.answer(rows([(2,)]))
     assert seen == [("ok", [(1,)])]
+
+
+def test_add_callbacks_pass_their_args_and_kwargs_and_later_registrations_run_at_once():
+    conn = FakeConnection("c1")
+    future, _ = make_future(["h1"], {"h1": FakePool(conn)})
+    seen = []
+    kwargs = {"tag": "first"}
+    future.add_callbacks(lambda r, a, tag: seen.append(("ok", r, a, tag)),
+                         lambda e, a, tag: seen.append(("err", e, a, tag)),
+                         callback_args=(1,), callback_kwargs=kwargs,
+                         errback_args=(2,), errback_kwargs={"tag": "e"})
+    kwargs["tag"] = "changed after registering"  # the registration keeps what it was given
+    future._start()
+    conn.answer(rows([(1,)]))
+    assert seen == [("ok", [(1,)], 1, "first")]
+    # Registered after completion: the callback runs at once, the errback never.
+    future.add_callbacks(lambda r: seen.append(("late ok", r)), lambda e: seen.append(("late err", e)))
+    assert seen[-1] == ("late ok", [(1,)]) and len(seen) == 2
+
+
+def test_errbacks_registered_before_and_after_a_failure_each_run_once():
+    conn = FakeConnection("c1")
+    future, _ = make_future(["h1"], {"h1": FakePool(conn)})
+    seen = []
+    future.add_errback(lambda e: seen.append(("errback", type(e))))
+    future.add_callback(lambda r: seen.append(("callback", r)))
+    future._start()
+    conn.answer(error(_wire.ERR_INVALID))
+    future.add_errback(lambda e: seen.append(("late errback", type(e))))
+    future.add_callback(lambda r: seen.append(("late callback", r)))
+    kinds = [k for k, _ in seen]
+    assert kinds == ["errback", "late errback"]
+
+
+def test_cleared_callbacks_do_not_run():
+    conn = FakeConnection("c1")
+    future, _ = make_future(["h1"], {"h1": FakePool(conn)})
+    seen = []
+    future.add_callbacks(lambda r: seen.append(r), lambda e: seen.append(e))
+    future.clear_callbacks()
+    future.add_callback(lambda r: seen.append(("after clear", r)))
+    future._start()
+    conn.answer(rows([(1,)]))
+    assert seen == [("after clear", [(1,)])]
