@@ -5,7 +5,7 @@ codec (cassfast/_core_messages.pyx); the byte helpers live in cassfast/_bytes.px
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from cassfast._bytes cimport get_le, get_u16, get_u32, put_le, put_u8, put_u16, put_u32, put_u64
-from cassfast._wire cimport OPCODE_AUTHENTICATE, OPCODE_READY
+from cassfast._wire cimport MAX_STREAM_ID, MIN_STREAM_ID, OPCODE_AUTHENTICATE, OPCODE_READY
 
 
 # Native protocol v5 section 2 (framing): a segment payload is at most 2**17 - 1 bytes.
@@ -27,7 +27,7 @@ cdef uint32_t crc24(uint64_t header, int nbytes) noexcept nogil
 # encoders of _core_messages write it without a call across modules.  Raises ValueError.
 cdef inline int write_frame_header(unsigned char* p, int version, int flags, int stream_id, int opcode,
                                    Py_ssize_t length) except -1:
-    if stream_id < -32768 or stream_id > 32767:
+    if stream_id < MIN_STREAM_ID or stream_id > MAX_STREAM_ID:
         raise ValueError("stream id %d does not fit a signed [short] (spec section 2.3)" % stream_id)
     if length > MAX_BODY_LENGTH:
         raise ValueError("a frame body of %d bytes exceeds the protocol's 256 MiB limit" % length)

@@ -61,6 +61,13 @@ cdef enum:
     ERR_ALREADY_EXISTS = 0x2400
     ERR_UNPREPARED = 0x2500
 
+# Stream ids (spec 2.3): a signed [short]; a client uses 0..MAX_STREAM_ID, the server's events
+# come on negative ids (EVENT_STREAM_ID).
+cdef enum:
+    MAX_STREAM_ID = 32767
+    MIN_STREAM_ID = -32768
+    EVENT_STREAM_ID = -1
+
 # Frame header, byte 0 (spec 2.1): the direction bit and the protocol version.
 cdef enum:
     HEADER_DIRECTION_FROM_CLIENT = 0x00

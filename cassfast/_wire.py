@@ -64,6 +64,12 @@ ERR_CONFIG_ERROR = 0x2300
 ERR_ALREADY_EXISTS = 0x2400
 ERR_UNPREPARED = 0x2500
 
+# Stream ids (spec 2.3): a signed [short]; a client uses 0..MAX_STREAM_ID, the server's events
+# come on negative ids (EVENT_STREAM_ID).
+MAX_STREAM_ID = 32767
+MIN_STREAM_ID = -32768
+EVENT_STREAM_ID = -1
+
 # Frame header, byte 0 (spec 2.1): the direction bit and the protocol version.
 HEADER_DIRECTION_FROM_CLIENT = 0x00
 HEADER_DIRECTION_TO_CLIENT = 0x80

@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable
 
 from cassfast import ConsistencyLevel, OperationTimedOut, __version__
-from cassfast import protocol
+from cassfast import _wire, protocol
 from cassfast._core import FrameDecoder, ProtocolError, SegmentEncoder  # ProtocolError: the core's typed error for malformed input
 from cassfast._handshake import (DRIVER_NAME, ConnectionException, Done, Framing, Handshake,  # noqa: F401
                                  ProtocolVersionUnsupported)
@@ -38,9 +38,9 @@ _ExecuteMessage = protocol.ExecuteMessage
 _encode_execute_message = protocol._encode_execute_message
 
 
-# Highest stream id a v3+ connection may use (spec 2.3: a signed short; negative ids are events).
-MAX_STREAM_ID = 32767
-EVENT_STREAM_ID = -1
+# Highest stream id a v3+ connection may use, and the events' id (defined in _wire).
+MAX_STREAM_ID = _wire.MAX_STREAM_ID
+EVENT_STREAM_ID = _wire.EVENT_STREAM_ID
 
 class ConnectionShutdown(ConnectionException):
     """The connection was closed or marked defunct while the request was using it."""
@@ -153,7 +153,6 @@ class Connection(asyncio.Protocol):
         self._close_waiters: list[Callable] = []
         self.last_activity = time.monotonic()
         self._decoder = None
-        self._handshake_future: asyncio.Future | None = None
         self._encode = None
         self._decode = None
         # Set by the owning pool: called after a read freed stream ids, to resume parked requests.

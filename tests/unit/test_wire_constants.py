@@ -21,7 +21,7 @@ from cassfast import _core, _core_messages, _types, _wire, connection, protocol
 from cassfast.query import BatchType
 
 PACKAGE = pathlib.Path(_wire.__file__).resolve().parent
-_PXD_CONSTANT = re.compile(r"^\s+([A-Z][A-Z0-9_]*) = (0x[0-9A-Fa-f]+|\d+)\s*$")
+_PXD_CONSTANT = re.compile(r"^\s+([A-Z][A-Z0-9_]*) = (-?0x[0-9A-Fa-f]+|-?\d+)\s*$")
 
 
 def _pxd_constants() -> dict:
@@ -39,9 +39,10 @@ def _group(prefix: str) -> dict:
 
 def test_the_python_mirror_says_what_the_pxd_says():
     pxd = _pxd_constants()
-    # opcodes, frame flags, RESULT kinds, error codes, header byte 0, <query_parameters> flags,
-    # PREPARE flag, BATCH types, Rows metadata flags
-    assert len(pxd) == 17 + 5 + 5 + 20 + 4 + 9 + 1 + 3 + 4
+    # opcodes, frame flags, RESULT kinds, error codes, stream ids, header byte 0,
+    # <query_parameters> flags, PREPARE flag, BATCH types, Rows metadata flags
+    assert len(pxd) == 17 + 5 + 5 + 20 + 3 + 4 + 9 + 1 + 3 + 4
+    assert (pxd["MIN_STREAM_ID"], pxd["EVENT_STREAM_ID"], pxd["MAX_STREAM_ID"]) == (-32768, -1, 32767)
     assert _mirror_constants() == pxd
     # The only other upper-case names of the mirror are the EVENT type strings (spec 4.2.6).
     strings = {n: v for n, v in vars(_wire).items() if n.isupper() and not isinstance(v, int)}
