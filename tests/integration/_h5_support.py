@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 import uuid
 
 
@@ -39,6 +40,33 @@ def io_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("cassfast-io")]
 
 
+def _thread_states(pid: int) -> list[str]:
+    """The scheduler state letter of each thread of ``pid`` (``T`` once stopped)."""
+    states = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                # "tid (comm) S ...": the comm may hold spaces and parentheses.
+                states.append(f.read().rpartition(")")[2].split()[0])
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return states
+
+
+def _wait_all_threads_stopped(pid: int, timeout: float = 10.0) -> None:
+    """SIGSTOP is delivered asynchronously: a JVM thread running on another core can still
+    answer a request just after ``kill`` returns.  Wait until every thread reports stopped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = _thread_states(pid)
+        if all(s in ("T", "t", "Z", "X") for s in states):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("node JVM %d not stopped %.0fs after SIGSTOP: thread states %s"
+                                 % (pid, timeout, sorted(set(states))))
+        time.sleep(0.005)
+
+
 @contextlib.contextmanager
 def paused(node, index: int = 1):
     """Node ``index``'s JVM stopped (SIGSTOP) for the duration of the block and resumed
@@ -47,6 +75,7 @@ def paused(node, index: int = 1):
     assert pid is not None, "the harness reports no running JVM for node %d" % index
     os.kill(pid, signal.SIGSTOP)
     try:
+        _wait_all_threads_stopped(pid)
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
