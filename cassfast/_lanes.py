@@ -65,8 +65,6 @@ _monotonic = time.monotonic
 _OPEN_RETRY_DELAY = 2.0
 _IDLE_CHECK_AFTER = 1.0
 _TIMEOUT_SLACK = 0.05
-_ExecuteMessage = protocol.ExecuteMessage
-_encode_execute_message = protocol._encode_execute_message
 # A lane whose requests keep timing out is replaced rather than kept with a growing set of
 # stream ids still owed an answer.
 _MAX_ORPHANS = 64
@@ -205,12 +203,7 @@ class Lane:
         while stream in orphans:
             stream = stream % MAX_STREAM_ID + 1
         self._stream = stream
-        data = None
-        if msg.__class__ is _ExecuteMessage and self._compressor is None:
-            # The common request: the handler's own EXECUTE encoder, without its dispatch.
-            data = _encode_execute_message(msg, stream, self._version, self._beta)
-        if data is None:
-            data = self._encode(msg, stream, self._version, self._compressor, self._beta)
+        data = self._encode(msg, stream, self._version, self._compressor, self._beta)
         if self._segments is not None:
             data = self._segments([data])
         if deadline is not None:

@@ -34,8 +34,6 @@ from cassfast import _logger_for
 log = _logger_for(__name__)
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
-_ExecuteMessage = protocol.ExecuteMessage
-_encode_execute_message = protocol._encode_execute_message
 
 
 # Highest stream id a v3+ connection may use, and the events' id (defined in _wire).
@@ -380,14 +378,8 @@ class Connection(asyncio.Protocol):
         except IndexError:
             stream_id = self._alloc_stream_id()
         try:
-            data = None
-            if msg.__class__ is _ExecuteMessage and self._compressor is None:
-                # The common request: the handler's own EXECUTE encoder, without its dispatch.
-                data = _encode_execute_message(msg, stream_id, self.protocol_version,
-                                               self.allow_beta_protocol_version)
-            if data is None:
-                data = self._encode(msg, stream_id, self.protocol_version, self._compressor,
-                                    self.allow_beta_protocol_version)
+            data = self._encode(msg, stream_id, self.protocol_version, self._compressor,
+                                self.allow_beta_protocol_version)
         except BaseException:
             self._free_ids.append(stream_id)
             raise

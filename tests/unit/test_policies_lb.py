@@ -3,7 +3,10 @@
 Ran against: cassfast.policies with cassfast._routing compiled; cassandra-driver 3.30.1 as the
 oracle for token-aware replica choice; no server.
 """
+import os
 import pickle
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -476,6 +479,14 @@ def test_default_endpoint_hash_survives_pickling_and_hosts_key_dicts_by_it():
     endpoint = DefaultEndPoint("10.0.0.1", 9043)
     copy = pickle.loads(pickle.dumps(endpoint))
     assert copy == endpoint and hash(copy) == hash(endpoint) == hash(("10.0.0.1", 9043))
+    # Another process hashes strings with another seed: the unpickled endpoint must carry that
+    # process's hash, not the cached one of the process that pickled it.
+    check = ("import pickle, sys; e = pickle.loads(sys.stdin.buffer.read()); "
+             "print(hash(e) == hash(('10.0.0.1', 9043)), hash(e) == %d)" % hash(endpoint))
+    out = subprocess.run([sys.executable, "-c", check], input=pickle.dumps(endpoint),
+                         capture_output=True, env={**os.environ, "PYTHONHASHSEED": "12345"},
+                         check=True).stdout.decode().split()
+    assert out == ["True", "False"]
     assert copy != DefaultEndPoint("10.0.0.1", 9042)
     pools = {Host(endpoint): "pool"}
     assert pools[Host(DefaultEndPoint("10.0.0.1", 9043))] == "pool"
