@@ -95,6 +95,7 @@ class ControlConnection:
             what="reconnecting the control connection", failure_level=logging.WARNING,
             give_up_level=logging.ERROR, attempt_first=True)
         self._refresh_lock: asyncio.Lock | None = None
+        self._connects_in_progress = 0
         self._changed_keyspaces: set = set()
 
     @property
@@ -163,7 +164,21 @@ class ControlConnection:
     # ------------------------------------------------------------------ connecting
 
     async def connect_async(self, endpoints: list) -> None:
-        """Connect to the first reachable endpoint, then discover the cluster and its schema."""
+        """Connect to the first reachable endpoint, then discover the cluster and its schema.
+
+        While it runs, a connection that closes (one being set up, or the current one) does not
+        start a reconnection of its own: this connect either succeeds or raises to its caller
+        (``Cluster.connect``, or the reconnection loop, which goes on after a failure).  A
+        connection lost between its setup and the end of this connect is reconnected after."""
+        self._connects_in_progress += 1
+        try:
+            await self._connect_first_reachable(endpoints)
+        finally:
+            self._connects_in_progress -= 1
+        if self._needs_connection():
+            self._start_reconnecting()
+
+    async def _connect_first_reachable(self, endpoints: list) -> None:
         self._refresh_lock = asyncio.Lock()
         errors: dict = {}
         for endpoint in endpoints:
@@ -178,6 +193,8 @@ class ControlConnection:
                 await self._setup(connection)
             except Exception as exc:
                 errors[endpoint] = exc
+                if self._connection is connection:
+                    self._connection = None
                 connection.close()
                 log.debug("Control connection setup on %s failed: %s", endpoint, exc)
                 continue
@@ -198,9 +215,24 @@ class ControlConnection:
         if connection is not self._connection or self._is_shutdown:
             return
         self._connection = None
+        if self._connects_in_progress:
+            log.debug("Control connection to %s lost (%s) while connecting", connection.endpoint,
+                      connection.last_error)
+            return
         log.debug("Control connection to %s lost (%s); reconnecting", connection.endpoint,
                   connection.last_error)
         self._start_reconnecting()
+
+    def on_host_up(self, host) -> None:
+        """A host came back (its pool reconnected): without a control connection, for instance
+        after the reconnection schedule was exhausted, try again at once on a fresh schedule;
+        a reconnection sleeping towards its next attempt attempts now.  Nothing while the first
+        connect (``Cluster.connect``) is still running."""
+        if not self._needs_connection():
+            return
+        if self._reconnector.running or not self._connects_in_progress:
+            log.debug("Host %s is up; reconnecting the control connection now", host)
+            self._reconnector.reconnect_now()
 
     def _start_reconnecting(self) -> None:
         if not self._is_shutdown:

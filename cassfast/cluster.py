@@ -716,6 +716,7 @@ class Cluster:
             session._update_created_pools()
             if self.reprepare_on_up:
                 asyncio.ensure_future(session._reprepare_all_on(host))
+        self.control_connection.on_host_up(host)
         for listener in self.listeners:
             listener.on_up(host)
 

@@ -162,7 +162,7 @@ def test_the_control_connection_and_the_pool_reconnect_on_the_schedule_once_the_
     assert not records.messages(logging.ERROR, "Giving up"), "an infinite schedule never gives up"
 
 
-def test_an_exhausted_schedule_gives_up_and_reconnect_now_brings_the_pool_back(gate, records):
+def test_an_exhausted_schedule_gives_up_and_reconnect_now_brings_the_pool_and_control_connection_back(gate, records):
     with _cluster(gate, ConstantReconnectionPolicy(0.2, max_attempts=2)) as cluster:
         session = cluster.connect()
         (pool,) = session.get_pools()
@@ -184,6 +184,10 @@ def test_an_exhausted_schedule_gives_up_and_reconnect_now_brings_the_pool_back(g
         _wait_for(lambda: pool.connections, 10, "the pool reconnected by reconnect_now")
         _wait_for(lambda: cluster.metadata.all_hosts()[0].is_up is True, 10, "the host marked up")
         assert session.execute("SELECT release_version FROM system.local").one()
+        # The host coming back revives the control connection that had given up too.
+        _wait_for(lambda: cluster.control_connection.connection is not None, 10,
+                  "the control connection revived by the host coming up")
+        assert cluster.control_connection.wait_for_schema_agreement(wait_time=10) is True
 
     (control_give_up,) = records.messages(logging.ERROR, "Giving up reconnecting the control connection")
     assert "the reconnection schedule is exhausted; last error:" in control_give_up

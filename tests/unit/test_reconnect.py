@@ -591,3 +591,124 @@ def test_the_control_connection_gives_up_at_error_when_the_schedule_is_exhausted
     assert caplog.records[-1].getMessage().startswith(
         "Giving up reconnecting the control connection: the reconnection schedule is exhausted; last error:")
     assert not control._reconnector.running
+
+
+def test_a_host_coming_back_revives_a_control_connection_that_gave_up(loop, caplog):
+    async def main():
+        control, tried = _control_connection(loop, [1.0], failures=2)
+        control._start_reconnecting()
+        await asyncio.wait([control._reconnector.task])  # 0.0 and 1.0 failed: gave up
+        assert control.connection is None and not control._reconnector.running
+        await asyncio.sleep(50.0)
+        control.on_host_up("10.0.0.2:9042")  # a pool reconnected to that host
+        await asyncio.wait([control._reconnector.task])
+        return control, tried
+
+    with caplog.at_level(logging.DEBUG, _control.log.name):
+        control, tried = loop.run_until_complete(main())
+    assert [t for t, _ in tried] == [0.0, 1.0, 51.0]
+    assert control.connection is not None and not control.connection.is_closed
+    assert any("Host 10.0.0.2:9042 is up; reconnecting the control connection now" == r.getMessage()
+               for r in caplog.records)
+
+
+def test_a_host_coming_back_while_the_control_connection_is_up_changes_nothing(loop):
+    async def main():
+        control, tried = _control_connection(loop, [1.0], failures=0)
+        control._connection = _ControlConnectionLink()
+        control.on_host_up("10.0.0.2:9042")
+        await asyncio.sleep(5.0)
+        return control, tried
+
+    control, tried = loop.run_until_complete(main())
+    assert tried == [] and control._reconnector.task is None
+
+
+class _SetupLink(_ControlConnectionLink):
+    """A control connection whose close runs its close callbacks, as Connection's does."""
+
+    def __init__(self, endpoint):
+        super().__init__()
+        self.endpoint = endpoint
+        self.callbacks = []
+
+    def add_close_callback(self, callback):
+        self.callbacks.append(callback)
+
+    def close(self):
+        if not self.is_closed:
+            self.is_closed = True
+            for callback in self.callbacks:
+                callback(self)
+
+
+def _connecting_control(loop, setups):
+    """A control connection whose real ``connect_async`` runs over a connector handing out
+    ``_SetupLink``s; ``setups[i]`` is what the i-th setup does after registering the close
+    callback, as the real setup does before its refreshes: "ok", "lost" (the server closes the
+    connection mid-refresh) or "lost after" (set up, then closed before the connect returns)."""
+    cluster = SimpleNamespace(reconnection_policy=ConstantReconnectionPolicy(10.0, 3))
+    opened = []
+
+    async def open_connection(endpoint, **kwargs):
+        await asyncio.sleep(0)
+        opened.append(_SetupLink(endpoint))
+        return opened[-1]
+
+    topology = SimpleNamespace(control_candidates=lambda: ["10.0.0.1:9042", "10.0.0.2:9042"])
+    control = ControlConnection(cluster, 2.0, 0, 0, 0, topology=topology,
+                                connector=SimpleNamespace(open_connection=open_connection))
+    script = list(setups)
+
+    async def setup(connection):
+        control._connection = connection
+        connection.add_close_callback(control._on_connection_closed)
+        await asyncio.sleep(0)
+        step = script.pop(0) if script else "ok"
+        if step == "lost":
+            connection.close()
+            raise ConnectionException("connection reset during the refresh")
+        if step == "lost after":
+            loop.call_soon(connection.close)
+            await asyncio.sleep(0)
+
+    control._setup = setup
+    return control, opened
+
+
+def test_a_connection_lost_during_the_first_connect_does_not_start_a_second_reconnection(loop):
+    async def main():
+        control, opened = _connecting_control(loop, ["lost", "ok"])
+        loop.call_soon(control.on_host_up, "10.0.0.1:9042")  # while connecting: left to it
+        await control.connect_async(["10.0.0.1:9042", "10.0.0.2:9042"])
+        return control, opened
+
+    control, opened = loop.run_until_complete(main())
+    assert [link.endpoint for link in opened] == ["10.0.0.1:9042", "10.0.0.2:9042"]
+    assert control.connection is opened[1] and opened[0].is_closed
+    assert control._reconnector.task is None  # nothing raced the connect to the next host
+
+
+def test_a_first_connect_that_fails_everywhere_raises_and_leaves_no_reconnection_behind(loop):
+    async def main():
+        control, opened = _connecting_control(loop, ["lost", "lost"])
+        with pytest.raises(NoHostAvailable) as info:
+            await control.connect_async(["10.0.0.1:9042", "10.0.0.2:9042"])
+        return control, info.value
+
+    control, error = loop.run_until_complete(main())
+    assert sorted(error.errors) == ["10.0.0.1:9042", "10.0.0.2:9042"]
+    assert control.connection is None and control._reconnector.task is None
+
+
+def test_a_connection_lost_right_after_its_setup_is_reconnected_once_the_connect_returns(loop):
+    async def main():
+        control, opened = _connecting_control(loop, ["lost after", "ok"])
+        await control.connect_async(["10.0.0.1:9042"])
+        assert control.connection is None and control._reconnector.running
+        await asyncio.wait([control._reconnector.task])
+        return control, opened
+
+    control, opened = loop.run_until_complete(main())
+    assert len(opened) == 2 and opened[0].is_closed
+    assert control.connection is opened[1] and not opened[1].is_closed
