@@ -248,6 +248,10 @@ class HostConnectionPool:
     async def _open_counted(self, reason: str) -> None:
         self._opening -= 1  # _open_one counts it again for the time it takes
         await self._open_extra(reason)
+        # A core connection that failed to open is reopened on the reconnection schedule, as
+        # one lost later would be (growth stays blocked meanwhile).
+        if self._below_core():
+            self._ensure_reconnecting()
 
     def _shrink_by_load(self) -> None:
         if time.monotonic() - self._last_growth < _MIN_TRASH_INTERVAL:

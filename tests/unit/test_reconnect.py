@@ -444,12 +444,13 @@ class _Settings:
 
     def __init__(self, delays):
         self.reconnection_policy = ConstantReconnectionPolicy(delays[0], len(delays))
+        self.core = self.max = 1
 
     def get_core_connections_per_host(self, distance):
-        return 1
+        return self.core
 
     def get_max_connections_per_host(self, distance):
-        return 1
+        return self.max
 
     def get_min_requests_per_connection(self, distance):
         return 5
@@ -503,6 +504,29 @@ def test_a_connection_full_of_orphans_is_replaced_at_once_then_on_the_schedule(l
     assert connector.times == [0.0, 0.0, 5.0, 10.0]
     assert pool.connections == [connector.opened[1]] and old.draining
     assert pool._replacing == {}
+
+
+def test_a_core_connection_that_fails_to_open_after_a_resize_is_reopened_on_the_schedule(loop, caplog):
+    async def main():
+        pool, connector, events = _pool(loop, failures=0, delays=[5.0] * 3)
+        await pool.open()
+        pool.settings.core = pool.settings.max = 3
+        connector.failures = 2  # both new core connections fail at once (t=0)
+        pool.resize()
+        await asyncio.sleep(1.0)
+        assert len(pool.connections) == 1 and pool._reconnector.running
+        await asyncio.wait([pool._reconnector.task])
+        return pool, connector, events
+
+    with caplog.at_level(logging.DEBUG, "cassfast.pool"):
+        pool, connector, events = loop.run_until_complete(main())
+    # One reconnection reopens both, one per attempt on the same schedule (a success that leaves
+    # the pool below core waits the next delay, as after a lost connection).
+    assert connector.times == [0.0, 0.0, 0.0, 5.0, 10.0]
+    assert pool.connections == connector.opened and len(pool.connections) == 3
+    assert events.calls == []  # the host never lost all its connections
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and all("(core size): Connection refused" in m for m in warnings), warnings
 
 
 def test_shutting_a_pool_down_cancels_its_reconnection_and_replacement_mid_sleep(loop):
