@@ -12,7 +12,8 @@ instructions only (the kernel's side of send/recv is not counted).
     python bench/instructions.py --keep /tmp/cg         # keep the callgrind files (callgrind_annotate)
 
 Workloads: ``callbacks`` (prepared INSERT through execute_async + callbacks, 256 in flight, all on
-the I/O thread), ``sync_insert`` (prepared INSERT with session.execute, one at a time),
+the I/O thread), ``aexecute`` (the same INSERT awaited from 256 asyncio tasks on the
+caller's own loop, ``await session.aexecute``), ``sync_insert`` (prepared INSERT with session.execute, one at a time),
 ``select_1row`` (prepared 1-row SELECT with session.execute(...).one()).  Needs valgrind.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORKLOADS = ("callbacks", "sync_insert", "select_1row")
+WORKLOADS = ("callbacks", "aexecute", "sync_insert", "select_1row")
 
 # The client program run under callgrind: argv = port, requests, workload.  A tenth of the
 # requests run first as warm-up in both runs, so the difference holds only measured requests.
@@ -56,13 +57,23 @@ def callbacks(count):
     for _ in range(min(256, count)): send()
     done.wait()
 
+def aexecute(count):
+    import asyncio
+    async def run():
+        keys = iter(range(count))
+        async def worker():
+            for k in keys:
+                await session.aexecute(insert, (k, payload))
+        await asyncio.gather(*(worker() for _ in range(min(256, count))))
+    asyncio.run(run())
+
 def sync_insert(count):
     for k in range(count): session.execute(insert, (k, payload))
 
 def select_1row(count):
     for k in range(count): session.execute(select, (k % 1000,)).one()
 
-fn = {"callbacks": callbacks, "sync_insert": sync_insert, "select_1row": select_1row}[workload]
+fn = {"callbacks": callbacks, "aexecute": aexecute, "sync_insert": sync_insert, "select_1row": select_1row}[workload]
 fn(n // 10)
 fn(n)
 cluster.shutdown()

@@ -18,7 +18,8 @@ from cassfast.rows import RowFactory, named_tuple_factory
 
 _RowT = TypeVar("_RowT")
 
-_NOT_SET = object()
+# Typed Any so that a parameter defaulting to it keeps its real annotation.
+_NOT_SET: Any = object()
 
 
 class ExecutionProfile(Generic[_RowT]):

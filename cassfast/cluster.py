@@ -22,7 +22,7 @@ import time
 import uuid
 import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from cassfast import (ConsistencyLevel, DriverException, InvalidRequest, OperationTimedOut,
                       ProtocolVersion, UnresolvableContactPoints, UnsupportedOperation)
@@ -36,7 +36,7 @@ from cassfast._request import ResponseFuture  # noqa: F401
 from cassfast._wire import RESULT_KIND_PREPARED  # noqa: F401
 from cassfast.connection import (Connection, ConnectionBusy, ConnectionException,  # noqa: F401
                                  ConnectionShutdown, ProtocolError, ProtocolVersionUnsupported)
-from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, Host
+from cassfast.host import DefaultEndPoint, DefaultEndPointFactory, EndPoint, EndPointFactory, Host
 from cassfast.metadata import Metadata
 from cassfast.metrics import Metrics
 from cassfast.pool import HostConnectionPool
@@ -45,7 +45,10 @@ from cassfast.timestamps import MonotonicTimestampGenerator
 from cassfast import _logger_for
 
 if TYPE_CHECKING:
+    from cassfast.auth import AuthProvider
     from cassfast.policies import HostStateListener
+    from cassfast.throttling import RequestThrottler
+    from cassfast.tracker import RequestTracker
 
 log = _logger_for(__name__)
 
@@ -204,22 +207,37 @@ class Cluster:
     connect_to_remote_hosts = True
     """When False, hosts at ``HostDistance.REMOTE`` get no pool (reference attribute)."""
 
-    def __init__(self, contact_points=_NOT_SET, port: int = 9042, compression=True,
-                 auth_provider=None, load_balancing_policy=None, reconnection_policy=None,
-                 default_retry_policy=None, conviction_policy_factory=None, metrics_enabled=False,
-                 connection_class=None, ssl_options=None, sockopts=None, cql_version=None,
-                 protocol_version=_NOT_SET, executor_threads=2, max_schema_agreement_wait=10,
-                 control_connection_timeout=2.0, idle_heartbeat_interval=30,
-                 schema_event_refresh_window=2, topology_event_refresh_window=10,
-                 connect_timeout=5, schema_metadata_enabled=True, token_metadata_enabled=True,
-                 address_translator=None, status_event_refresh_window=2, prepare_on_all_hosts=True,
-                 reprepare_on_up=True, execution_profiles=None, allow_beta_protocol_version=False,
-                 timestamp_generator=None, idle_heartbeat_timeout=30, no_compact=False,
-                 ssl_context=None, endpoint_factory=None, application_name=None,
-                 application_version=None, monitor_reporting_enabled=True,
-                 monitor_reporting_interval=30, client_id=None, cloud=None,
-                 column_encryption_policy=None, conviction_policy=None,
-                 sync_lanes_per_host=8, request_tracker=None, request_throttler=None) -> None:
+    def __init__(self, contact_points: Iterable[str | EndPoint] = _NOT_SET, port: int = 9042,
+                 compression: bool | str = True, auth_provider: AuthProvider | None = None,
+                 load_balancing_policy: policies.LoadBalancingPolicy | None = None,
+                 reconnection_policy: policies.ReconnectionPolicy | None = None,
+                 default_retry_policy: policies.RetryPolicy | None = None,
+                 conviction_policy_factory: Callable[[Host], policies.ConvictionPolicy] | None = None,
+                 metrics_enabled: bool = False, connection_class: type[Connection] | None = None,
+                 ssl_options: dict[str, Any] | None = None,
+                 sockopts: Iterable[tuple[int, int, Any]] | None = None,
+                 cql_version: str | None = None, protocol_version: int = _NOT_SET,
+                 executor_threads: int = 2, max_schema_agreement_wait: float = 10,
+                 control_connection_timeout: float | None = 2.0,
+                 idle_heartbeat_interval: float = 30, schema_event_refresh_window: float = 2,
+                 topology_event_refresh_window: float = 10, connect_timeout: float = 5,
+                 schema_metadata_enabled: bool = True, token_metadata_enabled: bool = True,
+                 address_translator: policies.AddressTranslator | None = None,
+                 status_event_refresh_window: float = 2, prepare_on_all_hosts: bool = True,
+                 reprepare_on_up: bool = True,
+                 execution_profiles: Mapping[object, ExecutionProfile[Any]] | None = None,
+                 allow_beta_protocol_version: bool = False,
+                 timestamp_generator: Callable[[], int] | None = None,
+                 idle_heartbeat_timeout: float = 30, no_compact: bool = False,
+                 ssl_context: ssl.SSLContext | None = None,
+                 endpoint_factory: EndPointFactory | None = None,
+                 application_name: str | None = None, application_version: str | None = None,
+                 monitor_reporting_enabled: bool = True, monitor_reporting_interval: float = 30,
+                 client_id: uuid.UUID | None = None, cloud: dict[str, Any] | None = None,
+                 column_encryption_policy: Any = None,
+                 conviction_policy: policies.ConvictionPolicy | None = None,
+                 sync_lanes_per_host: int = 8, request_tracker: RequestTracker | None = None,
+                 request_throttler: RequestThrottler | None = None) -> None:
         # Accepting these and ignoring them would connect somewhere else (cloud) or write
         # plaintext where encryption was asked for (column_encryption_policy).
         if cloud is not None:

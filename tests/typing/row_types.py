@@ -15,6 +15,7 @@ from cassfast.cluster import Cluster, ExecutionProfile, ResponseFuture, ResultSe
 from cassfast.cqlengine import columns
 from cassfast.cqlengine.models import Model
 from cassfast.cqlengine.query import ModelQuerySet
+from cassfast.policies import ConstantReconnectionPolicy, RoundRobinPolicy
 from cassfast.rows import dict_factory, named_tuple_factory, tuple_factory
 
 
@@ -84,3 +85,13 @@ def cluster_and_mapper(cluster: Cluster) -> None:
     for item in Item.objects.all():
         assert_type(item, Item)
     Item.objects.limit("3")  # type: ignore[arg-type]
+
+
+def cluster_options_are_typed() -> None:
+    Cluster(["10.0.0.1"], port=9042, compression="lz4", connect_timeout=2.5,
+            load_balancing_policy=RoundRobinPolicy(),
+            reconnection_policy=ConstantReconnectionPolicy(1.0), sync_lanes_per_host=0)
+    Cluster("10.0.0.1", port="9042")  # type: ignore[arg-type]
+    Cluster(load_balancing_policy=ConstantReconnectionPolicy(1.0))  # type: ignore[arg-type]
+    Cluster(reconnection_policy=RoundRobinPolicy())  # type: ignore[arg-type]
+    Cluster(execution_profiles=[ExecutionProfile()])  # type: ignore[arg-type]
