@@ -13,7 +13,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Sequence, TypeVar, Union, overload
 
-from cassfast import ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion
+from cassfast import (ConsistencyLevel, DriverException, OperationTimedOut, ProtocolVersion,
+                      UnsupportedOperation)
 from cassfast._errors import NoHostAvailable, QueryExhausted, UserTypeDoesNotExist  # noqa: F401
 from cassfast._profiles import _NOT_SET, EXEC_PROFILE_DEFAULT, ExecutionProfile
 from cassfast._request import ResponseFuture
@@ -100,6 +101,24 @@ class Session:
         # (negotiated before any session exists).
         self._prepared_lookup = cluster._prepared_statements.get
         self._protocol_version = cluster.protocol_version
+
+    @property
+    def client_protocol_handler(self) -> type:
+        """The handler that encodes requests and decodes answers: ``protocol.ProtocolHandler``.
+
+        The reference lets a session swap in another one (NumPy or lazy row parsing, custom
+        deserializers); cassfast's connections and lanes decode every answer with its own
+        compiled handler, so setting anything else raises ``UnsupportedOperation`` rather than
+        being ignored.  Rows are shaped by a ``row_factory`` (``ExecutionProfile``) instead."""
+        return _protocol_module.ProtocolHandler
+
+    @client_protocol_handler.setter
+    def client_protocol_handler(self, handler: type) -> None:
+        if handler is not _protocol_module.ProtocolHandler:
+            raise UnsupportedOperation(
+                "Session.client_protocol_handler cannot be replaced in cassfast (got %r): every "
+                "answer is decoded by cassfast.protocol.ProtocolHandler, so another handler would "
+                "be ignored; shape rows with an ExecutionProfile row_factory instead" % (handler,))
 
     @property
     def hosts(self) -> List[Host]:

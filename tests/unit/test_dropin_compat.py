@@ -18,9 +18,10 @@ import pytest
 import cassfast.marshal as marshal
 import cassfast.type_codes as type_codes
 from cassfast import UnsupportedOperation
-from cassfast.cluster import Cluster
+from cassfast.cluster import Cluster, Session
 from cassfast.connection import Connection, SniEndPoint, SniEndPointFactory, UnixSocketEndPoint
 from cassfast.cqltypes import lookup_casstype
+from cassfast.protocol import ProtocolHandler
 from cassfast.io import asyncioreactor, asyncorereactor, eventletreactor, geventreactor, libevreactor, twistedreactor
 
 _rng = random.Random(3030)
@@ -100,6 +101,20 @@ def test_cloud_bundles_are_refused_not_ignored():
 def test_column_encryption_is_refused_rather_than_writing_plaintext():
     with pytest.raises(UnsupportedOperation, match="column encryption"):
         Cluster(["127.0.0.1"], column_encryption_policy=object())
+
+
+def test_a_custom_client_protocol_handler_is_refused_rather_than_ignored():
+    session = Session.__new__(Session)  # the property reads no session state
+    assert session.client_protocol_handler is ProtocolHandler
+    session.client_protocol_handler = ProtocolHandler  # the default may be set back
+
+    class RowsAsLists(ProtocolHandler):
+        pass
+
+    with pytest.raises(UnsupportedOperation, match="client_protocol_handler cannot be replaced"):
+        session.client_protocol_handler = RowsAsLists
+    assert session.client_protocol_handler is ProtocolHandler
+    assert "client_protocol_handler" not in vars(session)
 
 
 @pytest.mark.parametrize("cql_type", ["ListType(Int32Type)", "SetType(UTF8Type)",
