@@ -87,7 +87,14 @@ UNSET_VALUE = _UnsetValue()
 
 ColumnMetadata = _namedtuple("ColumnMetadata", ["keyspace_name", "table_name", "name", "type"])
 
-# RESULT <metadata> flags (v5 spec 4.2.5.2): defined once in _wire.pxd.
+# CQL type [option] ids and RESULT <metadata> flags (v5 spec 4.2.5.2): defined once in _wire.pxd.
+from cassfast._wire cimport (
+    OPTION_ASCII, OPTION_BIGINT, OPTION_BLOB, OPTION_BOOLEAN, OPTION_COUNTER, OPTION_CUSTOM,
+    OPTION_DATE, OPTION_DECIMAL, OPTION_DOUBLE, OPTION_DURATION, OPTION_FLOAT, OPTION_INET,
+    OPTION_INT, OPTION_LIST, OPTION_MAP, OPTION_SET, OPTION_SMALLINT, OPTION_TEXT, OPTION_TIME,
+    OPTION_TIMESTAMP, OPTION_TIMEUUID, OPTION_TINYINT, OPTION_TUPLE, OPTION_UDT, OPTION_UUID,
+    OPTION_VARCHAR, OPTION_VARINT,
+)
 from cassfast._wire cimport (ROWS_FLAG_GLOBAL_TABLES_SPEC as FLAG_GLOBAL_TABLES_SPEC,
                              ROWS_FLAG_HAS_MORE_PAGES as FLAG_HAS_MORE_PAGES,
                              ROWS_FLAG_METADATA_CHANGED as FLAG_METADATA_CHANGED,
@@ -106,16 +113,19 @@ cdef object _dict_factory = _rows.dict_factory
 # ---------------------------------------------------------------------------------------------
 # Type options and result metadata
 
-# [option] ids of the native protocol (v5 spec 4.2.5.2).
+# [option] ids of the native protocol (v5 spec 4.2.5.2): defined once in _wire.pxd.
 cdef dict _SIMPLE_OPTIONS = {
-    0x0001: _cqltypes.AsciiType, 0x0002: _cqltypes.LongType, 0x0003: _cqltypes.BytesType,
-    0x0004: _cqltypes.BooleanType, 0x0005: _cqltypes.CounterColumnType,
-    0x0006: _cqltypes.DecimalType, 0x0007: _cqltypes.DoubleType, 0x0008: _cqltypes.FloatType,
-    0x0009: _cqltypes.Int32Type, 0x000A: _cqltypes.UTF8Type, 0x000B: _cqltypes.DateType,
-    0x000C: _cqltypes.UUIDType, 0x000D: _cqltypes.VarcharType, 0x000E: _cqltypes.IntegerType,
-    0x000F: _cqltypes.TimeUUIDType, 0x0010: _cqltypes.InetAddressType,
-    0x0011: _cqltypes.SimpleDateType, 0x0012: _cqltypes.TimeType, 0x0013: _cqltypes.ShortType,
-    0x0014: _cqltypes.ByteType, 0x0015: _cqltypes.DurationType,
+    OPTION_ASCII: _cqltypes.AsciiType, OPTION_BIGINT: _cqltypes.LongType,
+    OPTION_BLOB: _cqltypes.BytesType, OPTION_BOOLEAN: _cqltypes.BooleanType,
+    OPTION_COUNTER: _cqltypes.CounterColumnType, OPTION_DECIMAL: _cqltypes.DecimalType,
+    OPTION_DOUBLE: _cqltypes.DoubleType, OPTION_FLOAT: _cqltypes.FloatType,
+    OPTION_INT: _cqltypes.Int32Type, OPTION_TEXT: _cqltypes.UTF8Type,
+    OPTION_TIMESTAMP: _cqltypes.DateType, OPTION_UUID: _cqltypes.UUIDType,
+    OPTION_VARCHAR: _cqltypes.VarcharType, OPTION_VARINT: _cqltypes.IntegerType,
+    OPTION_TIMEUUID: _cqltypes.TimeUUIDType, OPTION_INET: _cqltypes.InetAddressType,
+    OPTION_DATE: _cqltypes.SimpleDateType, OPTION_TIME: _cqltypes.TimeType,
+    OPTION_SMALLINT: _cqltypes.ShortType, OPTION_TINYINT: _cqltypes.ByteType,
+    OPTION_DURATION: _cqltypes.DurationType,
 }
 
 # Parameterised descriptors are classes built by apply_parameters; building one costs far more
@@ -154,29 +164,29 @@ cdef object _read_option(const unsigned char* buf, Py_ssize_t end, Py_ssize_t* p
     simple = _SIMPLE_OPTIONS.get(option)
     if simple is not None:
         return simple
-    if option == 0x0000:
+    if option == OPTION_CUSTOM:
         name = _read_string(buf, end, pos, "custom type name")
         try:
             return _interned(("custom", name), lambda: _cqltypes.lookup_casstype(name))
         except Exception as exc:
             # The class name is untrusted text: any failure to make sense of it is bad input.
             raise DecodeError("unparseable custom type %r: %s" % (name, exc)) from None
-    if option == 0x0020 or option == 0x0022:
+    if option == OPTION_LIST or option == OPTION_SET:
         sub = _read_option(buf, end, pos, user_type_map, depth + 1)
-        base = _cqltypes.ListType if option == 0x0020 else _cqltypes.SetType
+        base = _cqltypes.ListType if option == OPTION_LIST else _cqltypes.SetType
         return _interned((option, sub), lambda: base.apply_parameters((sub,)))
-    if option == 0x0021:
+    if option == OPTION_MAP:
         key = _read_option(buf, end, pos, user_type_map, depth + 1)
         value = _read_option(buf, end, pos, user_type_map, depth + 1)
         return _interned((option, key, value),
                          lambda: _cqltypes.MapType.apply_parameters((key, value)))
-    if option == 0x0031:
+    if option == OPTION_TUPLE:
         count = _read_u16(buf, end, pos, "tuple field count")
         if count * 2 > end - pos[0]:
             _truncated(count * 2, end - pos[0], "tuple field types")
         subs = tuple([_read_option(buf, end, pos, user_type_map, depth + 1) for i in range(count)])
         return _interned((option,) + subs, lambda: _cqltypes.TupleType.apply_parameters(subs))
-    if option == 0x0030:
+    if option == OPTION_UDT:
         keyspace = _read_string(buf, end, pos, "UDT keyspace")
         udt_name = _read_string(buf, end, pos, "UDT name")
         count = _read_u16(buf, end, pos, "UDT field count")

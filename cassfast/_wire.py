@@ -2,7 +2,8 @@
 
 Opcodes (spec 2.4), frame header flags (2.2) and direction bit (2.1), RESULT kinds (4.2.5),
 ERROR codes (9), the <query_parameters> flags of QUERY/EXECUTE/BATCH (4.1.4), PREPARE flags
-(4.1.5), BATCH types (4.1.7) and Rows/Prepared metadata flags (4.2.5.2) under one name each.
+(4.1.5), BATCH types (4.1.7), Rows/Prepared metadata flags and the CQL type [option] ids
+(4.2.5.2) under one name each.
 ``_wire.pxd`` is the definition the compiled core cimports; this module repeats it for the
 Python modules (``protocol``, ``connection``, ``query``, ``_lanes``, ``_request``, ...), and
 ``tests/unit/test_wire_constants.py`` checks that the two say the same, name for name.  The
@@ -107,3 +108,33 @@ ROWS_FLAG_METADATA_CHANGED = 0x0008
 EVENT_TOPOLOGY_CHANGE = "TOPOLOGY_CHANGE"
 EVENT_STATUS_CHANGE = "STATUS_CHANGE"
 EVENT_SCHEMA_CHANGE = "SCHEMA_CHANGE"
+
+# [option] ids of the CQL types in result and prepared metadata (v5 spec 4.2.5.2; 0x000A is the
+# Text of protocols v1/v2, absent from the v4/v5 list, still read as UTF8Type).
+OPTION_CUSTOM = 0x0000
+OPTION_ASCII = 0x0001
+OPTION_BIGINT = 0x0002
+OPTION_BLOB = 0x0003
+OPTION_BOOLEAN = 0x0004
+OPTION_COUNTER = 0x0005
+OPTION_DECIMAL = 0x0006
+OPTION_DOUBLE = 0x0007
+OPTION_FLOAT = 0x0008
+OPTION_INT = 0x0009
+OPTION_TEXT = 0x000A
+OPTION_TIMESTAMP = 0x000B
+OPTION_UUID = 0x000C
+OPTION_VARCHAR = 0x000D
+OPTION_VARINT = 0x000E
+OPTION_TIMEUUID = 0x000F
+OPTION_INET = 0x0010
+OPTION_DATE = 0x0011
+OPTION_TIME = 0x0012
+OPTION_SMALLINT = 0x0013
+OPTION_TINYINT = 0x0014
+OPTION_DURATION = 0x0015
+OPTION_LIST = 0x0020
+OPTION_MAP = 0x0021
+OPTION_SET = 0x0022
+OPTION_UDT = 0x0030
+OPTION_TUPLE = 0x0031

@@ -1,35 +1,36 @@
 """Option ids of the CQL types in RESULT metadata (``cassandra.type_codes``).
 
 The values are the ``[option]`` ids of native_protocol_v5.spec section 6 ("Type codes";
-section 4.2.5.2 of the v4 spec), named after the reference driver's type descriptors.  cassfast's
-compiled decoder has its own copy (``_types.read_type_option``); this module is for code that
-imports the reference's names.
+section 4.2.5.2 of the v4 spec), named after the reference driver's type descriptors.  The values
+are defined once, in ``cassfast/_wire.pxd`` (the compiled metadata decoder cimports them from
+there; ``cassfast._wire`` is its Python mirror); this module gives them the reference's names.
 """
+from cassfast import _wire
 
-CUSTOM_TYPE = 0x0000
-AsciiType = 0x0001
-LongType = 0x0002
-BytesType = 0x0003
-BooleanType = 0x0004
-CounterColumnType = 0x0005
-DecimalType = 0x0006
-DoubleType = 0x0007
-FloatType = 0x0008
-Int32Type = 0x0009
-UTF8Type = 0x000A
-DateType = 0x000B
-UUIDType = 0x000C
-VarcharType = 0x000D  # Cassandra sends text columns as UTF8Type (0x000A)
-IntegerType = 0x000E
-TimeUUIDType = 0x000F
-InetAddressType = 0x0010
-SimpleDateType = 0x0011
-TimeType = 0x0012
-ShortType = 0x0013
-ByteType = 0x0014
-DurationType = 0x0015
-ListType = 0x0020
-MapType = 0x0021
-SetType = 0x0022
-UserType = 0x0030
-TupleType = 0x0031
+CUSTOM_TYPE = _wire.OPTION_CUSTOM
+AsciiType = _wire.OPTION_ASCII
+LongType = _wire.OPTION_BIGINT
+BytesType = _wire.OPTION_BLOB
+BooleanType = _wire.OPTION_BOOLEAN
+CounterColumnType = _wire.OPTION_COUNTER
+DecimalType = _wire.OPTION_DECIMAL
+DoubleType = _wire.OPTION_DOUBLE
+FloatType = _wire.OPTION_FLOAT
+Int32Type = _wire.OPTION_INT
+UTF8Type = _wire.OPTION_TEXT
+DateType = _wire.OPTION_TIMESTAMP
+UUIDType = _wire.OPTION_UUID
+VarcharType = _wire.OPTION_VARCHAR  # v4/v5's text; UTF8Type (0x000A) is the Text of v1/v2
+IntegerType = _wire.OPTION_VARINT
+TimeUUIDType = _wire.OPTION_TIMEUUID
+InetAddressType = _wire.OPTION_INET
+SimpleDateType = _wire.OPTION_DATE
+TimeType = _wire.OPTION_TIME
+ShortType = _wire.OPTION_SMALLINT
+ByteType = _wire.OPTION_TINYINT
+DurationType = _wire.OPTION_DURATION
+ListType = _wire.OPTION_LIST
+MapType = _wire.OPTION_MAP
+SetType = _wire.OPTION_SET
+UserType = _wire.OPTION_UDT
+TupleType = _wire.OPTION_TUPLE

@@ -16,8 +16,9 @@ import struct
 import cassandra.connection as reference_connection
 import cassandra.protocol as reference_protocol
 import cassandra.query as reference_query
+import cassandra.type_codes as reference_type_codes
 
-from cassfast import _core, _core_messages, _types, _wire, connection, protocol
+from cassfast import _core, _core_messages, _types, _wire, connection, cqltypes, protocol, type_codes
 from cassfast.query import BatchType
 
 PACKAGE = pathlib.Path(_wire.__file__).resolve().parent
@@ -40,8 +41,8 @@ def _group(prefix: str) -> dict:
 def test_the_python_mirror_says_what_the_pxd_says():
     pxd = _pxd_constants()
     # opcodes, frame flags, RESULT kinds, error codes, stream ids, header byte 0,
-    # <query_parameters> flags, PREPARE flag, BATCH types, Rows metadata flags
-    assert len(pxd) == 17 + 5 + 5 + 20 + 3 + 4 + 9 + 1 + 3 + 4
+    # <query_parameters> flags, PREPARE flag, BATCH types, Rows metadata flags, type option ids
+    assert len(pxd) == 17 + 5 + 5 + 20 + 3 + 4 + 9 + 1 + 3 + 4 + 27
     assert (pxd["MIN_STREAM_ID"], pxd["EVENT_STREAM_ID"], pxd["MAX_STREAM_ID"]) == (-32768, -1, 32767)
     assert _mirror_constants() == pxd
     # The only other upper-case names of the mirror are the EVENT type strings (spec 4.2.6).
@@ -171,6 +172,25 @@ def test_the_values_are_the_reference_drivers():
         _wire.EVENT_TOPOLOGY_CHANGE, _wire.EVENT_STATUS_CHANGE, _wire.EVENT_SCHEMA_CHANGE}
 
 
+def test_type_codes_take_the_wire_option_ids_and_the_decoder_reads_them():
+    options = _group("OPTION_")
+    assert len(options) == 27 and len(set(options.values())) == 27
+    names = [n for n in vars(reference_type_codes) if not n.startswith("_")]
+    # Each of the reference's names is one of the wire's option ids, with the reference's value.
+    assert {n: getattr(type_codes, n) for n in names} == {n: getattr(reference_type_codes, n) for n in names}
+    assert set(getattr(type_codes, n) for n in names) == set(options.values())
+    # The compiled decoder maps every simple option id to the descriptor type_codes names.
+    for name, option in options.items():
+        if option in (_wire.OPTION_CUSTOM, _wire.OPTION_LIST, _wire.OPTION_MAP, _wire.OPTION_SET,
+                      _wire.OPTION_UDT, _wire.OPTION_TUPLE):
+            continue
+        (type_name,) = [n for n in names if getattr(type_codes, n) == option]
+        assert _types.read_type_option(option.to_bytes(2, "big"), 0) == (getattr(cqltypes, type_name), 2), name
+    listed, end = _types.read_type_option(
+        _wire.OPTION_LIST.to_bytes(2, "big") + _wire.OPTION_INT.to_bytes(2, "big"), 0)
+    assert (listed.typename, listed.subtypes, end) == ("list", (cqltypes.Int32Type,), 4)
+
+
 def test_the_reference_names_of_protocol_and_connection_are_the_wire_values():
     for name in ("HEADER_DIRECTION_TO_CLIENT", "HEADER_DIRECTION_MASK"):
         assert getattr(protocol, name) == getattr(connection, name) == getattr(_wire, name)
@@ -214,7 +234,7 @@ def _all_subclasses(cls) -> list:
 
 _WIRE_NAMES = (r"OPCODE_\w+|RESULT_KIND_\w+|ERR_\w+|COMPRESSED_FLAG|TRACING_FLAG|CUSTOM_PAYLOAD_FLAG|"
                r"WARNING_FLAG|USE_BETA_FLAG|HEADER_DIRECTION_\w+|PROTOCOL_VERSION_MASK|QUERY_FLAG_\w+|"
-               r"PREPARE_FLAG_\w+|BATCH_TYPE_\w+|ROWS_FLAG_\w+|EVENT_\w+|"
+               r"PREPARE_FLAG_\w+|BATCH_TYPE_\w+|ROWS_FLAG_\w+|EVENT_\w+|OPTION_\w+|"
                # the names the duplicates had: protocol's (the reference's), _core_messages', _types'
                r"(?:VALUES|SKIP_METADATA|PAGE_SIZE|WITH_PAGING_STATE|WITH_SERIAL_CONSISTENCY|"
                r"PROTOCOL_TIMESTAMP|NAMES_FOR_VALUES|WITH_KEYSPACE|PREPARED_WITH_KEYSPACE)_FLAG|"
