@@ -32,7 +32,7 @@ WORKLOADS = ("callbacks", "aexecute", "sync_insert", "select_1row")
 # The client program run under callgrind: argv = port, requests, workload.  A tenth of the
 # requests run first as warm-up in both runs, so the difference holds only measured requests.
 CLIENT = r'''
-import sys, threading
+import asyncio, sys, threading
 from cassfast.cluster import Cluster
 port, n, workload = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 cluster = Cluster(["127.0.0.1"], port=port, compression=False)
@@ -58,7 +58,6 @@ def callbacks(count):
     done.wait()
 
 def aexecute(count):
-    import asyncio
     async def run():
         keys = iter(range(count))
         async def worker():

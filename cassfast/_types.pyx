@@ -113,7 +113,7 @@ cdef object _dict_factory = _rows.dict_factory
 # ---------------------------------------------------------------------------------------------
 # Type options and result metadata
 
-# [option] ids of the native protocol (v5 spec 4.2.5.2): defined once in _wire.pxd.
+# The descriptor of each [option] id without parameters.
 cdef dict _SIMPLE_OPTIONS = {
     OPTION_ASCII: _cqltypes.AsciiType, OPTION_BIGINT: _cqltypes.LongType,
     OPTION_BLOB: _cqltypes.BytesType, OPTION_BOOLEAN: _cqltypes.BooleanType,

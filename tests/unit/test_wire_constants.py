@@ -16,7 +16,6 @@ import struct
 import cassandra.connection as reference_connection
 import cassandra.protocol as reference_protocol
 import cassandra.query as reference_query
-import cassandra.type_codes as reference_type_codes
 
 from cassfast import _core, _core_messages, _types, _wire, connection, cqltypes, protocol, type_codes
 from cassfast.query import BatchType
@@ -175,9 +174,8 @@ def test_the_values_are_the_reference_drivers():
 def test_type_codes_take_the_wire_option_ids_and_the_decoder_reads_them():
     options = _group("OPTION_")
     assert len(options) == 27 and len(set(options.values())) == 27
-    names = [n for n in vars(reference_type_codes) if not n.startswith("_")]
-    # Each of the reference's names is one of the wire's option ids, with the reference's value.
-    assert {n: getattr(type_codes, n) for n in names} == {n: getattr(reference_type_codes, n) for n in names}
+    # The reference's names (test_dropin_compat checks their values) cover every option id.
+    names = [n for n in vars(type_codes) if not n.startswith("_") and isinstance(getattr(type_codes, n), int)]
     assert set(getattr(type_codes, n) for n in names) == set(options.values())
     # The compiled decoder maps every simple option id to the descriptor type_codes names.
     for name, option in options.items():
