@@ -27,7 +27,26 @@ def encode_execute_frame(stream_id: int, protocol_version: int, query_id: bytes,
                          skip_meta: bool = ..., result_metadata_id: Optional[bytes] = ...,
                          now_in_seconds: Optional[int] = ..., tracing: bool = ...,
                          custom_payload: Optional[Mapping[str, bytes]] = ..., beta: bool = ...) -> bytes: ...
-def encode_execute_message(msg: Any, stream_id: int, protocol_version: int, beta: bool) -> Optional[bytes]: ...
+class ExecuteFields:
+    query_id: Any
+    result_metadata_id: Optional[bytes]
+    query_params: Any
+    consistency_level: Any
+    serial_consistency_level: Any
+    fetch_size: Optional[int]
+    paging_state: Optional[bytes]
+    timestamp: Optional[int]
+    continuous_paging_options: Any
+    keyspace: Optional[str]
+    custom_payload: Optional[Mapping[str, bytes]]
+    skip_meta: bool
+    tracing: bool
+    def __init__(self, query_id: Any, query_params: Any, consistency_level: Any,
+                 serial_consistency_level: Any = ..., fetch_size: Optional[int] = ...,
+                 paging_state: Optional[bytes] = ..., timestamp: Optional[int] = ...,
+                 skip_meta: bool = ..., continuous_paging_options: Any = ...,
+                 result_metadata_id: Optional[bytes] = ...) -> None: ...
+def encode_execute_message(msg: ExecuteFields, stream_id: int, protocol_version: int, beta: bool) -> Optional[bytes]: ...
 def encode_batch_frame(stream_id: int, protocol_version: int, batch_type: Any,
                        queries: Iterable[Tuple[bool, Any, Sequence[Any]]], consistency_level: int,
                        serial_consistency_level: Optional[int] = ..., timestamp: Optional[int] = ...,

@@ -27,7 +27,7 @@ from cassfast._types import UNSET_VALUE as _TYPES_UNSET_VALUE
 
 __all__ = [
     "BodyReader", "read_response_prelude", "encode_query_frame", "encode_execute_frame",
-    "encode_batch_frame", "encode_execute_message", "encode_prepare_frame", "encode_startup_frame", "encode_options_frame",
+    "encode_batch_frame", "encode_execute_message", "ExecuteFields", "encode_prepare_frame", "encode_startup_frame", "encode_options_frame",
     "encode_register_frame", "encode_auth_response_frame", "encode_body_frame",
     "compress_frame",
 ]
@@ -405,10 +405,40 @@ def encode_execute_frame(int stream_id, int protocol_version, query_id, values,
                           beta)
 
 
-def encode_execute_message(msg, int stream_id, int protocol_version, bint beta):
-    """The EXECUTE frame for a ``protocol.ExecuteMessage``, reading its attributes at C level
-    (the hot path of ``ProtocolHandler.encode_message``).  Returns None when the message needs
-    the checks of the Python path: continuous paging options, or a custom payload before v4."""
+cdef class ExecuteFields:
+    """The fields of one EXECUTE request (v4/v5 spec 4.1.6), stored at C level.
+
+    ``protocol.ExecuteMessage`` is this class plus the message API.  The encoder below reads the
+    fields as C struct members: one EXECUTE per request is built and encoded on every request's
+    path, and reading thirteen Python attributes from C cost more than the encoding itself.
+    """
+    cdef public object query_id, result_metadata_id, query_params, consistency_level
+    cdef public object serial_consistency_level, fetch_size, paging_state, timestamp
+    cdef public object continuous_paging_options, keyspace, custom_payload
+    cdef public bint skip_meta, tracing
+
+    def __init__(self, query_id, query_params, consistency_level, serial_consistency_level=None,
+                 fetch_size=None, paging_state=None, timestamp=None, skip_meta=False,
+                 continuous_paging_options=None, result_metadata_id=None):
+        self.query_id = query_id
+        self.result_metadata_id = result_metadata_id
+        self.query_params = query_params
+        self.consistency_level = consistency_level
+        self.serial_consistency_level = serial_consistency_level
+        self.fetch_size = fetch_size
+        self.paging_state = paging_state
+        self.timestamp = timestamp
+        self.skip_meta = skip_meta
+        self.continuous_paging_options = continuous_paging_options
+        # keyspace stays None (EXECUTE has no keyspace of its own), tracing False and
+        # custom_payload None until the session sets them.
+
+
+def encode_execute_message(ExecuteFields msg not None, int stream_id, int protocol_version,
+                           bint beta):
+    """The EXECUTE frame for a ``protocol.ExecuteMessage`` (the hot path of
+    ``ProtocolHandler.encode_message``).  Returns None when the message needs the checks of the
+    Python path: continuous paging options, or a custom payload before v4."""
     if msg.continuous_paging_options or (protocol_version < 4 and msg.custom_payload):
         return None
     return _execute_frame(stream_id, protocol_version, msg.query_id, msg.query_params,
@@ -754,3 +784,4 @@ def read_response_prelude(int flags, bytes body not None):
     warnings = r.read_string_list() if flags & F_WARNING else None
     payload = r.read_bytes_map() if flags & F_CUSTOM_PAYLOAD else None
     return trace, warnings, payload, r.pos
+

@@ -64,6 +64,10 @@ _SCHEMA_CHANGE = _engine.SCHEMA_CHANGE
 # One lock for every future's callback list: it is held for a few attribute writes only, and
 # sharing it avoids allocating a lock per request.
 _callback_lock = threading.Lock()
+# The lock's methods, called directly on the per-request paths: ``with`` costs twice as much
+# (it looks up and binds __enter__ and __exit__ on every entry).
+_lock_callbacks = _callback_lock.acquire
+_unlock_callbacks = _callback_lock.release
 
 
 class _SpeculativeAttempt:
@@ -588,7 +592,8 @@ class ResponseFuture(Generic[_RowT]):
         if timer is not None:
             timer[1] = None
             self._timer = None
-        with _callback_lock:
+        _lock_callbacks()
+        try:
             if self._final_result is not _NOT_DONE:
                 return
             self._final_exception = exc
@@ -598,6 +603,8 @@ class ResponseFuture(Generic[_RowT]):
             self._callbacks = self._errbacks = None
             waiters, self._waiters = self._waiters, None
             aio_waiters, self._aio_waiters = self._aio_waiters, None
+        finally:
+            _unlock_callbacks()
         metrics = self._metrics
         if metrics is not None:
             # Recorded before anyone is woken: a caller that sees the result sees it counted.
@@ -767,7 +774,8 @@ class ResponseFuture(Generic[_RowT]):
         # add_callback then add_errback, under one acquisition of the lock in the common case
         # (the request still running); the call that finds it done runs the one that applies.
         entry = (callback, callback_args, dict(callback_kwargs) if callback_kwargs else _NO_KWARGS)
-        with _callback_lock:
+        _lock_callbacks()
+        try:
             if self._final_result is _NOT_DONE:
                 if self._callbacks is None:
                     self._callbacks = [entry]
@@ -779,6 +787,8 @@ class ResponseFuture(Generic[_RowT]):
                 else:
                     self._errbacks.append(entry)
                 return
+        finally:
+            _unlock_callbacks()
         self.add_callback(callback, *callback_args, **(callback_kwargs or {}))
         self.add_errback(errback, *errback_args, **(errback_kwargs or {}))
 
@@ -859,13 +869,16 @@ class ResponseFuture(Generic[_RowT]):
         if self._final_result is _NOT_DONE:
             loop = _get_running_loop()
             afut = loop.create_future()
-            with _callback_lock:
+            _lock_callbacks()
+            try:
                 pending = self._final_result is _NOT_DONE
                 if pending:
                     if self._aio_waiters is None:
                         self._aio_waiters = [(loop, afut)]
                     else:
                         self._aio_waiters.append((loop, afut))
+            finally:
+                _unlock_callbacks()
             if pending:
                 yield from afut.__await__()
         if self._final_exception is not None:

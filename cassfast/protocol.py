@@ -582,29 +582,29 @@ class QueryMessage(_QueryMessage):
             False, self.keyspace, None, self.tracing, self.custom_payload, beta)
 
 
-class ExecuteMessage(_QueryMessage):
+class ExecuteMessage(_m.ExecuteFields, _QueryMessage):
+    """EXECUTE (spec 4.1.6).  Its fields live in the compiled ``ExecuteFields`` base (the
+    encoder reads them at C level); the constructor is the reference's."""
     opcode = _wire.OPCODE_EXECUTE
     name = "EXECUTE"
 
-    def __init__(self, query_id, query_params, consistency_level, serial_consistency_level=None,
-                 fetch_size=None, paging_state=None, timestamp=None, skip_meta=False,
-                 continuous_paging_options=None, result_metadata_id=None):
-        # Attributes set inline rather than through super().__init__: this is the hot path.
-        self.query_id = query_id
-        self.result_metadata_id = result_metadata_id
-        self.query_params = query_params
-        self.consistency_level = consistency_level
-        self.serial_consistency_level = serial_consistency_level
-        self.fetch_size = fetch_size
-        self.paging_state = paging_state
-        self.timestamp = timestamp
-        self.skip_meta = skip_meta
-        self.continuous_paging_options = continuous_paging_options
-        self.keyspace = None
-
     def encode_frame(self, stream_id, protocol_version, beta):
+        # The general path (ProtocolHandler takes the compiled one for an exact ExecuteMessage):
+        # attributes are read in Python, so a subclass's class-level overrides count.
         self._check(protocol_version)
-        return _m.encode_execute_message(self, stream_id, protocol_version, beta)
+        return _m.encode_execute_frame(
+            stream_id, protocol_version, self.query_id, self.query_params, self.consistency_level,
+            self.serial_consistency_level, self.fetch_size, self.paging_state, self.timestamp,
+            self.skip_meta, self.result_metadata_id, None, self.tracing, self.custom_payload, beta)
+
+    def __repr__(self):
+        fields = ("query_id", "query_params", "consistency_level", "serial_consistency_level",
+                  "fetch_size", "paging_state", "timestamp", "skip_meta",
+                  "continuous_paging_options", "result_metadata_id", "tracing", "custom_payload")
+        params = ", ".join("%s=%r" % (name, getattr(self, name)) for name in fields)
+        rest = _MessageType.__repr__(self)  # what else was set on this message (stream_id...)
+        rest = rest[rest.index("(") + 1:-2]
+        return "<%s(%s%s)>" % (self.__class__.__name__, params, ", " + rest if rest else "")
 
 
 class PrepareMessage(_MessageType):

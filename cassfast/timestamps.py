@@ -50,7 +50,9 @@ class MonotonicTimestampGenerator:
 
     def __call__(self) -> int:
         now = int(time.time() * 1e6)
-        with self.lock:
+        lock = self.lock
+        lock.acquire()  # not ``with``: that costs twice as much, on every request
+        try:
             last = self.last
             if now > last and self._plain:
                 # The clock moved forward (the common case): no call to _next_timestamp, unless
@@ -58,6 +60,8 @@ class MonotonicTimestampGenerator:
                 self.last = now
                 return now
             return self._next_timestamp(now, last)
+        finally:
+            lock.release()
 
     def _maybe_warn(self, now: int) -> None:
         drift = self.last - now

@@ -345,3 +345,25 @@ def test_custom_payload_values_must_be_bytes():
 def test_paging_state_must_be_bytes():
     with pytest.raises(TypeError, match="paging state"):
         encode(QueryMessage("SELECT 1", 1, fetch_size=10, paging_state=7), 0, 4, None, False)
+
+
+def test_execute_fields_set_after_construction_reach_the_compiled_encoder():
+    # ExecuteMessage keeps its fields in the compiled ExecuteFields base; what the session sets
+    # after construction (tracing, a custom payload, a paging state) must reach the frame.
+    msg = ExecuteMessage(b"\x01", [b"x"], 1, fetch_size=100)
+    msg.tracing = True
+    msg.custom_payload = {"k": b"v"}
+    msg.paging_state = b"\x07"
+    fast = encode(msg, 3, 4, None, False)
+    general = msg.encode_frame(3, 4, False)
+    assert fast == general
+    assert fast[1] == 0x02 | 0x04  # TRACING and CUSTOM_PAYLOAD flags
+    assert b"\x00\x00\x00\x01\x07" in fast  # the paging state as [bytes]
+
+
+def test_execute_repr_names_its_fields_and_extra_attributes():
+    msg = ExecuteMessage(b"\x01", [b"x"], 1)
+    msg.stream_id = 9
+    text = repr(msg)
+    assert text.startswith("<ExecuteMessage(query_id=b'\\x01', query_params=[b'x'], consistency_level=1")
+    assert text.endswith("stream_id=9)>")
