@@ -34,6 +34,7 @@ NullHandler = logging.NullHandler  # the reference exports one (a Python 2 lefto
 _LOGGER_NAMESPACE = "cassfast"
 _LOGGER_OF_INTERNAL_MODULE = {
     "_request": "cluster",
+    "_future": "cluster",
     "_engine": "cluster",
     "_resultset": "cluster",
     "_session": "cluster",

@@ -34,7 +34,7 @@ LAYERS = [
         "cassfast._interfaces", "cassfast._loop", "cassfast._handshake", "cassfast.connection",
         "cassfast._reconnect", "cassfast._lanes",
         "cassfast.pool", "cassfast._control"}),
-    ("execution", {"cassfast._engine", "cassfast._resultset", "cassfast._request", "cassfast.concurrent",
+    ("execution", {"cassfast._engine", "cassfast._resultset", "cassfast._future", "cassfast._request", "cassfast.concurrent",
                    "cassfast._session"}),
     ("public API", {
         "cassfast.cluster", "cassfast.metrics", "cassfast.aio", "cassfast.graph", "cassfast.io",
