@@ -43,6 +43,8 @@ _LOGGER_OF_INTERNAL_MODULE = {
     "_replication": "metadata",
     "_lanes": "connection",
     "_loop": "connection",
+    "_deadlines": "connection",
+    "_lane": "connection",
     "_failure_policies": "policies",
 }
 

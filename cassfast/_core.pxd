@@ -49,6 +49,7 @@ cdef class FrameDecoder:
     cdef bytearray _large          # reassembly of one envelope spread over several segments
     cdef Py_ssize_t _large_need    # total bytes of that envelope, 0 while none is in progress
 
+    cpdef list feed(self, data)
     cdef Py_ssize_t _parse(self, const unsigned char* data, Py_ssize_t n, list out) except -1
     cdef Py_ssize_t _parse_frames(self, const unsigned char* data, Py_ssize_t n, list out,
                                   bint exact) except -1

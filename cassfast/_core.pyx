@@ -200,7 +200,7 @@ cdef class FrameDecoder:
             n += PyByteArray_GET_SIZE(self._large)
         return n
 
-    def feed(self, data) -> list:
+    cpdef list feed(self, data):
         """Add received bytes; return the frames they complete (possibly none)."""
         cdef list out = []
         cdef bytes chunk

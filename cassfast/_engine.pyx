@@ -104,14 +104,7 @@ cdef class RequestEngine:
     cluster's ``Metrics`` or ``None``.
     """
 
-    cdef public object query, message, retry_policy, prepared, metrics, prepared_lookup
-    cdef public int protocol_version
-    # The result metadata the request is sent with (EXECUTE skips the server's): the prepared
-    # statement's, updated when the server says it changed.
-    cdef public object result_metadata
-    cdef public dict errors
-    cdef public int retries
-    cdef public object payload, defunct, plan
+    # The attributes are declared in _engine.pxd (the request driver, _future.pyx, cimports it).
 
     def __init__(self, query, message, retry_policy, prepared=None, metrics=None,
                  prepared_lookup=None, protocol_version=None):

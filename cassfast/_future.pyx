@@ -24,8 +24,9 @@ import time
 
 from cassfast import DriverException, OperationTimedOut, _logger_for
 from cassfast import _engine
-from cassfast._engine import RequestEngine
-from cassfast._lanes import LaneSendFailed, LaneTimeout
+from cassfast._engine cimport RequestEngine
+from cassfast._lane cimport LaneCore
+from cassfast._lane import LaneSendFailed, LaneTimeout
 from cassfast._resultset import ResultSet
 from cassfast.connection import ConnectionBusy, ConnectionDraining, ConnectionException, ConnectionShutdown
 from cassfast.protocol import ErrorMessage as _ErrorMessage
@@ -83,7 +84,8 @@ cdef class ResponseFutureCore:
     cdef public object _final_result, _final_exception
     cdef public object _callbacks, _errbacks, _waiters, _aio_waiters
     # The attempt in progress.
-    cdef public object _engine, _load_balancer, _host, _loop_thread, _timer
+    cdef public RequestEngine _engine
+    cdef public object _load_balancer, _host, _loop_thread, _timer
     cdef public object _current_host, _current_pool, _current_connection, _current_stream
     # What the answer carried.
     cdef public object _paging_state, _col_names, _col_types, _warnings, _custom_payload
@@ -138,7 +140,7 @@ cdef class ResponseFutureCore:
 
     # ------------------------------------------------------------------ sending (loop thread)
 
-    def _start(self) -> None:
+    cpdef _start(self):
         """First attempt: build the query plan, arm the timeout, send.
 
         Runs on the loop thread, or on the thread of a synchronous ``execute`` (direct send)."""
@@ -166,7 +168,7 @@ cdef class ResponseFutureCore:
 
     # ------------------------------------------------------------------ speculative executions
 
-    def _run_blocking(self, use_lanes: bool) -> ResultSet[_RowT]:
+    cpdef _run_blocking(self, use_lanes: bool):
         """Run the request for a synchronous ``Session.execute`` and wait for its result.
 
         With ``use_lanes`` (and no speculative executions) the calling thread may run the request
@@ -207,10 +209,10 @@ cdef class ResponseFutureCore:
         else:
             self._loop_thread.submit(fn)
 
-    def _send_next(self) -> None:
+    cpdef _send_next(self):
         """Send to the next usable host of the plan, or fail with NoHostAvailable."""
+        cdef RequestEngine engine = self._engine
         pools = self.session._pools
-        engine = self._engine
         for host in engine.plan:
             pool = pools.get(host)
             if pool is None or pool.is_shutdown:
@@ -221,7 +223,7 @@ cdef class ResponseFutureCore:
                 return
         self._set_final_exception(engine.no_host_available())
 
-    def _send_to(self, host, pool) -> bool:
+    cpdef _send_to(self, host, pool):
         """Try ``host``; False means move on to the next host.  May park on the pool (back-pressure)."""
         if self._sync_lanes and _get_ident() != self._loop_thread.ident:
             lanes = pool.lanes
@@ -285,7 +287,7 @@ cdef class ResponseFutureCore:
             self._current_stream = stream_id
         return True
 
-    def _lane_exchange(self, host, lanes, lane, message, result_metadata, row_factory,
+    cpdef _lane_exchange(self, host, lanes, lane, message, result_metadata, row_factory,
                        keyspace=None):
         """Send ``message`` on a borrowed lane (``cassfast._lanes``) and wait for its answer, on
         this (the caller's) thread; the lane goes back to ``lanes`` or is discarded.
@@ -293,11 +295,12 @@ cdef class ResponseFutureCore:
         Returns the answer (a message, or the ``ConnectionException`` the lane failed with after
         sending), ``_LANE_MOVE_ON`` when nothing was sent (the host's error is recorded), or
         ``_LANE_HANDLED`` when the request is complete (timed out, or a bad request)."""
+        cdef LaneCore core = lane
         deadline = self._lane_deadline
         try:
-            if keyspace and lane.keyspace != keyspace:
+            if keyspace and core.keyspace != keyspace:
                 lane.use_keyspace(keyspace, deadline)
-            answer = lane.request(message, result_metadata, row_factory, deadline)
+            answer = core.request(message, result_metadata, row_factory, deadline)
         except LaneSendFailed as exc:
             lanes.discard(lane)
             self._engine.host_failed(host, exc)
@@ -333,7 +336,7 @@ cdef class ResponseFutureCore:
         if pool is None or pool.is_shutdown or not self._send_to(self._current_host, pool):
             self._send_next()
 
-    def _on_timeout(self) -> None:
+    cpdef _on_timeout(self):
         self._timer = None
         if self._final_result is not _NOT_DONE:
             return
@@ -344,7 +347,9 @@ cdef class ResponseFutureCore:
 
     # ------------------------------------------------------------------ answers (loop thread)
 
-    def _on_response(self, response) -> None:
+    cpdef _on_response(self, response):
+        cdef RequestEngine engine
+        cdef int action
         if self._final_result is not _NOT_DONE:
             return
         self._current_stream = None
@@ -361,7 +366,7 @@ cdef class ResponseFutureCore:
             self.coordinator_host = self._current_host
             self._custom_payload = response.custom_payload
             engine = self._engine
-            action = engine.on_result(response)
+            action = engine.on_result(response)  # a C call: the engine is cimported
             if action == _COMPLETE_ROWS:
                 self._paging_state = response.paging_state
                 self._col_names = response.column_names
@@ -489,7 +494,7 @@ cdef class ResponseFutureCore:
 
     # ------------------------------------------------------------------ completion
 
-    def _finish(self, result, exc) -> None:
+    cpdef _finish(self, result, exc):
         timer = self._timer
         if timer is not None:
             timer[1] = None

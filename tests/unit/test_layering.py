@@ -31,6 +31,7 @@ LAYERS = [
         "cassfast.auth", "cassfast._failure_policies", "cassfast.policies", "cassfast.query",
         "cassfast._replication", "cassfast._schema", "cassfast.metadata", "cassfast._profiles"}),
     ("I/O", {
+        "cassfast._lane", "cassfast._deadlines",
         "cassfast._interfaces", "cassfast._loop", "cassfast._handshake", "cassfast.connection",
         "cassfast._reconnect", "cassfast._lanes",
         "cassfast.pool", "cassfast._control"}),

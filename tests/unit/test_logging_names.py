@@ -46,6 +46,7 @@ def run_python(*parts):
 # Reference module of each cassfast module that logs: where cassandra-driver logs the same events.
 EXPECTED_LOGGER = {
     "cassfast._request": "cassfast.cluster",
+    "cassfast._future": "cassfast.cluster",
     "cassfast._engine": "cassfast.cluster",
     "cassfast._resultset": "cassfast.cluster",
     "cassfast._session": "cassfast.cluster",
@@ -54,6 +55,7 @@ EXPECTED_LOGGER = {
     "cassfast._replication": "cassfast.metadata",
     "cassfast._lanes": "cassfast.connection",
     "cassfast._loop": "cassfast.connection",
+    "cassfast._deadlines": "cassfast.connection",
     "cassfast.cluster": "cassfast.cluster",
     "cassfast.pool": "cassfast.pool",
     "cassfast.connection": "cassfast.connection",
