@@ -368,13 +368,7 @@ cdef class ResponseFutureCore:
             engine = self._engine
             action = engine.on_result(response)  # a C call: the engine is cimported
             if action == _COMPLETE_ROWS:
-                self._paging_state = response.paging_state
-                self._col_names = response.column_names
-                self._col_types = response.column_types
-                # Through the reference's completion method, not _finish directly: wrappers of
-                # it (ddtrace wraps it per future) see every request; the call costs less than
-                # checking whether it was wrapped.  The message layer applied row_factory.
-                self._set_final_result(response.parsed_rows)
+                self._complete_rows(response)
             elif action == _COMPLETE:
                 self._set_final_result(engine.payload)
             else:
@@ -414,11 +408,7 @@ cdef class ResponseFutureCore:
         """Carry out the engine's decision (``cassfast._engine``'s action codes)."""
         engine = self._engine
         if action == _COMPLETE_ROWS:
-            response = engine.payload
-            self._paging_state = response.paging_state
-            self._col_names = response.column_names
-            self._col_types = response.column_types
-            self._set_final_result(response.parsed_rows)
+            self._complete_rows(engine.payload)
         elif action == _COMPLETE:
             self._set_final_result(engine.payload)
         elif action == _FAIL:
@@ -441,6 +431,15 @@ cdef class ResponseFutureCore:
             self.is_schema_agreed = False
             self._submit(lambda: self.session.cluster._on_schema_change_result(
                 self, response, connection))
+
+    cdef _complete_rows(self, response):
+        self._paging_state = response.paging_state
+        self._col_names = response.column_names
+        self._col_types = response.column_types
+        # Through the reference's completion method, not _finish directly: wrappers of it
+        # (ddtrace wraps it per future) see every request.  The message layer applied
+        # row_factory.
+        self._set_final_result(response.parsed_rows)
 
     def _on_warnings(self, warnings) -> None:
         self._warnings = warnings

@@ -15,6 +15,7 @@ import pytest
 
 from cassfast import ConsistencyLevel, OperationTimedOut, WriteType
 from cassfast._errors import NoHostAvailable
+from cassfast._future import ResponseFutureCore
 from cassfast._request import ResponseFuture
 from cassfast.connection import ConnectionBusy, ConnectionException
 from cassfast.policies import ConstantSpeculativeExecutionPolicy, RetryPolicy
@@ -398,3 +399,38 @@ def test_cleared_callbacks_do_not_run():
     future._start()
     conn.answer(rows([(1,)]))
     assert seen == [("after clear", [(1,)])]
+
+
+def test_completion_wrappers_on_the_class_and_on_one_future_see_the_compiled_driver_finish(monkeypatch):
+    # The driver is compiled (cassfast._future); tracing integrations wrap the completion hooks
+    # on the public class (OpenTelemetry style) or on one future (ddtrace style), and both must
+    # see every completion the compiled code makes.
+    seen = []
+    original = ResponseFuture._set_final_result
+
+    def on_class(self, result):
+        seen.append(("class", result))
+        original(self, result)
+
+    monkeypatch.setattr(ResponseFuture, "_set_final_result", on_class)
+    conn = FakeConnection("c1")
+    future, _ = make_future(["h1"], {"h1": FakePool(conn)})
+    plain = future._set_final_result
+
+    def on_instance(result):
+        seen.append(("instance", result))
+        plain(result)
+
+    future._set_final_result = on_instance
+    future._start()
+    conn.answer(rows([(1,)]))
+    assert list(outcome(future).current_rows) == [(1,)]
+    assert seen == [("instance", [(1,)]), ("class", [(1,)])]
+
+
+def test_the_public_future_is_the_compiled_core_plus_its_python_face():
+    assert issubclass(ResponseFuture, ResponseFutureCore)
+    future, _ = make_future(["h1"], {"h1": FakePool(FakeConnection("c1"))})
+    future.any_attribute = 1  # instances keep a __dict__, as the reference's do
+    assert future.any_attribute == 1
+    assert ResponseFuture[int] is not None  # still generic for type checkers
