@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, Generic, List,
 from cassfast import ConsistencyLevel
 from cassfast._errors import NoHostAvailable, QueryExhausted  # noqa: F401  (also public through cluster)
 from cassfast._future import NOT_DONE as _NOT_DONE
-from cassfast._future import ResponseFutureCore, _allocate_lock, _resolve_aio  # noqa: F401
+from cassfast._future import ResponseFutureCore, _allocate_lock
 from cassfast._future import callback_lock as _callback_lock
 from cassfast._resultset import ResultSet
 from cassfast.connection import ConnectionBusy, ConnectionException, ConnectionShutdown
