@@ -647,29 +647,34 @@ cdef class ResponseFutureCore:
             raise OperationTimedOut({self._current_host: "result() wait exceeded the request timeout"},
                                     self._current_host)
 
-    def add_callback(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> ResponseFuture[_RowT]:
-        with _callback_lock:
-            if self._final_result is _NOT_DONE:
-                if self._callbacks is None:
-                    self._callbacks = [(fn, args, kwargs)]
+    cdef object _register(self, bint errback, tuple entry):
+        """Add ``entry`` to the callbacks (or errbacks) while the request runs, and return
+        NOT_DONE; once it is done, add nothing and return its exception (None: it succeeded)."""
+        _lock_callbacks()
+        try:
+            if self._final_result is not _NOT_DONE:
+                return self._final_exception
+            if errback:
+                if self._errbacks is None:
+                    self._errbacks = [entry]
                 else:
-                    self._callbacks.append((fn, args, kwargs))
-                return self
-            exc = self._final_exception
-        if exc is None:
+                    self._errbacks.append(entry)
+            elif self._callbacks is None:
+                self._callbacks = [entry]
+            else:
+                self._callbacks.append(entry)
+            return _NOT_DONE
+        finally:
+            _unlock_callbacks()
+
+    def add_callback(self, fn, *args, **kwargs):
+        if self._register(False, (fn, args, kwargs)) is None:  # done, and succeeded
             fn(self._final_result, *args, **kwargs)
         return self
 
-    def add_errback(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> ResponseFuture[_RowT]:
-        with _callback_lock:
-            if self._final_result is _NOT_DONE:
-                if self._errbacks is None:
-                    self._errbacks = [(fn, args, kwargs)]
-                else:
-                    self._errbacks.append((fn, args, kwargs))
-                return self
-            exc = self._final_exception
-        if exc is not None:
+    def add_errback(self, fn, *args, **kwargs):
+        exc = self._register(True, (fn, args, kwargs))
+        if exc is not None and exc is not _NOT_DONE:  # done, and failed
             fn(exc, *args, **kwargs)
         return self
 

@@ -13,12 +13,12 @@ import types
 
 import pytest
 
-from cassfast import ConsistencyLevel, OperationTimedOut, WriteType
+from cassfast import ConsistencyLevel, OperationTimedOut, Unavailable, WriteType
 from cassfast._errors import NoHostAvailable
 from cassfast._future import ResponseFutureCore
 from cassfast._request import ResponseFuture
 from cassfast.connection import ConnectionBusy, ConnectionException
-from cassfast.policies import ConstantSpeculativeExecutionPolicy, RetryPolicy
+from cassfast.policies import ConstantSpeculativeExecutionPolicy, FallthroughRetryPolicy, RetryPolicy
 from cassfast.protocol import ExecuteMessage, PrepareMessage, QueryMessage, ResultMessage, error_classes
 from cassfast.query import SimpleStatement
 from cassfast import _wire
@@ -434,3 +434,25 @@ def test_the_public_future_is_the_compiled_core_plus_its_python_face():
     future.any_attribute = 1  # instances keep a __dict__, as the reference's do
     assert future.any_attribute == 1
     assert ResponseFuture[int] is not None  # still generic for type checkers
+
+
+def test_callbacks_and_errbacks_added_before_and_after_completion_run_once_each():
+    conn, other = FakeConnection("c1"), FakeConnection("c2")
+    done, errors = [], []
+    future, _ = make_future(["h1"], {"h1": FakePool(conn)})
+    future.add_callback(lambda rows, tag: done.append((tag, rows)), "before")
+    future.add_errback(lambda exc: errors.append(exc))
+    future._start()
+    conn.answer(rows([(1,)]))
+    future.add_callback(lambda rows, tag=None: done.append((tag, rows)), tag="after")
+    future.add_errback(lambda exc: errors.append(exc))  # a success: never called
+    assert done == [("before", [(1,)]), ("after", [(1,)])] and errors == []
+
+    failing, _ = make_future(["h1"], {"h1": FakePool(other)}, policy=FallthroughRetryPolicy())
+    failing.add_errback(lambda exc: errors.append(("before", type(exc))))
+    failing._start()
+    other.answer(unavailable())
+    failing.add_errback(lambda exc: errors.append(("after", type(exc))))
+    failing.add_callback(lambda rows: done.append("never"))
+    assert errors == [("before", Unavailable), ("after", Unavailable)]
+    assert "never" not in done
