@@ -130,12 +130,12 @@ cdef class ResponseFutureCore:
         self.attempted_hosts = []
 
     @property
-    def _errors(self) -> dict:
+    def _errors(self):
         """Each host's last error (the engine's), as NoHostAvailable reports them."""
         return self._engine.errors
 
     @property
-    def _query_retries(self) -> int:
+    def _query_retries(self):
         return self._engine.retries
 
     # ------------------------------------------------------------------ sending (loop thread)
@@ -168,7 +168,7 @@ cdef class ResponseFutureCore:
 
     # ------------------------------------------------------------------ speculative executions
 
-    cpdef _run_blocking(self, use_lanes: bool):
+    cpdef _run_blocking(self, use_lanes):
         """Run the request for a synchronous ``Session.execute`` and wait for its result.
 
         With ``use_lanes`` (and no speculative executions) the calling thread may run the request
@@ -198,12 +198,12 @@ cdef class ResponseFutureCore:
             raise self._final_exception
         return ResultSet(self, self._final_result)
 
-    def send_request(self, error_no_hosts: bool = True) -> bool:
+    def send_request(self, error_no_hosts=True):
         """Start (or restart) the request; returns immediately.  Safe from any thread."""
         self._submit(self._start)
         return True
 
-    def _submit(self, fn: Callable) -> None:
+    def _submit(self, fn):
         if self._loop_thread.in_loop_thread():
             fn()
         else:
@@ -329,7 +329,7 @@ cdef class ResponseFutureCore:
             return _LANE_HANDLED
         return answer
 
-    def _retry_same_host(self) -> None:
+    def _retry_same_host(self):
         if self._final_result is not _NOT_DONE:
             return
         pool = self._current_pool
@@ -376,7 +376,7 @@ cdef class ResponseFutureCore:
             return
         self._handle_response(self._current_host, self._current_connection, response)
 
-    def _handle_response(self, host, connection, response) -> None:
+    def _handle_response(self, host, connection, response):
         self.coordinator_host = host
         try:
             if isinstance(response, (_ResultMessage, _ErrorMessage)):
@@ -397,14 +397,14 @@ cdef class ResponseFutureCore:
             log.exception("Unexpected error while handling a response")
             self._set_final_exception(exc)
 
-    def _act_safely(self, action, host, connection) -> None:
+    def _act_safely(self, action, host, connection):
         try:
             self._act(action, host, connection)
         except Exception as exc:
             log.exception("Unexpected error while handling a response")
             self._set_final_exception(exc)
 
-    def _act(self, action, host, connection) -> None:
+    def _act(self, action, host, connection):
         """Carry out the engine's decision (``cassfast._engine``'s action codes)."""
         engine = self._engine
         if action == _COMPLETE_ROWS:
@@ -441,19 +441,19 @@ cdef class ResponseFutureCore:
         # row_factory.
         self._set_final_result(response.parsed_rows)
 
-    def _on_warnings(self, warnings) -> None:
+    def _on_warnings(self, warnings):
         self._warnings = warnings
         for warning in warnings:
             log.warning("Server warning: %s", warning)
 
-    def _keyspace_set(self, errors) -> None:
+    def _keyspace_set(self, errors):
         if errors:
             self._set_final_exception(ConnectionException(
                 "Failed to set keyspace on all hosts: %s" % (errors,)))
         else:
             self._set_final_result(None)
 
-    def _reprepare(self, host, connection, message) -> None:
+    def _reprepare(self, host, connection, message):
         """Send the engine's PREPARE for a statement the server forgot (on the same host)."""
         log.debug("Re-preparing unrecognized prepared statement on %s: %s", host, message.query)
         if self._sync_lanes and connection is None:
@@ -468,7 +468,7 @@ cdef class ResponseFutureCore:
             self._engine.host_failed(host, exc)
             self._send_next()
 
-    def _reprepare_on_lane(self, host, message) -> None:
+    def _reprepare_on_lane(self, host, message):
         pool = self._current_pool
         lanes = pool.lanes if pool is not None and not pool.is_shutdown else None
         lane = lanes.borrow() if lanes is not None else None
@@ -481,12 +481,12 @@ cdef class ResponseFutureCore:
         elif answer is not _LANE_HANDLED:
             self._after_reprepare(host, answer)
 
-    def _after_reprepare(self, host, response) -> None:
+    def _after_reprepare(self, host, response):
         if self._final_result is not _NOT_DONE:
             return
         self._act_safely(self._engine.on_reprepared(host, response), host, None)
 
-    def _add_trace(self, trace_id) -> None:
+    def _add_trace(self, trace_id):
         if self._query_traces is None:
             self._query_traces = []
         self._query_traces.append(QueryTrace(trace_id, self.session))
@@ -540,7 +540,7 @@ cdef class ResponseFutureCore:
                         self._run_errbacks(errbacks, callback_exc)
                         break
 
-    def _report_to_tracker(self, exc) -> None:
+    def _report_to_tracker(self, exc):
         query = self.query
         info = RequestInfo(query, getattr(query, "keyspace", None) or self.session.keyspace, exc,
                            _monotonic() - self._metrics_start, self.coordinator_host,
@@ -548,7 +548,7 @@ cdef class ResponseFutureCore:
                            self._speculative_executions, self._page, self)
         _report(self._tracker, info)
 
-    def _release_throttle(self) -> None:
+    def _release_throttle(self):
         # The slot goes to the next queued request, which is sent now (through the loop).  One
         # that waited longer than its timeout fails instead and the slot passes on: it never
         # held the slot, so its completion releases nothing.
@@ -579,7 +579,7 @@ cdef class ResponseFutureCore:
                 continue
             return
 
-    def _send_from_throttler(self) -> None:
+    def _send_from_throttler(self):
         # Hook of cassfast.throttling (the rate limiter): send this request it had queued, from
         # any thread, through the loop's queue; it holds no slot, so its completion releases
         # nothing.  The loop having stopped fails it: a queued request is never forgotten.
@@ -590,14 +590,14 @@ cdef class ResponseFutureCore:
                 "Request queued by the request throttler could not be sent: %s" % (exc,)))
 
     @staticmethod
-    def _run_errbacks(errbacks, exc) -> None:
+    def _run_errbacks(errbacks, exc):
         for fn, args, kwargs in errbacks or ():
             try:
                 fn(exc, *args, **kwargs)
             except Exception:
                 log.exception("Unhandled error in a ResponseFuture errback")
 
-    def _reset_for_next_page(self) -> None:
+    def _reset_for_next_page(self):
         with _callback_lock:
             self._final_result = _NOT_DONE
             self._final_exception = None
@@ -613,10 +613,10 @@ cdef class ResponseFutureCore:
 
     # ------------------------------------------------------------------ public API
 
-    def done(self) -> bool:
+    def done(self):
         return self._final_result is not _NOT_DONE
 
-    def result(self) -> ResultSet[_RowT]:
+    def result(self):
         """Wait for and return the ResultSet, or raise the request's exception.
 
         The wait is bounded by the request timeout (see ``_wait_on``).
@@ -637,7 +637,7 @@ cdef class ResponseFutureCore:
             raise self._final_exception
         return ResultSet(self, self._final_result)
 
-    def _wait_on(self, lock) -> None:
+    def _wait_on(self, lock):
         """Block until ``_finish`` releases ``lock`` (a registered waiter acquired once already).
 
         Bounded by the request timeout (enforced on the I/O thread) plus a margin, so that a lost
@@ -678,10 +678,8 @@ cdef class ResponseFutureCore:
             fn(exc, *args, **kwargs)
         return self
 
-    def add_callbacks(self, callback: Callable[..., object], errback: Callable[..., object],
-                      callback_args: tuple[Any, ...] = (), callback_kwargs: dict[str, Any] | None = None,
-                      errback_args: tuple[Any, ...] = (),
-                      errback_kwargs: dict[str, Any] | None = None) -> None:
+    def add_callbacks(self, callback, errback, callback_args=(), callback_kwargs=None,
+                      errback_args=(), errback_kwargs=None):
         # add_callback then add_errback, under one acquisition of the lock in the common case
         # (the request still running); the call that finds it done runs the one that applies.
         entry = (callback, callback_args, dict(callback_kwargs) if callback_kwargs else _NO_KWARGS)
@@ -703,13 +701,13 @@ cdef class ResponseFutureCore:
         self.add_callback(callback, *callback_args, **(callback_kwargs or {}))
         self.add_errback(errback, *errback_args, **(errback_kwargs or {}))
 
-    def clear_callbacks(self) -> None:
+    def clear_callbacks(self):
         with _callback_lock:
             if self._final_result is _NOT_DONE:
                 self._callbacks = self._errbacks = None
 
     @property
-    def has_more_pages(self) -> bool:
+    def has_more_pages(self):
         return bool(self._paging_state)
 
     @property
@@ -717,11 +715,11 @@ cdef class ResponseFutureCore:
         return None
 
     @property
-    def warnings(self) -> List[str] | None:
+    def warnings(self):
         return self._warnings
 
     @property
-    def custom_payload(self) -> dict[str, bytes] | None:
+    def custom_payload(self):
         return self._custom_payload
 
 
@@ -737,18 +735,18 @@ class _AioBridge:
 
     __slots__ = ("loop", "pending", "scheduled")
 
-    def __init__(self, loop) -> None:
+    def __init__(self, loop):
         self.loop = loop
-        self.pending: list = []
+        self.pending = []
         self.scheduled = False
 
-    def add(self, afut) -> None:
+    def add(self, afut):
         self.pending.append(afut)
         if not self.scheduled:
             self.scheduled = True
             self.loop.call_soon_threadsafe(self.run)
 
-    def run(self) -> None:
+    def run(self):
         self.scheduled = False
         pending, self.pending = self.pending, []
         for afut in pending:
@@ -756,7 +754,7 @@ class _AioBridge:
                 afut.set_result(None)
 
 
-_bridges: dict = {}
+_bridges = {}
 _bridges_lock = threading.Lock()
 
 
